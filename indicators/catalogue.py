@@ -1,0 +1,188 @@
+"""The indicator catalogue and geo codes, read from a versioned TOML data file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+DEFAULT_PATH = Path(__file__).with_name("catalogue.toml")
+GEO_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
+CATEGORIES = ("outflow", "leading", "return", "context")
+DIRECTIONS = ("up", "down", "both")
+FREQUENCIES = ("M", "Q", "A")
+LANGUAGES = ("en", "sq", "sr")
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_FIELDS = ("id", "name", "unit", "frequency", "category", "bad_direction", "source", "description")
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One measured indicator (a row of the catalogue)."""
+
+    id: str
+    name: str
+    unit: str
+    frequency: str
+    category: str
+    bad_direction: str
+    source: str
+    description: str
+    dataset: str = ""
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+    def name_in(self, lang: str) -> str:
+        """The indicator's name in a language (English when no translation is given)."""
+        return self.names.get(lang) or self.name
+
+    @property
+    def source_line(self) -> str:
+        """Source and dataset code, e.g. ``Eurostat migr_asyappctzm``."""
+        return f"{self.source} {self.dataset}".strip()
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All indicators and named geo codes."""
+
+    version: int
+    indicators: tuple[Indicator, ...]
+    geo_names: Mapping[str, str]
+    aggregates: tuple[str, ...]
+    eu_plus: tuple[str, ...]
+    path: Path | None = None
+
+    def get(self, indicator_id: str) -> Indicator | None:
+        """The indicator with this id, or None."""
+        return self._by_id.get(indicator_id)
+
+    def __getitem__(self, indicator_id: str) -> Indicator:
+        return self._by_id[indicator_id]
+
+    def __contains__(self, indicator_id: object) -> bool:
+        return indicator_id in self._by_id
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.indicators)
+
+    @property
+    def _by_id(self) -> dict[str, Indicator]:
+        return {i.id: i for i in self.indicators}
+
+    def geo_name(self, code: str) -> str:
+        """The geo's name, or its code where no name is known."""
+        return self.geo_names.get(code, code)
+
+    def is_aggregate(self, code: str) -> bool:
+        return code in self.aggregates
+
+
+def valid_geo(code: str) -> bool:
+    """Whether a geo code has the accepted shape (a Eurostat-style code)."""
+    return bool(GEO_PATTERN.match(code))
+
+
+def _indicator(raw: dict, where: str) -> Indicator:
+    missing = [f for f in _FIELDS if not str(raw.get(f, "")).strip()]
+    if missing:
+        raise CatalogueError(f"{where}: missing {', '.join(missing)}")
+    checks = (
+        ("id", _ID_PATTERN.match(raw["id"]) is not None, "lower-case letters, digits and _"),
+        ("frequency", raw["frequency"] in FREQUENCIES, "one of " + ", ".join(FREQUENCIES)),
+        ("category", raw["category"] in CATEGORIES, "one of " + ", ".join(CATEGORIES)),
+        ("bad_direction", raw["bad_direction"] in DIRECTIONS, "one of " + ", ".join(DIRECTIONS)),
+    )
+    for name, ok, expected in checks:
+        if not ok:
+            raise CatalogueError(f"{where}: {name} {raw[name]!r} is not {expected}")
+    names = {lang: raw.get(f"name_{lang}", "") for lang in LANGUAGES if raw.get(f"name_{lang}")}
+    names["en"] = raw["name"]
+    return Indicator(
+        **{f: str(raw[f]) for f in _FIELDS},
+        dataset=str(raw.get("dataset", "")),
+        names=MappingProxyType(names),
+    )
+
+
+def parse_catalogue(text: str, path: Path | None = None) -> Catalogue:
+    """Parse catalogue TOML text."""
+    where = str(path or "catalogue")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{where}: not valid TOML: {exc}") from None
+    indicators = tuple(
+        _indicator(raw, f"{where}: indicator {n}") for n, raw in enumerate(data.get("indicator", []), 1)
+    )
+    ids = [i.id for i in indicators]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CatalogueError(f"{where}: indicator id defined twice: {', '.join(dupes)}")
+    geo = {str(k): str(v) for k, v in data.get("geo", {}).items()}
+    bad = [code for code in geo if not valid_geo(code)]
+    if bad:
+        raise CatalogueError(f"{where}: bad geo code {bad[0]!r}")
+    agg = data.get("aggregates", {})
+    return Catalogue(
+        version=int(data.get("version", 1)),
+        indicators=indicators,
+        geo_names=MappingProxyType(geo),
+        aggregates=tuple(agg.get("codes", ("EU27_2020", "EU_PLUS", "TOTAL"))),
+        eu_plus=tuple(agg.get("eu_plus", ())),
+        path=path,
+    )
+
+
+def catalogue_path() -> Path:
+    """The catalogue file in use: ``MONITOR_CATALOGUE`` or the shipped default."""
+    return Path(os.environ.get("MONITOR_CATALOGUE") or DEFAULT_PATH)
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """Read the catalogue file (default: ``catalogue_path()``)."""
+    path = Path(path) if path else catalogue_path()
+    return parse_catalogue(path.read_text(encoding="utf-8"), path)
+
+
+def indicator_toml(ind: Indicator) -> str:
+    """One ``[[indicator]]`` table in the catalogue's TOML form."""
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["", "[[indicator]]"]
+    for name in ("id", "name"):
+        lines.append(f"{name} = {q(getattr(ind, name))}")
+    for lang in ("sq", "sr"):
+        if ind.names.get(lang):
+            lines.append(f"name_{lang} = {q(ind.names[lang])}")
+    for name in ("unit", "frequency", "category", "bad_direction", "source", "dataset", "description"):
+        lines.append(f"{name} = {q(getattr(ind, name))}")
+    return "\n".join(lines) + "\n"
+
+
+def add_indicator(ind: Indicator, path: str | Path | None = None) -> Catalogue:
+    """Append an indicator to the catalogue file; refuses a duplicate id. Returns the new catalogue."""
+    path = Path(path) if path else catalogue_path()
+    text = path.read_text(encoding="utf-8")
+    current = parse_catalogue(text, path)
+    if ind.id in current:
+        raise CatalogueError(f"{path}: indicator {ind.id!r} already exists")
+    # Insert before the [geo] table so the file stays readable.
+    block = indicator_toml(ind)
+    marker = text.find("\n[geo]")
+    new_text = text + block if marker < 0 else text[:marker] + "\n" + block.rstrip("\n") + "\n" + text[marker:]
+    parsed = parse_catalogue(new_text, path)  # validates before writing
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    os.replace(tmp, path)
+    return parsed

@@ -1,0 +1,195 @@
+"""Opening the database: snapshot readers and copy-on-write writers.
+
+DuckDB 2.0 lets one process write a file and, while it does, locks every other process out,
+readers included; a reader in turn blocks a writer. The monitor has many readers (dashboard
+sessions are threads of one process) and occasional writers in other processes (``load``,
+``scan``). So nothing ever writes the live file in place:
+
+* A writer takes an exclusive ``flock`` on ``<db>.lock`` (bounded wait), copies the live file to a
+  private temporary file, writes there, checkpoints, fsyncs and atomically ``os.replace``-s it
+  over the live file. A writer killed at any moment leaves the live file untouched (all or
+  nothing, for free); its temporary file is removed by the next writer.
+* A reader attaches the live file read-only in an in-memory DuckDB instance kept per file
+  version (inode, mtime, size) and hands out a cursor per use. A replaced file gets a new
+  snapshot; the old one is closed when its last reader finishes. Readers never wait.
+
+``duckdb.connect(path, read_only=True)`` is not used for readers: DuckDB caches instances by
+path, so a process would keep reading the replaced file for as long as any connection is open.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
+SNAPSHOT = "snap"
+
+
+class StoreError(RuntimeError):
+    """A problem with the database that the user can act on."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the database for longer than the wait allows."""
+
+
+def default_db_path() -> Path:
+    """``MONITOR_DB`` if set, else ``data/monitor.duckdb`` in the project folder."""
+    return Path(os.environ.get("MONITOR_DB") or DEFAULT_DB)
+
+
+@dataclass
+class _Snapshot:
+    key: tuple[int, int, int]
+    con: duckdb.DuckDBPyConnection
+    users: int = 0
+    retired: bool = False
+
+
+@dataclass
+class _Pool:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    snapshots: dict[str, _Snapshot] = field(default_factory=dict)
+
+
+_POOL = _Pool()
+
+
+def _file_key(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _open_snapshot(path: Path, key: tuple[int, int, int]) -> _Snapshot:
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH $path AS {SNAPSHOT} (READ_ONLY)", {"path": str(path)})
+    return _Snapshot(key=key, con=con)
+
+
+def _release(snap: _Snapshot) -> None:
+    with _POOL.lock:
+        snap.users -= 1
+        if snap.retired and snap.users == 0:
+            snap.con.close()
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    cur = con.cursor()
+    # A name that is not a table must never silently scan a Python variable of the same name.
+    cur.execute("SET python_enable_replacements = false")
+    return cur
+
+
+@contextmanager
+def read_snapshot(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the current version of the file; it sees one consistent version throughout."""
+    if not path.exists():
+        raise StoreError(f"database {path} does not exist; run `python -m indicators load` first")
+    name = str(path)
+    with _POOL.lock:
+        key = _file_key(path)
+        snap = _POOL.snapshots.get(name)
+        if snap is None or snap.key != key:
+            if snap is not None:
+                snap.retired = True
+                if snap.users == 0:
+                    snap.con.close()
+            snap = _open_snapshot(path, key)
+            _POOL.snapshots[name] = snap
+        snap.users += 1
+    try:
+        cur = _cursor(snap.con)
+        try:
+            cur.execute(f"USE {SNAPSHOT}")
+            yield cur
+        finally:
+            cur.close()
+    finally:
+        _release(snap)
+
+
+def forget_snapshots() -> None:
+    """Close every idle snapshot (tests, restore)."""
+    with _POOL.lock:
+        for name, snap in list(_POOL.snapshots.items()):
+            snap.retired = True
+            if snap.users == 0:
+                snap.con.close()
+            del _POOL.snapshots[name]
+
+
+@contextmanager
+def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
+    """The writers' lock: an exclusive flock on ``<db>.lock``, waited for at most ``timeout`` s."""
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"the database {path.name} is busy: another load, scan or save has been writing "
+                        f"for more than {timeout:.0f} s; try again in a minute"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _remove_stale(path: Path) -> None:
+    # Under the writers' lock no other writer is active: every temporary file is left from a crash.
+    for stale in path.parent.glob(path.name + ".tmp-*"):
+        stale.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def write_copy(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a private copy, published atomically if the block succeeds."""
+    with exclusive_lock(path, timeout):
+        _remove_stale(path)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        if path.exists():
+            shutil.copyfile(path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("SET python_enable_replacements = false")
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            _fsync(tmp)
+            os.replace(tmp, path)
+            _fsync(path.parent)
+        except BaseException:
+            con.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)

@@ -1,0 +1,83 @@
+"""The database schema, created and migrated on open. Each migration is a list of statements."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Known events worth seeding as annotations (DESIGN §3; dates from public sources).
+SEED_EVENTS = (
+    ("2014-09-01", "Irregular departures of Kosovo nationals through Serbia and Hungary rise (peak winter 2014–15)"),
+    ("2015-09-15", "Hungary closes its border with Serbia"),
+    ("2015-10-24", "Germany lists Kosovo as a safe country of origin"),
+    ("2016-01-01", "Germany's Western Balkans labour-migration rule takes effect"),
+    ("2020-03-15", "COVID-19 border closures"),
+    ("2023-04-19", "EU adopts the visa exemption for Kosovo (Regulation (EU) 2023/850)"),
+    ("2024-01-01", "Visa-free travel to the Schengen area begins"),
+)
+
+_V1 = [
+    "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE indicators (
+        id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, unit VARCHAR, frequency VARCHAR NOT NULL,
+        category VARCHAR, bad_direction VARCHAR, source VARCHAR, dataset VARCHAR, description VARCHAR)""",
+    "CREATE SEQUENCE load_ids START 1",
+    """CREATE TABLE loads (
+        id INTEGER PRIMARY KEY, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, format VARCHAR,
+        loaded_at TIMESTAMP NOT NULL, loaded_by VARCHAR, synthetic BOOLEAN DEFAULT false,
+        rows_new INTEGER, rows_revised INTEGER, rows_unchanged INTEGER)""",
+    """CREATE TABLE observations (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL,
+        value DOUBLE, flag VARCHAR, load_id INTEGER NOT NULL, loaded_at TIMESTAMP NOT NULL,
+        source_file VARCHAR, PRIMARY KEY (indicator, geo, period))""",
+    """CREATE TABLE revisions (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, value DOUBLE, flag VARCHAR,
+        load_id INTEGER, loaded_at TIMESTAMP, source_file VARCHAR,
+        replaced_by_load INTEGER NOT NULL, replaced_at TIMESTAMP NOT NULL)""",
+    "CREATE SEQUENCE event_ids START 1",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY, date DATE NOT NULL, label VARCHAR NOT NULL, indicator VARCHAR, geo VARCHAR,
+        created_by VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, deleted BOOLEAN DEFAULT false)""",
+    "CREATE SEQUENCE audit_ids START 1",
+    """CREATE TABLE audit (
+        id BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, action VARCHAR NOT NULL,
+        target VARCHAR, before VARCHAR, after VARCHAR, reason VARCHAR)""",
+]
+
+# Migrations by the version they produce. Append; never edit a released one.
+MIGRATIONS: dict[int, list[str]] = {1: _V1}
+CURRENT_VERSION = max(MIGRATIONS)
+
+
+def version_of(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open database (0 when empty)."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_catalog = current_database()"
+    ).fetchall()[0][0]
+    if not found:
+        return 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, now) -> int:
+    """Bring the database to CURRENT_VERSION; returns the version it had before."""
+    before = version_of(con)
+    if before > CURRENT_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {before}, newer than this program's {CURRENT_VERSION}; "
+            "upgrade the program"
+        )
+    for version in range(before + 1, CURRENT_VERSION + 1):
+        for statement in MIGRATIONS[version]:
+            con.execute(statement)
+        if version == 1:
+            for date, label in SEED_EVENTS:
+                con.execute(
+                    "INSERT INTO events (id, date, label, created_by, created_at, updated_at) "
+                    "VALUES (nextval('event_ids'), $date, $label, 'system', $now, $now)",
+                    {"date": date, "label": label, "now": now},
+                )
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)}
+        )
+    return before

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 DEFAULT_PATH = Path(__file__).with_name("catalogue.toml")
 GEO_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")

@@ -1,0 +1,94 @@
+"""Derived series: computed from loaded ones, never loaded.
+
+* ``return_rate`` = effective_returns / return_decisions, in percent, per destination.
+* EU+ totals from country rows, for indicators loaded without an ``EU_PLUS`` row. Aggregates
+  are never summed with countries; a country with a gap in the span is left out, and said so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue, Indicator
+
+RETURN_RATE = Indicator(
+    id="return_rate",
+    name="Return rate (effective returns / return decisions)",
+    unit="percent",
+    frequency="Q",
+    category="return",
+    bad_direction="down",
+    source="Derived from Eurostat migr_eirtn and migr_eiord",
+    description="Kosovo citizens returned as a share of those ordered to leave, in percent.",
+    names=MappingProxyType({
+        "en": "Return rate (effective returns / return decisions)",
+        "sq": "Shkalla e kthimit (kthime efektive / vendime kthimi)",
+        "sr": "Stopa povratka (efektivni povratci / odluke o povratku)",
+    }),
+)
+DERIVED = (RETURN_RATE,)
+EU_PLUS = "EU_PLUS"
+
+
+@dataclass(frozen=True)
+class DerivedSeries:
+    """A computed series and a note on how (e.g. which countries were left out)."""
+
+    indicator: str
+    geo: str
+    values: pd.Series
+    note: str = ""
+
+
+def return_rate(returns: pd.Series, decisions: pd.Series) -> pd.Series:
+    """Effective returns as a percentage of return decisions; NaN where there were no decisions."""
+    both = pd.concat([returns.rename("r"), decisions.rename("d")], axis=1)
+    rate = 100.0 * both["r"] / both["d"].where(both["d"] > 0)
+    return rate.rename(None)
+
+
+def eu_plus_total(countries: dict[str, pd.Series], members: tuple[str, ...]) -> tuple[pd.Series, list[str]]:
+    """The EU+ total from member-country series over their common span.
+
+    Returns the total and the members left out because they have a gap (a missing value inside the
+    span of the others). Non-members and aggregates are ignored.
+    """
+    used = {geo: s for geo, s in countries.items() if geo in members}
+    if not used:
+        return pd.Series(dtype=float), []
+    frame = pd.concat(used, axis=1).sort_index()
+    complete = frame.dropna(how="all")
+    excluded = sorted(geo for geo in complete.columns if complete[geo].isna().any())
+    kept = complete.drop(columns=excluded)
+    if kept.empty or kept.shape[1] == 0:
+        return pd.Series(dtype=float), excluded
+    return kept.sum(axis=1, min_count=1), excluded
+
+
+def derive(series: dict[tuple[str, str], pd.Series], catalogue: Catalogue) -> list[DerivedSeries]:
+    """Every derived series computable from the loaded ones."""
+    out: list[DerivedSeries] = []
+    geos_of: dict[str, dict[str, pd.Series]] = {}
+    for (indicator, geo), values in series.items():
+        geos_of.setdefault(indicator, {})[geo] = values
+    for indicator, by_geo in geos_of.items():
+        ind = catalogue.get(indicator)
+        if ind is None or ind.unit == "percent" or EU_PLUS in by_geo:
+            continue
+        total, excluded = eu_plus_total(by_geo, catalogue.eu_plus)
+        if total.empty:
+            continue
+        note = "EU+ total computed from country rows"
+        if excluded:
+            note += f"; left out for gaps: {', '.join(excluded)}"
+        out.append(DerivedSeries(indicator, EU_PLUS, total, note))
+    returns, decisions = geos_of.get("effective_returns", {}), geos_of.get("return_decisions", {})
+    for geo in sorted(set(returns) & set(decisions)):
+        rate = return_rate(returns[geo], decisions[geo])
+        if np.isfinite(rate.to_numpy(dtype=float)).any():
+            out.append(DerivedSeries(RETURN_RATE.id, geo, rate, "effective_returns / return_decisions"))
+    return out

@@ -1,0 +1,185 @@
+"""Detection settings: defaults from TOML, per-indicator overrides, a stable hash for incremental scans.
+
+Sections map onto the channels' own frozen settings dataclasses:
+``[glm]`` -> ``GLMSettings``, ``[levels]`` -> ``LevelSettings``, ``[visa_rule]`` -> ``VisaRuleSettings``;
+``[indicator.<id>]`` overrides any of their keys (and ``method``) for one indicator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from monitoring.baselines import GLMSettings
+from monitoring.levels import LevelSettings
+from monitoring.visa_rule import VisaRuleSettings
+
+DEFAULT_PATH = Path(__file__).with_name("settings.toml")
+METHODS = ("auto", "glm", "ears")
+SECTIONS = {"glm": GLMSettings, "levels": LevelSettings, "visa_rule": VisaRuleSettings}
+# Keys that only re-level stored results; every other key changes a fit and forces a rescan.
+LEVEL_ONLY = {"levels", ("visa_rule", "watch"), ("visa_rule", "alert")}
+
+
+class SettingsError(ValueError):
+    """A settings file or value that cannot be used; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class IndicatorSettings:
+    """The effective settings for one indicator."""
+
+    method: str
+    glm: GLMSettings
+    levels: LevelSettings
+    visa_rule: VisaRuleSettings
+
+    def fit_hash(self) -> str:
+        """A hash of everything that changes a fit (not alpha or thresholds: those re-level only)."""
+        data = {"method": self.method, "glm": _as_plain(self.glm), "visa_rule": _as_plain(self.visa_rule)}
+        for key in ("watch", "alert"):
+            data["visa_rule"].pop(key, None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Global settings plus per-indicator overrides."""
+
+    method: str = "auto"
+    glm: GLMSettings = field(default_factory=GLMSettings)
+    levels: LevelSettings = field(default_factory=LevelSettings)
+    visa_rule: VisaRuleSettings = field(default_factory=VisaRuleSettings)
+    overrides: Mapping[str, Mapping[str, Mapping[str, object]]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def for_indicator(self, indicator: str) -> IndicatorSettings:
+        """Defaults with the indicator's overrides applied."""
+        over = self.overrides.get(indicator, {})
+        return IndicatorSettings(
+            method=str(over.get("method", {}).get("method", self.method)) if "method" in over else self.method,
+            glm=replace(self.glm, **over.get("glm", {})),
+            levels=replace(self.levels, **over.get("levels", {})),
+            visa_rule=replace(self.visa_rule, **over.get("visa_rule", {})),
+        )
+
+    def to_dict(self) -> dict:
+        """A plain dict in the TOML file's shape (JSON-serialisable)."""
+        out: dict = {"method": self.method}
+        for name in SECTIONS:
+            out[name] = _as_plain(getattr(self, name))
+        out["indicator"] = {
+            ind: {k: v for section in over.values() for k, v in section.items()}
+            for ind, over in self.overrides.items()
+        }
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _as_plain(obj) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(obj).items()}
+
+
+def _coerce(value, annotation, where: str):
+    kind = typing.get_origin(annotation) or annotation
+    if isinstance(kind, str):  # postponed annotations
+        kind = {"int": int, "float": float, "bool": bool, "str": str}.get(kind.split("|")[0].strip(), object)
+    try:
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if kind is int:
+            if isinstance(value, bool) or float(value) != int(value):
+                raise TypeError
+            return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if kind is tuple:
+            return tuple(value) if isinstance(value, list | tuple) else (value,)
+        if kind is str:
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+    except (TypeError, ValueError):
+        raise SettingsError(f"{where}: {value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+    return value
+
+
+def _section(cls, raw: Mapping, where: str) -> dict:
+    known = {f.name: f for f in fields(cls)}
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise SettingsError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
+        out[key] = _coerce(value, hints.get(key, object), f"{where}.{key}")
+    try:
+        cls(**out)  # let the dataclass validate ranges
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+    return out
+
+
+def parse_settings(data: Mapping, where: str = "settings") -> MonitorSettings:
+    """Settings from a dict in the TOML shape; every problem names the key."""
+    unknown = set(data) - {"method", "indicator", *SECTIONS}
+    if unknown:
+        raise SettingsError(f"{where}: unknown section {sorted(unknown)[0]!r}; known: "
+                            f"method, {', '.join(SECTIONS)}, indicator")
+    method = data.get("method", "auto")
+    if method not in METHODS:
+        raise SettingsError(f"{where}: method {method!r} is not one of {', '.join(METHODS)}")
+    parts = {name: cls(**_section(cls, data.get(name, {}), f"{where} [{name}]")) for name, cls in SECTIONS.items()}
+    overrides: dict[str, dict[str, dict]] = {}
+    for ind, raw in data.get("indicator", {}).items():
+        if not isinstance(raw, Mapping):
+            raise SettingsError(f"{where} [indicator.{ind}]: expected a table of settings")
+        split: dict[str, dict] = {}
+        for key, value in raw.items():
+            if key == "method":
+                if value not in METHODS:
+                    raise SettingsError(f"{where} [indicator.{ind}].method: {value!r} is not one of "
+                                        f"{', '.join(METHODS)}")
+                split.setdefault("method", {})["method"] = value
+                continue
+            owner = next((name for name, cls in SECTIONS.items() if key in {f.name for f in fields(cls)}), None)
+            if owner is None:
+                raise SettingsError(f"{where} [indicator.{ind}]: unknown key {key!r}")
+            split.setdefault(owner, {})[key] = value
+        for name, cls in SECTIONS.items():
+            if name in split:
+                base = _as_plain(parts[name])
+                checked = _section(cls, {**base, **split[name]}, f"{where} [indicator.{ind}]")
+                split[name] = {k: checked[k] for k in split[name]}
+        overrides[ind] = split
+    return MonitorSettings(method=method, **parts, overrides=MappingProxyType(overrides))
+
+
+def load_settings(path: str | Path | None = None) -> MonitorSettings:
+    """Settings from a TOML file (default: the shipped ``monitoring/settings.toml``)."""
+    path = Path(path) if path else DEFAULT_PATH
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: no such settings file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    return parse_settings(data, str(path))
+
+
+def settings_from_json(text: str) -> MonitorSettings:
+    """Settings saved by ``MonitorSettings.to_json``."""
+    return parse_settings(json.loads(text), "saved settings")

@@ -28,3 +28,44 @@ def empty_result(index: pd.PeriodIndex, extra: tuple[str, ...] = ()) -> pd.DataF
     frame = pd.DataFrame(np.nan, index=index, columns=[*COLUMNS, *extra])
     frame["alarm"] = False
     return frame
+
+
+DIRECTIONS = ("up", "down", "both")
+_PERIODS_PER_YEAR = {"M": 12, "Q": 4, "Y": 1, "A": 1}
+
+
+def check_direction(direction: str) -> str:
+    """The direction, or a ValueError naming the allowed ones."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    return direction
+
+
+def periods_per_year(index: pd.PeriodIndex) -> int:
+    """12 for monthly, 4 for quarterly, 1 for annual periods (ValueError otherwise)."""
+    freq = getattr(index, "freqstr", None) or ""
+    ppy = _PERIODS_PER_YEAR.get(freq[:1])
+    if ppy is None or (freq[:1] == "M" and freq not in ("M",)):
+        raise ValueError(f"expected monthly, quarterly or annual periods, not {freq!r}")
+    return ppy
+
+
+def regular(series: pd.Series) -> pd.Series:
+    """The series as floats on every period from its first to its last (gaps become NaN)."""
+    if not isinstance(series.index, pd.PeriodIndex):
+        raise TypeError("a count series needs a PeriodIndex")
+    periods_per_year(series.index)
+    values = pd.Series(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float), index=series.index)
+    values = values[~values.index.duplicated(keep="last")].sort_index()
+    if values.empty:
+        return values
+    full = pd.period_range(values.index[0], values.index[-1], freq=values.index.freq)
+    return values.reindex(full)
+
+
+def nb_sizes(expected, dispersion) -> np.ndarray:
+    """Negative-binomial size mu / (phi - 1) giving mean mu and variance phi * mu (inf where phi <= 1)."""
+    mu = np.asarray(expected, dtype=float)
+    phi = np.broadcast_to(np.asarray(dispersion, dtype=float), mu.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(phi > 1 + 1e-8, mu / (phi - 1), np.inf)

@@ -42,6 +42,7 @@ class DerivedSeries:
     geo: str
     values: pd.Series
     note: str = ""
+    sources: tuple[tuple[str, str], ...] = ()
 
 
 def return_rate(returns: pd.Series, decisions: pd.Series) -> pd.Series:
@@ -85,10 +86,12 @@ def derive(series: dict[tuple[str, str], pd.Series], catalogue: Catalogue) -> li
         note = "EU+ total computed from country rows"
         if excluded:
             note += f"; left out for gaps: {', '.join(excluded)}"
-        out.append(DerivedSeries(indicator, EU_PLUS, total, note))
+        used = tuple((indicator, g) for g in sorted(by_geo) if g in catalogue.eu_plus and g not in excluded)
+        out.append(DerivedSeries(indicator, EU_PLUS, total, note, used))
     returns, decisions = geos_of.get("effective_returns", {}), geos_of.get("return_decisions", {})
     for geo in sorted(set(returns) & set(decisions)):
         rate = return_rate(returns[geo], decisions[geo])
         if np.isfinite(rate.to_numpy(dtype=float)).any():
-            out.append(DerivedSeries(RETURN_RATE.id, geo, rate, "effective_returns / return_decisions"))
+            out.append(DerivedSeries(RETURN_RATE.id, geo, rate, "effective_returns / return_decisions",
+                                     (("effective_returns", geo), ("return_decisions", geo))))
     return out

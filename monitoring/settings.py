@@ -183,3 +183,11 @@ def load_settings(path: str | Path | None = None) -> MonitorSettings:
 def settings_from_json(text: str) -> MonitorSettings:
     """Settings saved by ``MonitorSettings.to_json``."""
     return parse_settings(json.loads(text), "saved settings")
+
+
+def saved_settings(store) -> MonitorSettings:
+    """The settings last saved in the database, else the shipped defaults."""
+    from indicators.store import results
+
+    latest = results.latest_settings(store)
+    return settings_from_json(latest[1]) if latest else load_settings()

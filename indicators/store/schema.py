@@ -43,8 +43,55 @@ _V1 = [
         target VARCHAR, before VARCHAR, after VARCHAR, reason VARCHAR)""",
 ]
 
+_SCORE_COLUMNS = (
+    # The monitoring layer's stored frame (monitoring/levels.py): per-period channel parameters
+    # from which levels are recomputed at any threshold without refitting.
+    "direction VARCHAR, observed DOUBLE, provisional_flag BOOLEAN, recent_sum DOUBLE, last_year DOUBLE, "
+    "glm_expected DOUBLE, glm_lower DOUBLE, glm_upper DOUBLE, glm_score DOUBLE, glm_p_value DOUBLE, "
+    "glm_dispersion DOUBLE, glm_se_log DOUBLE, glm_n_baseline DOUBLE, "
+    "ears_expected DOUBLE, ears_lower DOUBLE, ears_upper DOUBLE, ears_score DOUBLE, ears_p_value DOUBLE, "
+    "stl_expected DOUBLE, stl_lower DOUBLE, stl_upper DOUBLE, stl_score DOUBLE, stl_p_value DOUBLE, "
+    "cusum_expected DOUBLE, cusum_statistic DOUBLE, cusum_side DOUBLE, cusum_shift_start VARCHAR, "
+    "visa_observed DOUBLE, visa_expected DOUBLE, visa_reference DOUBLE, visa_change_yoy DOUBLE, "
+    "visa_change_ref DOUBLE"
+)
+
+_V2 = [
+    "CREATE SEQUENCE run_ids START 1",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, who VARCHAR,
+        settings VARCHAR, data_vintage INTEGER, series_total INTEGER, series_refitted INTEGER,
+        periods_scored INTEGER, alerts INTEGER, watches INTEGER)""",
+    """CREATE TABLE series_state (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, fit_hash VARCHAR NOT NULL,
+        run_id INTEGER NOT NULL, note VARCHAR, PRIMARY KEY (indicator, geo))""",
+    f"""CREATE TABLE scores (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL,
+        {_SCORE_COLUMNS}, run_id INTEGER NOT NULL, PRIMARY KEY (indicator, geo, period))""",
+    """CREATE TABLE results (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL,
+        observed DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE, score DOUBLE, p_value DOUBLE,
+        level VARCHAR NOT NULL, channels VARCHAR, provisional BOOLEAN, change_yoy DOUBLE, change_ref DOUBLE,
+        last_year DOUBLE, reason VARCHAR, PRIMARY KEY (indicator, geo, period))""",
+    """CREATE TABLE alerts (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL,
+        first_run INTEGER, first_seen TIMESTAMP NOT NULL, first_level VARCHAR NOT NULL, first_observed DOUBLE,
+        first_expected DOUBLE, first_upper DOUBLE, first_lower DOUBLE, first_reason VARCHAR,
+        level VARCHAR NOT NULL, last_run INTEGER, status VARCHAR NOT NULL DEFAULT 'open', status_by VARCHAR,
+        status_at TIMESTAMP, comment VARCHAR, expires DATE, PRIMARY KEY (indicator, geo, period))""",
+    "CREATE SEQUENCE alert_action_ids START 1",
+    """CREATE TABLE alert_actions (
+        id INTEGER PRIMARY KEY, indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL,
+        action VARCHAR NOT NULL, who VARCHAR NOT NULL, acted_at TIMESTAMP NOT NULL, comment VARCHAR,
+        expires DATE)""",
+    "CREATE SEQUENCE settings_ids START 1",
+    """CREATE TABLE settings_log (
+        id INTEGER PRIMARY KEY, saved_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, settings VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL, reverts INTEGER)""",
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -35,18 +35,20 @@ for (name in setdiff(names(series), "period")) {
     # the default guard c(5, 4) is used for the alarm column.
     nb <- farringtonFlexible(s, control = control_for(alpha, "nbPlugin", c(0, 4)))
     guarded <- farringtonFlexible(s, control = control_for(alpha, "nbPlugin", c(5, 4)))
-    muan <- farringtonFlexible(s, control = control_for(alpha, "muan", c(0, 4)))
-    eta0 <- log(nb@control$mu0Vector[, 1])
-    se_log <- (log(muan@control$mu0Vector[, 1]) - eta0) / qnorm(1 - alpha)
+    mu0 <- nb@control$mu0Vector[, 1]
+    phi <- nb@control$phiVector[, 1]
+    # farringtonFlexible does not return the lower bound; this is its own formula
+    # (surveillance:::algo.farrington.threshold.noufaily, lu[1]).
+    lower <- ifelse(phi > 1, qnbinom(alpha, mu0 / pmax(phi - 1, 1e-300), 1 / phi), qpois(alpha, mu0))
     range <- control_for(alpha, "nbPlugin", c(0, 4))$range
     rows[[length(rows) + 1]] <- data.frame(
       series = name, period = periods[range], alpha = alpha,
       observed = y[range],
       expected = nb@control$expected[, 1],
+      lower = pmax(0, lower),
       upper = nb@upperbound[, 1],
       p_value = nb@control$pvalue[, 1],
-      dispersion = nb@control$phiVector[, 1],
-      se_log = se_log,
+      dispersion = phi,
       trend = ifelse(is.na(nb@control$trend[, 1]), 0, nb@control$trend[, 1]),
       n_baseline = sapply(range, function(k) n_baseline(y, k)),
       alarm = as.integer(guarded@alarm[, 1]),

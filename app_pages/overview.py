@@ -1,0 +1,73 @@
+"""Overview (officials): what is alarming now, and why."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import common
+from monitoring import figures, views
+from monitoring.i18n import t
+
+LEVEL_BADGE = {"alert": "🔴", "watch": "🟠"}
+
+
+def render() -> None:
+    lang = common.lang()
+    view = common.overview(lang)
+    st.title(t("overview.title", lang))
+    if view.empty:
+        st.info(t("ui.no_data", lang))
+        return
+    st.caption(t("overview.latest", lang, periods=view.latest_text, scanned=view.scanned_text))
+    tiles = st.columns(len(view.tiles))
+    for column, tile in zip(tiles, view.tiles, strict=True):
+        with column.container(border=True):
+            st.markdown(f"**{tile.label}**")
+            a, w = st.columns(2)
+            a.metric(t("overview.alerts", lang), tile.alerts)
+            w.metric(t("overview.watches", lang), tile.watches)
+            st.caption(t("overview.series_count", lang, n=tile.series))
+
+    st.subheader(t("overview.current", lang, months=views.RECENT_MONTHS))
+    table = view.current
+    if table.empty:
+        st.success(t("overview.none", lang))
+    else:
+        shown = table.assign(level=[f"{LEVEL_BADGE.get(lv, '')} {t('level.' + lv, lang)}" for lv in table["level"]])
+        event = st.dataframe(
+            shown[list(views.CURRENT_COLUMNS)], hide_index=True, width="stretch", key="current_table",
+            on_select="rerun", selection_mode="single-row",
+            column_config={c: st.column_config.TextColumn(t(f"col.{c}", lang), width=_width(c))
+                           for c in views.CURRENT_COLUMNS})
+        rows = event.selection.rows if event and event.selection else []
+        if rows:
+            _open(table.iloc[rows[0]])
+        st.caption(t("overview.click_hint", lang))
+        choice = st.selectbox(t("overview.open", lang), range(len(table)), index=None, key="open_series",
+                              format_func=lambda i: f"{table['indicator'].iloc[i]} – {table['geo'].iloc[i]}, "
+                                                    f"{table['period'].iloc[i]}",
+                              placeholder=t("overview.open_placeholder", lang))
+        if choice is not None:
+            _open(table.iloc[choice])
+
+    if view.panels:
+        st.subheader(t("overview.small_charts", lang))
+        st.plotly_chart(figures.small_multiples_figure(view.panels, lang=lang), width="stretch",
+                        config={"displayModeBar": False})
+
+    with st.expander(t("overview.freshness", lang), expanded=False):
+        st.dataframe(view.freshness, hide_index=True, width="stretch",
+                     column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})
+
+
+def _width(column: str) -> str:
+    return "large" if column == "reason" else ("medium" if column in ("indicator", "geo") else "small")
+
+
+def _open(row) -> None:
+    st.session_state["explore"] = (row["indicator_id"], row["geo_code"])
+    st.switch_page(common.PAGES["explorer"], query_params={"indicator": row["indicator_id"],
+                                                           "geo": row["geo_code"]})
+
+
+common.guarded(render)

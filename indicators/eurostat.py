@@ -1,0 +1,287 @@
+"""Eurostat files (bulk/API TSV and SDMX-CSV) mapped onto catalogue indicators.
+
+The mapping is data (``eurostat_map.toml``). Rows are pre-filtered in DuckDB on the dimensions
+every applicable mapping entry shares (e.g. citizen = XK), so a full dataset file is read without
+bringing other citizenships into Python; the rest is vectorised pandas.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from indicators.periods import normalise_eurostat
+from indicators.store.csvfiles import read_fields
+from indicators.validation import Problem, problem, quoted
+
+MAP_PATH = Path(__file__).with_name("eurostat_map.toml")
+_NON_DIMS = {"dataflow", "structure", "structure_id", "action", "last update", "time_period", "obs_value",
+             "obs_flag", "conf_status"}
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One mapping entry: rows of ``dataset`` with these dimension values become ``indicator``."""
+
+    dataset: str
+    indicator: str
+    where: tuple[tuple[str, str], ...]
+    if_present: tuple[tuple[str, str], ...] = ()
+    numerator: tuple[tuple[str, str], ...] = ()
+    denominator: tuple[tuple[str, str], ...] = ()
+    scale: float = 1.0
+
+    @property
+    def is_ratio(self) -> bool:
+        return bool(self.numerator)
+
+    def required(self) -> set[str]:
+        return {d for d, _ in (*self.where, *self.numerator, *self.denominator)}
+
+
+@dataclass
+class Extract:
+    """Rows taken from a Eurostat file, as tidy strings with where each field was found."""
+
+    dataset: str
+    rows_file: str = ""
+    flag_in_value: bool = False  # TSV: value and flag share a cell
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    where: dict = field(default_factory=dict)
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _pairs(table: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k).lower(), str(v)) for k, v in (table or {}).items())
+
+
+def load_mapping(path: str | Path = MAP_PATH) -> dict[str, list[Entry]]:
+    """The mapping file: dataset code -> entries."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    out: dict[str, list[Entry]] = {}
+    for kind in ("series", "ratio"):
+        for raw in data.get(kind, []):
+            entry = Entry(
+                dataset=str(raw["dataset"]).lower(), indicator=str(raw["indicator"]),
+                where=_pairs(raw.get("where")), if_present=_pairs(raw.get("if_present")),
+                numerator=_pairs(raw.get("numerator")), denominator=_pairs(raw.get("denominator")),
+                scale=float(raw.get("scale", 1.0)),
+            )
+            if kind == "ratio" and not (entry.numerator and entry.denominator):
+                raise ValueError(f"{path}: ratio for {entry.indicator} needs numerator and denominator")
+            out.setdefault(entry.dataset, []).append(entry)
+    return out
+
+
+def dataset_from_name(path: str | Path, mapping: dict[str, list[Entry]]) -> str | None:
+    """The mapped dataset a file name names (``migr_asyappctzm.tsv``, ``estat_migr_asyappctzm.tsv.gz``)."""
+    stem = Path(path).name.lower().split(".")[0]
+    stem = stem.removeprefix("estat_")
+    hits = [d for d in mapping if stem == d or stem.startswith(d + "_")]
+    return max(hits, key=len) if hits else None
+
+
+def dataset_from_dataflow(value: str) -> str:
+    """``ESTAT:MIGR_ASYAPPCTZM(1.0)`` -> ``migr_asyappctzm``."""
+    m = re.match(r"^\s*(?:[A-Za-z0-9_]+:)?([A-Za-z0-9_]+)", value)
+    return m.group(1).lower() if m else value.strip().lower()
+
+
+def _entries_for(file: str, line: int, dataset: str, dims: list[str], mapping) -> tuple[list[Entry], list[Problem]]:
+    if dataset not in mapping:
+        return [], [problem(file, line, f"dataset {quoted(dataset)}",
+                            f"one of the mapped datasets ({', '.join(sorted(mapping))}); "
+                            "see indicators/eurostat_map.toml or use --dataset")]
+    entries = [e for e in mapping[dataset] if e.required() <= set(dims)]
+    if not entries:
+        return [], [problem(file, line, f"dimensions {quoted(','.join(dims))}",
+                            f"the dimensions of an entry for {dataset} in indicators/eurostat_map.toml")]
+    return entries, []
+
+
+def _prefilter(entries: list[Entry], dims: list[str]) -> dict[int, list[str]]:
+    common = set.intersection(*({d for d, _ in e.where} for e in entries))
+    return {dims.index(d) + 1: sorted({v for e in entries for k, v in e.where if k == d}) for d in common}
+
+
+def _match(frame: pd.DataFrame, dims: list[str], pairs) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for dim, value in pairs:
+        if dim in dims:
+            mask &= frame[f"c{dims.index(dim) + 1}"] == value
+    return mask
+
+
+def _select(frame: pd.DataFrame, dims: list[str], entries: list[Entry]) -> list[tuple[int, str, pd.Series]]:
+    """(entry number, role, mask) for each selection; role is '' for a series, 'num'/'den' for a ratio."""
+    out = []
+    for n, e in enumerate(entries):
+        base = _match(frame, dims, (*e.where, *e.if_present))
+        if e.is_ratio:
+            out.append((n, "num", base & _match(frame, dims, e.numerator)))
+            out.append((n, "den", base & _match(frame, dims, e.denominator)))
+        else:
+            out.append((n, "", base))
+    return out
+
+
+def _split_cells(cell: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Eurostat cells ``315``, ``:``, ``5 p``, ``: c``, ``:c`` -> (value, flag); ':' is missing."""
+    parts = cell.fillna("").str.strip().str.extract(r"^(:|[^\s:]*)\s*(.*)$")
+    value = parts[0].fillna("").astype("str")
+    flag = parts[1].fillna("").astype("str").str.strip()
+    return value.where(value != ":", ""), flag
+
+
+def _number(text: pd.Series) -> pd.Series:
+    text = text.fillna("").astype("str")
+    return pd.to_numeric(text.where(text.str.fullmatch(_NUMBER)), errors="coerce")
+
+
+def _field_count(file: str, frame: pd.DataFrame, width: int, what: str) -> list[Problem]:
+    bad = frame[frame["n_fields"] != width]
+    return [problem(file, int(r.line), f"{int(r.n_fields)} fields", f"{width} ({what})")
+            for r in bad.head(50).itertuples()]
+
+
+def _finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:
+    """Series rows as they are; ratio rows computed from numerator and denominator."""
+    plain = long[long["role"] == ""]
+    parts = [plain.assign(indicator=plain["entry"].map(lambda n: entries[n].indicator).astype("str"))]
+    for n, e in enumerate(entries):
+        if not e.is_ratio:
+            continue
+        num = long[(long["entry"] == n) & (long["role"] == "num")]
+        den = long[(long["entry"] == n) & (long["role"] == "den")]
+        for sub in (num, den):
+            bad = (sub["value"] != "") & ~sub["value"].str.fullmatch(_NUMBER)
+            ex.problems += [problem(ex.rows_file, int(r.line), quoted(r.value),
+                                    "a number, or an empty cell for a missing value", int(r.vcol), r.vname)
+                            for r in sub[bad].head(50).itertuples()]
+        both = num.merge(den, on=["geo", "period"], how="outer", suffixes=("", "_den"))
+        n_val = _number(both["value"])
+        d_val = _number(both["value_den"])
+        rate = (e.scale * n_val / d_val.where(d_val > 0)).round(6)
+        both["value"] = rate.map(lambda v: "" if pd.isna(v) else f"{v:.10g}").astype("str")
+        flag = both["flag"].fillna("")
+        both["flag"] = flag.where(flag != "", both["flag_den"].fillna(""))
+        for col in ("line", "pcol", "vcol", "fcol", "icol", "gcol", "pname", "vname", "iname"):
+            both[col] = both[col].fillna(both[f"{col}_den"])
+        for col in ("line", "pcol", "vcol", "fcol", "icol", "gcol"):
+            both[col] = both[col].astype("int64")
+        parts.append(both.assign(indicator=e.indicator))
+    rows = pd.concat(parts, ignore_index=True).sort_values(["line", "pcol"], kind="stable", ignore_index=True)
+    ex.rows = rows[["line", "indicator", "geo", "period", "value", "flag"]]
+    ex.where = {
+        "indicator": (rows["icol"].astype("int64"), rows["iname"].astype("str")),
+        "geo": (rows["gcol"].astype("int64"), "geo"),
+        "period": (rows["pcol"], rows["pname"]), "value": (rows["vcol"], rows["vname"]),
+        "flag": (rows["vcol"], rows["vname"]) if ex.flag_in_value else (rows["fcol"], "OBS_FLAG"),
+    }
+    return ex
+
+
+def parse_tsv(path: str | Path, file: str, header: str, header_line: int, dataset: str,
+              mapping: dict[str, list[Entry]]) -> Extract:
+    """A Eurostat TSV: ``freq,unit,...,geo\\TIME_PERIOD<TAB>2024-01 <TAB>...``, cells ``5 p``."""
+    ex = Extract(dataset, file, flag_in_value=True)
+    columns = header.split("\t")
+    first = columns[0].strip()
+    if "\\" not in first:
+        ex.problems.append(problem(file, header_line, quoted(first),
+                                   "a first column like freq,unit,citizen,sex,age,applicant,geo\\TIME_PERIOD", 1,
+                                   "dimensions"))
+        return ex
+    dims = [d.strip().lower() for d in first.split("\\")[0].split(",")]
+    labels = [c.strip() for c in columns[1:]]
+    if "geo" not in dims:
+        ex.problems.append(problem(file, header_line, quoted(first), "a geo dimension", 1, "dimensions"))
+    periods = [normalise_eurostat(x) for x in labels]
+    for j, (label, period) in enumerate(zip(labels, periods, strict=True)):
+        if period is None:
+            ex.problems.append(problem(file, header_line, quoted(label),
+                                       "a Eurostat time period such as 2024-01, 2024M01, 2024Q1 or 2024",
+                                       j + 2, "time period"))
+    entries, found = _entries_for(file, header_line, dataset, dims, mapping)
+    ex.problems += found
+    if ex.problems:
+        return ex
+    width = len(dims) + len(labels)
+    frame, total = read_fields(path, first_line=header_line + 1, width=width, split_pattern="[,\t]",
+                               filters=_prefilter(entries, dims))
+    ex.problems += _field_count(file, frame, width, f"{len(dims)} dimension codes and {len(labels)} cells")
+    frame = frame[frame["n_fields"] == width]
+    longs, matched = [], pd.Series(False, index=frame.index)
+    geo_col = f"c{dims.index('geo') + 1}"
+    cells = [f"c{len(dims) + j + 1}" for j in range(len(labels))]
+    for n, role, mask in _select(frame, dims, entries):
+        matched |= mask
+        sub = frame[mask]
+        k = len(labels)
+        value, flag = _split_cells(pd.Series(sub[cells].to_numpy().ravel(), dtype="str"))
+        longs.append(pd.DataFrame({
+            "line": np.repeat(sub["line"].to_numpy(), k), "entry": n, "role": role,
+            "geo": np.repeat(sub[geo_col].to_numpy(), k), "period": np.tile(np.array(periods, dtype=object),
+                                                                           len(sub)),
+            "value": value.to_numpy(), "flag": flag.to_numpy(),
+            "pcol": np.tile(np.arange(2, k + 2), len(sub)), "pname": np.tile(np.array(labels, dtype=object),
+                                                                             len(sub)),
+            "icol": 1, "iname": "dimensions", "gcol": 1,
+        }))
+    ex.skipped = total - int(matched.sum())
+    long = pd.concat(longs, ignore_index=True)
+    long = long.assign(vcol=long["pcol"], vname=long["pname"], fcol=long["pcol"])
+    for col in ("geo", "period", "value", "flag", "pname", "vname", "role", "iname"):
+        long[col] = long[col].astype("str")
+    return _finish(ex, long, entries)
+
+
+def parse_sdmx(path: str | Path, file: str, header: str, header_line: int, dataset: str,
+               mapping: dict[str, list[Entry]], unquote: bool) -> Extract:
+    """An SDMX-CSV file: ``DATAFLOW,LAST UPDATE,freq,...,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG``."""
+    ex = Extract(dataset, file)
+    names = [c.strip().strip('"') for c in header.split(",")]
+    lower = [c.lower() for c in names]
+    for needed in ("geo", "time_period", "obs_value"):
+        if needed not in lower:
+            ex.problems.append(problem(file, header_line, f"header {quoted(header)}",
+                                       f"an SDMX-CSV header with a {needed if needed == 'geo' else needed.upper()} "
+                                       "column"))
+    dims = [c if c not in _NON_DIMS else f"\0{c}" for c in lower]
+    entries, found = _entries_for(file, header_line, dataset, dims, mapping)
+    ex.problems += found
+    if ex.problems:
+        return ex
+    width = len(names)
+    frame, total = read_fields(path, first_line=header_line + 1, width=width, unquote=unquote,
+                               filters=_prefilter(entries, dims))
+    ex.problems += _field_count(file, frame, width, ",".join(names))
+    frame = frame[frame["n_fields"] == width]
+    col = {c: lower.index(c) + 1 for c in ("geo", "time_period", "obs_value")}
+    fcol = lower.index("obs_flag") + 1 if "obs_flag" in lower else 0
+    icol = lower.index("dataflow") + 1 if "dataflow" in lower else 1
+    longs, matched = [], pd.Series(False, index=frame.index)
+    for n, role, mask in _select(frame, dims, entries):
+        matched |= mask
+        sub = frame[mask]
+        labels = sub[f"c{col['time_period']}"].fillna("").astype("str")
+        norm = labels.map({x: normalise_eurostat(x) or x for x in labels.unique()})
+        longs.append(pd.DataFrame({
+            "line": sub["line"], "entry": n, "role": role, "geo": sub[f"c{col['geo']}"],
+            "period": norm, "value": sub[f"c{col['obs_value']}"],
+            "flag": sub[f"c{fcol}"] if fcol else "", "pcol": col["time_period"], "pname": "TIME_PERIOD",
+            "vcol": col["obs_value"], "vname": "OBS_VALUE", "fcol": fcol, "icol": icol,
+            "iname": names[icol - 1], "gcol": col["geo"],
+        }))
+    ex.skipped = total - int(matched.sum())
+    long = pd.concat(longs, ignore_index=True)
+    for c in ("geo", "period", "value", "flag", "pname", "vname", "role", "iname"):
+        long[c] = long[c].fillna("").astype("str")
+    return _finish(ex, long, entries)

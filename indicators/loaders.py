@@ -1,0 +1,284 @@
+"""Loading data files: tidy CSV, Eurostat TSV and SDMX-CSV, all or nothing.
+
+Tidy CSV, the canonical exchange format::
+
+    # source: Kosovo Police
+    # synthetic: true
+    indicator,geo,period,value,flag
+    border_exits,XK,2024-01,41250,p
+
+Leading ``#`` lines are comments; ``# key: value`` comments are file metadata (``synthetic: true``
+marks the load synthetic). Files are read by DuckDB's CSV reader and checked with vectorised
+rules (``validation``); every file of a call is checked before anything is written, and all of
+them are written in one atomic store write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from indicators import eurostat
+from indicators.catalogue import Catalogue
+from indicators.store import Store, StoreError
+from indicators.store.csvfiles import read_fields
+from indicators.store.observations import Incoming, apply_load, observation_count
+from indicators.validation import (
+    FIELDS,
+    MAX_PROBLEMS,
+    LoadError,
+    Problem,
+    check_rows,
+    cross_file_duplicates,
+    problem,
+    quoted,
+)
+
+TIDY_HEADERS = ("indicator,geo,period,value", "indicator,geo,period,value,flag")
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+_META = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9_ -]*?)\s*:\s*(.*?)\s*$")
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What loading one file did."""
+
+    file: str
+    format: str
+    new: int
+    revised: int
+    unchanged: int
+    skipped_other_rows: int
+    synthetic: bool
+    already_loaded: bool
+    loaded_before: dt.datetime | None = None
+    load_id: int | None = None
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    def summary(self) -> str:
+        """One line for people, e.g. ``x.csv: 120 new, 3 revised, 0 unchanged rows``."""
+        if self.already_loaded:
+            when = f" on {self.loaded_before:%Y-%m-%d %H:%M}" if self.loaded_before else ""
+            text = f"unchanged: {self.file} already loaded{when} ({self.unchanged} rows)"
+        else:
+            text = f"{self.file}: {self.new} new, {self.revised} revised, {self.unchanged} unchanged rows"
+        if self.skipped_other_rows:
+            text += f"; skipped {self.skipped_other_rows} rows for other citizenships or breakdowns"
+        return text + (" [synthetic]" if self.synthetic else "")
+
+
+@dataclass
+class ParsedFile:
+    """A file read and checked: its rows (when valid) and its problems."""
+
+    file: str
+    format: str = "csv"
+    sha256: str = ""
+    rows: pd.DataFrame | None = None
+    metadata: dict = field(default_factory=dict)
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    more: int = 0  # problems counted beyond those listed
+
+    @property
+    def synthetic(self) -> bool:
+        return self.metadata.get("synthetic", "").lower() in _TRUE
+
+
+def _head(text: str, file: str, parsed: ParsedFile) -> tuple[int, str] | None:
+    """(line number, text) of the first line that is neither blank nor a comment; reads metadata."""
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line, number, start = text[start:end].rstrip("\r"), number + 1, end + 1
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            m = _META.match(stripped)
+            if m:
+                parsed.metadata[m.group(1).strip().lower()] = m.group(2)
+            continue
+        return number, line
+    return None
+
+
+def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, problem(file, line, f"bytes that are not UTF-8 text ({data[exc.start:exc.start + 4]!r})",
+                             "a UTF-8 text file")
+    for char, name in (("\x00", "a NUL character"), ("\x1f", "a unit-separator control character")):
+        at = text.find(char)
+        if at >= 0:
+            return None, problem(file, text.count("\n", 0, at) + 1, name, "plain text")
+    if "\r" in text:  # DuckDB's reader needs one kind of line ending throughout
+        lone = re.search(r"\r(?!\n)", text)
+        if lone:
+            return None, problem(file, text.count("\n", 0, lone.start()) + 1,
+                                 "a carriage return (\\r) inside a line", "lines ending in \\n or \\r\\n")
+        bare = re.search(r"(?<!\r)\n", text)
+        if bare:
+            return None, problem(file, text.count("\n", 0, bare.start()) + 1,
+                                 "a line ending in \\n in a file whose lines end in \\r\\n",
+                                 "one kind of line ending throughout")
+    return text, None
+
+
+def _tidy(path: Path, parsed: ParsedFile, header_line: int, header: str, unquote: bool,
+          catalogue: Catalogue, today: dt.date) -> None:
+    names = [c.strip().strip('"').strip().lower() for c in header.split(",")]
+    if ",".join(names) not in TIDY_HEADERS:
+        parsed.problems.append(problem(parsed.file, header_line, f"header {quoted(header.strip())}",
+                                       f"the header {TIDY_HEADERS[0]} or {TIDY_HEADERS[1]}"))
+        return
+    width = len(names)
+    frame, _ = read_fields(path, first_line=header_line + 1, width=width, unquote=unquote)
+    bad = frame["n_fields"] != width
+    shown = ",".join(names)
+    parsed.problems += [problem(parsed.file, int(r.line), f"{int(r.n_fields)} field{'s' if r.n_fields != 1 else ''}",
+                                f"{width} ({shown})") for r in frame[bad].head(MAX_PROBLEMS).itertuples()]
+    parsed.more += max(0, int(bad.sum()) - MAX_PROBLEMS)
+    frame = frame[~bad]
+    rows = pd.DataFrame({"line": frame["line"]})
+    for i, name in enumerate(FIELDS, 1):
+        rows[name] = frame[f"c{i}"] if i <= width else ""
+    where = {name: (i, name) for i, name in enumerate(FIELDS, 1)}
+    _check(parsed, rows, where, catalogue, today)
+
+
+def _check(parsed: ParsedFile, rows: pd.DataFrame, where, catalogue: Catalogue, today: dt.date) -> None:
+    checked = check_rows(rows, file=parsed.file, catalogue=catalogue, today=today, where=where)
+    parsed.problems += checked.problems
+    parsed.more += checked.count - len(checked.problems)
+    parsed.rows = checked.rows
+
+
+def _eurostat(path: Path, parsed: ParsedFile, header_line: int, header: str, text: str, dataset: str | None,
+              catalogue: Catalogue, today: dt.date) -> None:
+    mapping = eurostat.load_mapping()
+    if parsed.format == "eurostat-tsv":
+        code = dataset or eurostat.dataset_from_name(path, mapping)
+        if code is None:
+            parsed.problems.append(problem(parsed.file, None, "no known dataset code in the file name",
+                                           "a name like migr_asyappctzm.tsv, or the --dataset option"))
+            return
+        ex = eurostat.parse_tsv(path, parsed.file, header, header_line, code.lower(), mapping)
+    else:
+        if dataset:
+            code = dataset.lower()
+        else:
+            second = _head(text.split("\n", header_line)[-1], parsed.file, ParsedFile(parsed.file))
+            code = eurostat.dataset_from_dataflow(second[1].split(",")[0].strip('"')) if second else ""
+        ex = eurostat.parse_sdmx(path, parsed.file, header, header_line, code, mapping, '"' in text)
+    parsed.problems += ex.problems
+    parsed.skipped = ex.skipped
+    if not ex.problems:
+        _check(parsed, ex.rows, ex.where, catalogue, today)
+
+
+def detect_format(header: str) -> str:
+    """'eurostat-tsv', 'sdmx-csv' or 'csv' (tidy) from a file's first line."""
+    first = header.split("\t")[0]
+    if "\t" in header and "\\" in first:
+        return "eurostat-tsv"
+    cells = [c.strip().strip('"').lower() for c in header.split(",")]
+    if cells and cells[0] in ("dataflow", "structure", "structure_id") or "obs_value" in cells:
+        return "sdmx-csv"
+    return "csv"
+
+
+def parse_file(path: str | Path, *, catalogue: Catalogue, today: dt.date, dataset: str | None = None) -> ParsedFile:
+    """Read and check one file (no database access)."""
+    path = Path(path)
+    parsed = ParsedFile(str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        parsed.problems.append(problem(parsed.file, None, f"a file that cannot be read ({exc.strerror})",
+                                       "a readable file"))
+        return parsed
+    parsed.sha256 = hashlib.sha256(data).hexdigest()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            parsed.problems.append(problem(parsed.file, None, "a damaged .gz file", "a gzip-compressed text file"))
+            return parsed
+    text, bad = _decode(data, parsed.file)
+    if bad:
+        parsed.problems.append(bad)
+        return parsed
+    head = _head(text, parsed.file, parsed)
+    if head is None:
+        found = "an empty file" if not text.strip() else "only comment lines"
+        parsed.problems.append(problem(parsed.file, None, found, f"a header line {TIDY_HEADERS[0]}[,flag]"))
+        return parsed
+    synthetic = parsed.metadata.get("synthetic", "false").lower()
+    if synthetic not in _TRUE + _FALSE:
+        parsed.problems.append(problem(parsed.file, None, f"synthetic: {quoted(synthetic)}",
+                                       "# synthetic: true or # synthetic: false"))
+    header_line, header = head
+    parsed.format = detect_format(header)
+    try:
+        if parsed.format == "csv":
+            _tidy(path, parsed, header_line, header, '"' in text, catalogue, today)
+        else:
+            _eurostat(path, parsed, header_line, header, text, dataset, catalogue, today)
+    except StoreError as exc:
+        parsed.problems.append(problem(parsed.file, None, f"text the CSV reader rejects ({exc})",
+                                       "a plain UTF-8 CSV or TSV file"))
+    ordered = sorted(parsed.problems, key=lambda p: (p.line or 0, p.column or 0))
+    parsed.problems, parsed.more = ordered[:MAX_PROBLEMS], parsed.more + max(0, len(ordered) - MAX_PROBLEMS)
+    return parsed
+
+
+def load_files(store: Store, paths, *, catalogue: Catalogue, today: dt.date, who: str = "local",
+               dataset: str | None = None) -> list[LoadReport]:
+    """Check every file, then load them all in one atomic write, or raise ``LoadError`` and change nothing."""
+    parsed = [parse_file(p, catalogue=catalogue, today=today, dataset=dataset) for p in paths]
+    problems = [p for f in parsed for p in f.problems]
+    more = sum(f.more for f in parsed)
+    if not problems:
+        dupes, count = cross_file_duplicates([(f.file, f.rows) for f in parsed])
+        problems, more = dupes, count - len(dupes)
+    if problems:
+        raise LoadError(problems, more)
+    incoming = [Incoming(f.file, f.sha256, f.format, f.synthetic, f.rows) for f in parsed]
+    applied = apply_load(store, incoming, who=who, catalogue=catalogue)
+    return [
+        LoadReport(f.file, f.format, a.new, a.revised, a.unchanged, f.skipped, f.synthetic, a.already_loaded,
+                   a.previous_load_at, a.load_id, dict(f.metadata))
+        for f, a in zip(parsed, applied, strict=True)
+    ]
+
+
+def demo_files() -> list[Path]:
+    """The shipped demo files (``indicators.demo.demo_paths()`` when available)."""
+    try:
+        from indicators.demo import demo_paths
+    except ImportError:
+        return sorted(DEMO_DIR.glob("*.csv"))
+    return [Path(p) for p in demo_paths()]
+
+
+def load_demo_if_empty(store: Store, catalogue: Catalogue, today: dt.date) -> list[LoadReport]:
+    """Load the demo data through ``load_files`` when the database holds no observations."""
+    if observation_count(store) > 0:
+        return []
+    paths = demo_files()
+    if not paths:
+        return []
+    return load_files(store, paths, catalogue=catalogue, today=today, who="demo")

@@ -1,0 +1,95 @@
+"""Command line: ``python -m monitoring scan`` (and ``brief``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from indicators.catalogue import CatalogueError, load_catalogue
+from indicators.store import StoreError, default_db_path, open_store
+
+OUT_COLUMNS = ["indicator", "geo", "period", "observed", "expected", "lower", "upper", "score", "p_value",
+               "level", "channels", "provisional", "reason"]
+
+
+def _progress_bar(stream):
+    """A one-line text progress bar, drawn only on a terminal."""
+    if not stream.isatty():
+        return None
+
+    def draw(done: int, total: int, label: str) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        stream.write(f"\rscanning [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:30]:<30}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return draw
+
+
+def _period(text: str) -> pd.Period:
+    try:
+        return pd.Period(text, freq="M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month; expected YYYY-MM") from None
+
+
+def cmd_scan(args, today: pd.Timestamp) -> int:
+    from monitoring.scan import current_results, scan
+    from monitoring.settings import SettingsError, load_settings, saved_settings
+
+    try:
+        store = open_store(args.db)
+        catalogue = load_catalogue()
+        settings = load_settings(args.settings) if args.settings else saved_settings(store)
+    except (SettingsError, CatalogueError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report = scan(store, catalogue, settings, today=today, since=args.since, workers=args.workers,
+                  progress=_progress_bar(sys.stderr))
+    print(f"run {report.run_id}: {report.series_total} series, {report.series_refitted} refitted, "
+          f"{report.periods_scored} periods scored; {report.alerts} alerts, {report.watches} watches")
+    if len(report.by_indicator):
+        print(report.by_indicator.to_string())
+    if args.out:
+        rows = current_results(store, levels=None if args.all else ("alert", "watch"), since=args.since)
+        rows[OUT_COLUMNS].to_csv(args.out, index=False)
+        print(f"wrote {len(rows)} rows to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m monitoring",
+                                     description="Score the indicator series and report alarms.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    scan = sub.add_parser("scan", help="fit, score and store every series; summarise alerts and watches",
+                          description="Fit the baselines, score every series with enough history, store the run "
+                                      "and its per-period results, and print alerts and watches by indicator.")
+    scan.add_argument("--db", type=Path, default=None,
+                      help=f"database file (default: MONITOR_DB or {default_db_path()})")
+    scan.add_argument("--settings", type=Path, help="settings TOML file (default: the saved settings)")
+    scan.add_argument("--since", type=_period, help="score periods from this month on (YYYY-MM)")
+    scan.add_argument("--out", type=Path, help="write scored rows to this CSV file")
+    scan.add_argument("--all", action="store_true", help="with --out: every scored period, not only alarms")
+    scan.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    return parser
+
+
+def main(argv: list[str] | None = None, today: pd.Timestamp | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
+    if args.command == "scan":
+        return cmd_scan(args, today)
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        raise SystemExit(0) from None

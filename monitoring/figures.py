@@ -1,0 +1,318 @@
+"""Plotly figure builders for the dashboard and exports (no Streamlit).
+
+Every builder takes plain pandas frames (as assembled by ``monitoring.views``) and the language,
+and returns a ``plotly.graph_objects.Figure``. Colours follow the traffic light: red alert, amber
+watch; provisional points are hollow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from monitoring.i18n import DEFAULT_LANG, number, t
+
+OBSERVED = "#1f3b73"
+EXPECTED = "#6b7280"
+BAND = "rgba(107,114,128,0.18)"
+WATCH = "#e69f00"
+ALERT = "#d62728"
+NORMAL = "#2e7d32"
+MISSING = "#e5e7eb"
+EVENT = "#9ca3af"
+VISA_FREE = pd.Timestamp("2024-01-01")
+FONT = "Source Sans Pro, Arial, sans-serif"
+
+
+def _layout(fig: go.Figure, *, title: str = "", height: int = 420, y_title: str = "") -> go.Figure:
+    fig.update_layout(
+        template="plotly_white", height=height, font={"family": FONT, "size": 13},
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}} if title else None,
+        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        hovermode="x unified",
+    )
+    fig.update_yaxes(title_text=y_title, rangemode="tozero", separatethousands=True)
+    return fig
+
+
+def _hover_values(values: pd.Series, lang: str, decimals: int) -> list[str]:
+    return [number(v, lang, decimals) for v in values]
+
+
+def _events_in_range(events: pd.DataFrame | None, start, end) -> pd.DataFrame:
+    if events is None or events.empty:
+        return pd.DataFrame(columns=["date", "label"])
+    frame = events.assign(date=pd.to_datetime(events["date"]))
+    frame = frame[(frame["date"] >= start) & (frame["date"] <= end)]
+    # The visa-free line is always drawn with its own label; skip an event on the same day.
+    return frame[frame["date"] != VISA_FREE].sort_values("date")
+
+
+def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: str = DEFAULT_LANG,
+               row: int | None = None, col: int | None = None) -> go.Figure:
+    """Vertical lines for events inside [start, end], plus the visa-free line, labels staggered."""
+    kwargs = {"row": row, "col": col} if row else {}
+    shown = _events_in_range(events, start, end)
+    for n, r in enumerate(shown.itertuples(index=False)):
+        fig.add_vline(x=r.date, line={"color": EVENT, "width": 1, "dash": "dot"}, **kwargs)
+        label = r.label if len(r.label) <= 38 else r.label[:36] + "…"
+        fig.add_annotation(x=r.date, y=1.0 - 0.07 * (n % 3), yref="y domain" if not row else None,
+                           text=label, showarrow=False, xanchor="left", yanchor="top",
+                           font={"size": 10, "color": "#4b5563"}, hovertext=r.label, **kwargs)
+    if start <= VISA_FREE <= end:
+        fig.add_vline(x=VISA_FREE, line={"color": "#7c3aed", "width": 1.5, "dash": "dash"}, **kwargs)
+        if not row:
+            fig.add_annotation(x=VISA_FREE, y=1.0, yref="y domain", text=t("fig.visa_free", lang),
+                               showarrow=False, xanchor="right", yanchor="top",
+                               font={"size": 11, "color": "#7c3aed"})
+    return fig
+
+
+def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFrame | None = None,
+                  lang: str = DEFAULT_LANG, y_title: str = "", decimals: int = 0,
+                  height: int = 440) -> go.Figure:
+    """Observed values, the expected baseline and its band, watch/alert markers, events.
+
+    ``history`` has columns period_start, observed, expected, lower, upper, level, provisional
+    (expected and bounds NaN where a period was not scored).
+    """
+    fig = go.Figure()
+    if history.empty:
+        return _empty(t("fig.no_data", lang), title, height)
+    x = pd.to_datetime(history["period_start"])
+    scored = history["expected"].notna()
+    if scored.any():
+        sub = history[scored]
+        xs = pd.to_datetime(sub["period_start"])
+        upper = sub["upper"].where(sub["upper"].notna(), sub["expected"])
+        lower = sub["lower"].where(sub["lower"].notna(), sub["expected"]).clip(lower=0)
+        fig.add_trace(go.Scatter(x=xs, y=upper, mode="lines", line={"width": 0}, hoverinfo="skip",
+                                 showlegend=False, connectgaps=False))
+        fig.add_trace(go.Scatter(x=xs, y=lower, mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor=BAND, name=t("fig.band", lang), hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=xs, y=sub["upper"], mode="lines", name=t("fig.upper", lang),
+                                 line={"color": EXPECTED, "width": 1}, showlegend=False,
+                                 customdata=_hover_values(sub["upper"], lang, decimals),
+                                 hovertemplate="%{customdata}"))
+        fig.add_trace(go.Scatter(x=xs, y=sub["expected"], mode="lines", name=t("fig.expected", lang),
+                                 line={"color": EXPECTED, "width": 1.5, "dash": "dash"},
+                                 customdata=_hover_values(sub["expected"], lang, decimals),
+                                 hovertemplate="%{customdata}"))
+    provisional = history["provisional"].fillna(False).astype(bool)
+    fig.add_trace(go.Scatter(
+        x=x, y=history["observed"], mode="lines+markers", name=t("fig.observed", lang),
+        line={"color": OBSERVED, "width": 2}, connectgaps=False,
+        marker={"size": np.where(provisional, 8, 4), "color": np.where(provisional, "white", OBSERVED),
+                "symbol": "circle", "line": {"color": OBSERVED, "width": np.where(provisional, 2, 0)}},
+        customdata=_hover_values(history["observed"], lang, decimals), hovertemplate="%{customdata}"))
+    if provisional.any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=t("fig.provisional", lang),
+                                 marker={"size": 8, "color": "white", "line": {"color": OBSERVED, "width": 2}}))
+    for level, colour, symbol in (("watch", WATCH, "circle"), ("alert", ALERT, "diamond")):
+        hit = history[history["level"] == level]
+        if hit.empty:
+            continue
+        prov = hit["provisional"].fillna(False).astype(bool)
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(hit["period_start"]), y=hit["observed"], mode="markers", name=t(f"level.{level}", lang),
+            marker={"size": 13, "symbol": np.where(prov, symbol + "-open", symbol), "color": colour,
+                    "line": {"color": colour, "width": 2}},
+            hoverinfo="skip"))
+    add_events(fig, events, x.min(), x.max(), lang)
+    return _layout(fig, title=title, height=height, y_title=y_title)
+
+
+def _empty(message: str, title: str = "", height: int = 300) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 14, "color": "#6b7280"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title=title, height=height)
+
+
+def visa_rule_figure(changes: pd.DataFrame, *, watch: float = 0.30, alert: float = 0.50,
+                     reference_label: str = "", lang: str = DEFAULT_LANG, title: str = "",
+                     height: int = 340) -> go.Figure:
+    """Two-month change vs a year earlier and vs the reference months, with the rule's thresholds.
+
+    ``changes`` has columns period_start, change_yoy, change_ref (fractions: 0.3 = +30%).
+    """
+    if changes.empty or changes[["change_yoy", "change_ref"]].isna().all().all():
+        return _empty(t("fig.no_visa", lang), title, height)
+    x = pd.to_datetime(changes["period_start"])
+    fig = go.Figure()
+    for column, name, colour in (("change_yoy", t("fig.change_yoy", lang), OBSERVED),
+                                 ("change_ref", t("fig.change_ref", lang, reference=reference_label), "#0891b2")):
+        values = changes[column] * 100
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name, marker={"size": 4},
+                                 line={"color": colour, "width": 2}, connectgaps=False,
+                                 customdata=[_signed(v, lang) for v in changes[column]],
+                                 hovertemplate="%{customdata}"))
+    for level, value, colour in (("watch", watch, WATCH), ("alert", alert, ALERT)):
+        fig.add_hline(y=value * 100, line={"color": colour, "width": 1.5, "dash": "dash"},
+                      annotation_text=t(f"fig.visa_{level}", lang, pct=number(value * 100, lang)),
+                      annotation_position="top left", annotation_font={"color": colour, "size": 11})
+    fig.add_hline(y=0, line={"color": "#9ca3af", "width": 1})
+    _layout(fig, title=title, height=height, y_title=t("fig.change_axis", lang))
+    fig.update_yaxes(rangemode="normal", ticksuffix="%")
+    return fig
+
+
+def _signed(value: float, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return ("+" if value >= 0 else "−") + number(abs(value) * 100, lang) + "%"
+
+
+def impact_figure(impact: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "",
+                  height: int = 440) -> go.Figure:
+    """Excess over the pre-2024 projection: monthly bars and the cumulative sum, with intervals.
+
+    ``impact`` has columns period_start, excess, excess_lower, excess_upper, cumulative,
+    cumulative_lower, cumulative_upper.
+    """
+    if impact.empty:
+        return _empty(t("fig.no_impact", lang), title, height)
+    x = pd.to_datetime(impact["period_start"])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("fig.excess_monthly", lang),
+                                                        t("fig.excess_cumulative", lang)))
+    colours = np.where(impact["excess"] >= 0, ALERT, NORMAL)
+    fig.add_trace(go.Bar(
+        x=x, y=impact["excess"], marker_color=colours, name=t("fig.excess", lang), showlegend=False,
+        error_y={"type": "data", "symmetric": False, "array": impact["excess_upper"] - impact["excess"],
+                 "arrayminus": impact["excess"] - impact["excess_lower"], "color": "#6b7280", "thickness": 1},
+        customdata=_hover_values(impact["excess"], lang, 0), hovertemplate="%{customdata}<extra></extra>"),
+        row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=impact["cumulative_upper"], mode="lines", line={"width": 0},
+                             hoverinfo="skip", showlegend=False), row=1, col=2)
+    fig.add_trace(go.Scatter(x=x, y=impact["cumulative_lower"], mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor=BAND, name=t("fig.interval", lang), hoverinfo="skip"),
+                  row=1, col=2)
+    fig.add_trace(go.Scatter(x=x, y=impact["cumulative"], mode="lines+markers", name=t("fig.cumulative", lang),
+                             line={"color": ALERT, "width": 2}, marker={"size": 4},
+                             customdata=_hover_values(impact["cumulative"], lang, 0),
+                             hovertemplate="%{customdata}<extra></extra>"), row=1, col=2)
+    _layout(fig, title=title, height=height)
+    fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#9ca3af")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def breakdown_figure(breakdown: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "",
+                     height: int | None = None) -> go.Figure:
+    """Which destinations drive an EU+ movement: observed minus expected per destination.
+
+    ``breakdown`` has columns geo_name, excess (observed - expected), level.
+    """
+    if breakdown.empty:
+        return _empty(t("fig.no_breakdown", lang), title, 260)
+    frame = breakdown.sort_values("excess")
+    colour_of = {"alert": ALERT, "watch": WATCH}
+    colours = [colour_of.get(level, OBSERVED if v >= 0 else NORMAL) for level, v in zip(frame["level"],
+                                                                                           frame["excess"],
+                                                                                           strict=True)]
+    fig = go.Figure(go.Bar(
+        y=frame["geo_name"], x=frame["excess"], orientation="h", marker_color=colours,
+        text=[("+" if v >= 0 else "−") + number(abs(v), lang) for v in frame["excess"]], textposition="outside",
+        cliponaxis=False, hoverinfo="skip"))
+    _layout(fig, title=title, height=height or max(240, 60 + 28 * len(frame)))
+    fig.update_xaxes(title_text=t("fig.excess_axis", lang), zeroline=True, zerolinecolor="#6b7280",
+                     separatethousands=True)
+    fig.update_yaxes(title_text="", rangemode="normal")
+    fig.update_layout(margin={"l": 140, "r": 50})
+    return fig
+
+
+COVERAGE_STATES = ("missing", "present", "provisional")
+
+
+def coverage_figure(coverage: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "") -> go.Figure:
+    """Heat map of months present, missing and provisional per series.
+
+    ``coverage`` has columns label (the row: indicator – destination), month (Timestamp, first day)
+    and state (one of ``COVERAGE_STATES``). A quarterly value covers its three months.
+    """
+    if coverage.empty:
+        return _empty(t("fig.no_data", lang), title, 300)
+    codes = {state: n for n, state in enumerate(COVERAGE_STATES)}
+    grid = coverage.assign(code=coverage["state"].map(codes)).pivot_table(
+        index="label", columns="month", values="code", aggfunc="max")
+    order = list(dict.fromkeys(coverage["label"]))
+    grid = grid.reindex(index=order[::-1])
+    grid = grid.reindex(columns=pd.date_range(grid.columns.min(), grid.columns.max(), freq="MS"))
+    z = grid.fillna(0).to_numpy()
+    names = [t(f"fig.cov_{s}", lang) for s in COVERAGE_STATES]
+    text = np.array(names, dtype=object)[z.astype(int)]
+    scale = [[0, MISSING], [0.33, MISSING], [0.33, OBSERVED], [0.66, OBSERVED], [0.66, WATCH], [1, WATCH]]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=grid.columns, y=grid.index, colorscale=scale, zmin=0, zmax=2, xgap=0, ygap=1,
+        customdata=text, hovertemplate="%{y}<br>%{x|%Y-%m}: %{customdata}<extra></extra>",
+        colorbar={"tickvals": [0.33, 1, 1.67], "ticktext": names, "thickness": 12, "len": 0.5}))
+    _layout(fig, title=title, height=max(260, 80 + 18 * len(grid)))
+    fig.update_yaxes(rangemode="normal", tickfont={"size": 11})
+    fig.update_layout(margin={"l": 10}, hovermode="closest")
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def small_multiples_figure(panels: list[tuple[str, pd.DataFrame]], *, lang: str = DEFAULT_LANG,
+                           columns: int = 3, months: int = 36) -> go.Figure:
+    """A grid of small series charts (the last ``months`` periods), one per (title, history) panel."""
+    if not panels:
+        return _empty(t("fig.no_alerts", lang), "", 200)
+    rows = math.ceil(len(panels) / columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_short(p[0]) for p in panels],
+                        vertical_spacing=0.5 / rows if rows > 1 else 0.1, horizontal_spacing=0.06)
+    for n, (_, history) in enumerate(panels):
+        row, col = n // columns + 1, n % columns + 1
+        recent = history.tail(months)
+        x = pd.to_datetime(recent["period_start"])
+        scored = recent[recent["expected"].notna()]
+        if not scored.empty:
+            fig.add_trace(go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["upper"], mode="lines",
+                                     line={"color": EXPECTED, "width": 1, "dash": "dot"}, showlegend=False,
+                                     hoverinfo="skip"), row=row, col=col)
+            fig.add_trace(go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["expected"],
+                                     mode="lines", line={"color": EXPECTED, "width": 1, "dash": "dash"},
+                                     showlegend=False, hoverinfo="skip"), row=row, col=col)
+        fig.add_trace(go.Scatter(x=x, y=recent["observed"], mode="lines", line={"color": OBSERVED, "width": 1.5},
+                                 showlegend=False, customdata=_hover_values(recent["observed"], lang, 0),
+                                 hovertemplate="%{x|%Y-%m}: %{customdata}<extra></extra>"), row=row, col=col)
+        for level, colour in (("watch", WATCH), ("alert", ALERT)):
+            hit = recent[recent["level"] == level]
+            if not hit.empty:
+                fig.add_trace(go.Scatter(x=pd.to_datetime(hit["period_start"]), y=hit["observed"], mode="markers",
+                                         marker={"color": colour, "size": 7}, showlegend=False, hoverinfo="skip"),
+                              row=row, col=col)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(template="plotly_white", height=190 * rows + 40, font={"family": FONT, "size": 11},
+                      margin={"l": 40, "r": 10, "t": 40, "b": 20}, hovermode="closest")
+    fig.update_yaxes(rangemode="tozero", separatethousands=True, nticks=4)
+    fig.update_xaxes(nticks=4)
+    return fig
+
+
+def _short(title: str, limit: int = 48) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+def alert_log_figure(log: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "",
+                     height: int = 260) -> go.Figure:
+    """Alerts and watches per period over time (stacked bars). ``log`` has period_start and level."""
+    if log.empty:
+        return _empty(t("fig.no_alerts", lang), title, height)
+    counts = log.groupby([pd.to_datetime(log["period_start"]), "level"]).size().unstack(fill_value=0)
+    fig = go.Figure()
+    for level, colour in (("alert", ALERT), ("watch", WATCH)):
+        if level in counts:
+            fig.add_trace(go.Bar(x=counts.index, y=counts[level], name=t(f"level.{level}", lang),
+                                 marker_color=colour))
+    fig.update_layout(barmode="stack")
+    _layout(fig, title=title, height=height, y_title=t("fig.count_axis", lang))
+    return fig

@@ -1,0 +1,114 @@
+"""Impact of the visa-free regime: observed counts against a counterfactual projected from before it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from monitoring.baselines import GLMSettings, fit_reweighted
+from monitoring.channels import nb_sizes, periods_per_year, regular
+
+COLUMNS = ("observed", "expected", "lower", "upper", "excess", "cumulative_excess", "cumulative_lower",
+           "cumulative_upper")
+EXEMPTION_START = pd.Period("2024-01", "M")  # visa-free travel to Schengen for Kosovo citizens
+DEFAULT_SETTINGS = GLMSettings()
+
+
+def _design(index: pd.PeriodIndex, start: pd.Period, ppy: int, trend: bool) -> np.ndarray:
+    """Intercept, trend in years since ``start``, one dummy per period of the year but the first."""
+    time = (index - start).map(lambda offset: offset.n).to_numpy(dtype=float) / ppy
+    season = (index.month - 1 if ppy == 12 else index.quarter - 1) if ppy > 1 else np.zeros(len(index), int)
+    dummies = [(np.asarray(season) == j).astype(float) for j in range(1, ppy)]
+    columns = [np.ones(len(index)), time] if trend else [np.ones(len(index))]
+    return np.column_stack([*columns, *dummies])
+
+
+def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
+                     settings: GLMSettings = DEFAULT_SETTINGS, alpha: float = 0.05, n_sim: int = 4000,
+                     seed: int = 20240101) -> pd.DataFrame:
+    """Excess counts since ``start`` over a seasonal GLM fitted only on the years before it.
+
+    Parameters
+    ----------
+    series : Series
+        Counts with a monthly or quarterly PeriodIndex.
+    start : Period
+        First period of the regime (converted to the series' frequency: 2024-01 -> 2024-Q1).
+    settings : GLMSettings
+        ``years`` (b) of pre-period data, ``min_years``, ``reweight_threshold``, ``trend_guard``.
+    alpha : float
+        The intervals are central ``1 - alpha`` intervals.
+    n_sim, seed : int
+        Number of simulations and the seed of the (reproducible) interval simulation.
+
+    Returns
+    -------
+    DataFrame indexed by period from ``start`` to the series' end with ``observed, expected,
+    lower, upper, excess, cumulative_excess, cumulative_lower, cumulative_upper``; empty when
+    there are fewer than ``min_years`` years of data before ``start``.
+
+    Notes
+    -----
+    Model on the last ``years`` years before start:
+    ``log mu_t = beta_0 + beta_1 (t - start)/ppy + gamma_{period of year(t)}``, quasi-Poisson with
+    Farrington's Anscombe down-weighting (as :func:`monitoring.baselines.glm_baseline`; the trend
+    is dropped when its projection at start exceeds the largest pre-period count).
+    ``expected_t = exp(x_t' beta)``, ``excess_t = observed_t - expected_t``,
+    ``cumulative_excess_t = sum_{s <= t} excess_s`` over observed periods.
+    Intervals by simulation (seeded): ``beta* ~ N(beta, phi (X'WX)^-1)``, then
+    ``Y*_t ~ NB(mean exp(x_t' beta*), variance phi times the mean)`` (Poisson when phi <= 1), so
+    they include parameter uncertainty and count noise. ``lower, upper``: the ``alpha/2`` and
+    ``1 - alpha/2`` quantiles of ``Y*_t`` (where the counterfactual count may lie);
+    ``cumulative_lower, cumulative_upper``: those of ``sum_{s <= t} (observed_s - Y*_s)``.
+    """
+    values = regular(series)
+    ppy = periods_per_year(values.index)
+    start = start.asfreq(values.index.freq, how="start") if len(values) else start
+    pre = values[values.index < start].iloc[-settings.years * ppy:].dropna()
+    post = values[values.index >= start]
+    empty = pd.DataFrame(np.nan, index=post.index, columns=list(COLUMNS))
+    if len(pre) < settings.min_years * ppy or post.empty:
+        return empty.iloc[:0]
+    y = pre.to_numpy()
+    fit, trend = None, False
+    for with_trend in (True, False):
+        X = _design(pre.index, start, ppy, with_trend)
+        if len(y) <= X.shape[1]:
+            continue
+        try:
+            candidate = fit_reweighted(X, y, settings.reweight_threshold)
+        except np.linalg.LinAlgError:
+            continue
+        if candidate is None:
+            continue
+        at_start = float(np.exp(_design(pd.PeriodIndex([start]), start, ppy, with_trend) @ candidate[0])[0])
+        if with_trend and settings.trend_guard and at_start > y.max():
+            continue
+        fit, trend = candidate, with_trend
+        break
+    if fit is None:
+        return empty
+    beta, cov, phi = fit
+    X_post = _design(post.index, start, ppy, trend)
+    expected = np.exp(X_post @ beta)
+    rng = np.random.default_rng(seed)
+    betas = rng.multivariate_normal(beta, phi * cov, size=n_sim, method="cholesky")
+    mu = np.exp(betas @ X_post.T)
+    if phi > 1 + 1e-8:
+        draws = rng.negative_binomial(nb_sizes(mu, phi), 1 / phi).astype(float)
+    else:
+        draws = rng.poisson(mu).astype(float)
+    observed = post.to_numpy()
+    seen = ~np.isnan(observed)
+    excess = observed - expected
+    cumulative = np.cumsum(np.where(seen, excess, 0.0))
+    cum_draws = np.cumsum(np.where(seen, observed - draws, 0.0), axis=1)
+    q = [alpha / 2, 1 - alpha / 2]
+    out = empty
+    out["observed"] = observed
+    out["expected"] = expected
+    out["lower"], out["upper"] = np.quantile(draws, q, axis=0)
+    out["excess"] = excess
+    out["cumulative_excess"] = cumulative
+    out["cumulative_lower"], out["cumulative_upper"] = np.quantile(cum_draws, q, axis=0)
+    return out

@@ -1,0 +1,224 @@
+"""The scan: read every series from the store, score it with the channels, store levels and alerts.
+
+This is the one place that joins the statistics (pure functions) with the store. Incremental: a
+series is refitted only when its data (fingerprint) or its fit settings (hash) changed; levels are
+always recomputed from stored parameters, which is cheap (``levels.rethreshold``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue, Indicator
+from indicators.periods import PANDAS_FREQ, to_period
+from indicators.store import Store, observations, results
+from monitoring.derived import DERIVED, derive
+from monitoring.levels import rethreshold
+from monitoring.narrative import sentence
+from monitoring.scoring import score_series
+from monitoring.settings import MonitorSettings
+
+Progress = Callable[[int, int, str], None]
+# Below this many series to refit, the cost of starting worker processes outweighs the gain.
+PARALLEL_MIN_SERIES = 24
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """One series to score: its indicator, destination, values and flags, and a data fingerprint."""
+
+    indicator: Indicator
+    geo: str
+    values: pd.Series
+    flags: pd.Series
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.indicator.id, self.geo)
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        h.update(",".join(str(p) for p in self.values.index).encode())
+        h.update(np.asarray(self.values.to_numpy(dtype=float)).tobytes())
+        h.update("|".join(self.flags.fillna("").astype(str)).encode())
+        return h.hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What a scan did and found."""
+
+    run_id: int
+    series_total: int
+    series_refitted: int
+    periods_scored: int
+    alerts: int
+    watches: int
+    by_indicator: pd.DataFrame = field(repr=False)
+    skipped: tuple[str, ...] = ()
+
+
+def _indicator_for(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
+    return catalogue.get(indicator_id) or next((d for d in DERIVED if d.id == indicator_id), None)
+
+
+def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
+    """Every loaded series, plus the derived ones (EU+ totals where not loaded, return rate)."""
+    obs = observations.observations(store)
+    out: list[SeriesInput] = []
+    loaded: dict[tuple[str, str], pd.Series] = {}
+    for (indicator_id, geo), rows in obs.groupby(["indicator", "geo"], sort=True):
+        ind = catalogue.get(indicator_id)
+        if ind is None:
+            continue  # an indicator removed from the catalogue: its data stay, it is not scored
+        freq = PANDAS_FREQ[ind.frequency]
+        index = pd.PeriodIndex([to_period(p) for p in rows["period"]], freq=freq)
+        values = pd.Series(rows["value"].to_numpy(dtype=float), index=index).sort_index()
+        full = pd.period_range(values.index.min(), values.index.max(), freq=freq)
+        values = values.reindex(full)
+        flags = pd.Series(rows["flag"].to_numpy(dtype=object), index=index).reindex(full)
+        loaded[(indicator_id, geo)] = values
+        out.append(SeriesInput(ind, geo, values, flags))
+    flags_of = {s.key: s.flags for s in out}
+    for d in derive(loaded, catalogue):
+        # A derived value is provisional when any of its inputs is.
+        provisional = pd.Series(False, index=d.values.index)
+        for key in d.sources:
+            provisional |= flags_of[key].reindex(d.values.index).eq("p").fillna(False).astype(bool)
+        flags = pd.Series(np.where(provisional, "p", None), index=d.values.index, dtype=object)
+        out.append(SeriesInput(_indicator_for(catalogue, d.indicator), d.geo, d.values, flags, d.note))
+    return out
+
+
+def _score_batch(batch: list[tuple], today: pd.Timestamp) -> list[pd.DataFrame]:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return [score_series(values, flags, indicator, settings, today).assign(geo=geo)
+            for indicator, geo, values, flags, settings in batch]
+
+
+def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd.Timestamp,
+               workers: int, progress: Progress | None) -> list[pd.DataFrame]:
+    jobs = [(s.indicator, s.geo, s.values, s.flags, settings.for_indicator(s.indicator.id)) for s in todo]
+    if workers <= 1 or len(jobs) < PARALLEL_MIN_SERIES:
+        frames = []
+        for n, job in enumerate(jobs, 1):
+            frames.extend(_score_batch([job], today))
+            if progress:
+                progress(n, len(jobs), f"{job[0].id} {job[1]}")
+        return frames
+    size = max(1, len(jobs) // (workers * 8))
+    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    frames: list[pd.DataFrame] = []
+    done = 0
+    # spawn, not fork: the dashboard process has threads (and DuckDB's), which fork would copy mid-state.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for batch, result in zip(batches, pool.map(_score_batch, batches, [today] * len(batches)), strict=True):
+            frames.extend(result)
+            done += len(batch)
+            if progress:
+                progress(done, len(jobs), f"{batch[-1][0].id} {batch[-1][1]}")
+    return frames
+
+
+def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp,
+         since: pd.Period | None = None, who: str = "local", workers: int = 2,
+         progress: Progress | None = None, only: set[tuple[str, str]] | None = None) -> ScanReport:
+    """Refit the series whose data or fit settings changed, re-level all, store the run atomically.
+
+    ``only`` limits refitting to those series (the dashboard's rescan after an upload); the levels
+    of every series are recomputed from stored parameters either way.
+    """
+    started = store.clock()
+    today = pd.Timestamp(today)
+    series = collect_series(store, catalogue)
+    state = results.series_state(store)
+    todo: list[SeriesInput] = []
+    states: list[tuple[str, str, str, str, str]] = []
+    for s in series:
+        fp = s.fingerprint()
+        fh = settings.for_indicator(s.indicator.id).fit_hash() + (f"|since {since}" if since else "")
+        if state.get(s.key) != (fp, fh) and (only is None or s.key in only):
+            todo.append(s)
+            states.append((s.indicator.id, s.geo, fp, fh, s.note))
+        elif s.key in state:
+            states.append((s.indicator.id, s.geo, *state[s.key], s.note))
+    frames = _score_all(todo, settings, today, workers, progress)
+    new = pd.concat(frames, ignore_index=True) if frames else None
+    if new is not None and since is not None:
+        new = new[pd.to_datetime(new["period_start"]) >= since.start_time].reset_index(drop=True)
+    current = {s.key for s in series}
+    refitted = {s.key for s in todo}
+    old = results.read_scores(store)
+    if len(old):
+        keys = list(zip(old["indicator"], old["geo"], strict=True))
+        old = old[[k in current and k not in refitted for k in keys]]
+    stale = {k for k in state if k not in current}
+    stored = pd.concat([f for f in (old, new) if f is not None and len(f)], ignore_index=True) \
+        if (new is not None and len(new)) or len(old) else old
+    if len(stored):
+        stored = stored.sort_values(["indicator", "geo", "period_start"], kind="stable").reset_index(drop=True)
+    levels = _with_reasons(level_frame(stored, catalogue, settings, today), catalogue)
+    run_id = results.write_scan(store, scores=new, refitted=refitted | stale, states=states, levels=levels,
+                                settings_json=settings.to_json(), who=who, started=started,
+                                series_total=len(series))
+    alarms = levels[levels["level"].isin(["alert", "watch"])] if len(levels) else levels
+    by_indicator = (alarms.groupby(["indicator", "level"]).size().unstack(fill_value=0)
+                    .reindex(columns=["alert", "watch"], fill_value=0)) if len(alarms) else pd.DataFrame()
+    return ScanReport(
+        run_id=run_id, series_total=len(series), series_refitted=len(todo),
+        periods_scored=0 if new is None else len(new),
+        alerts=int((levels["level"] == "alert").sum()) if len(levels) else 0,
+        watches=int((levels["level"] == "watch").sum()) if len(levels) else 0,
+        by_indicator=by_indicator,
+    )
+
+
+def level_frame(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSettings,
+                today: pd.Timestamp) -> pd.DataFrame:
+    """Levels of stored parameters at the given settings, per indicator's settings (no refit)."""
+    parts = []
+    for indicator_id, rows in stored.groupby("indicator", sort=False):
+        ind = _indicator_for(catalogue, indicator_id)
+        if ind is None:
+            continue
+        ind_settings = settings.for_indicator(indicator_id)
+        leveled = rethreshold(rows, ind_settings.levels, direction=ind.bad_direction,
+                              visa=ind_settings.visa_rule, today=today)
+        for col in ("indicator", "geo", "period", "period_start", "last_year"):
+            leveled[col] = rows[col].to_numpy()
+        parts.append(leveled)
+    if not parts:
+        return pd.DataFrame(columns=list(results.RESULT_COLUMNS))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _with_reasons(levels: pd.DataFrame, catalogue: Catalogue, lang: str = "en") -> pd.DataFrame:
+    levels = levels.copy()
+    levels["reason"] = [
+        sentence(row, _indicator_for(catalogue, row["indicator"]), catalogue.geo_name(row["geo"]), lang)
+        if row["level"] in ("watch", "alert") else ""
+        for row in levels.to_dict("records")
+    ]
+    return levels
+
+
+def relevel(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp
+            ) -> pd.DataFrame:
+    """Levels for new settings from stored parameters (no refit)."""
+    return _with_reasons(level_frame(results.read_scores(store), catalogue, settings, pd.Timestamp(today)),
+                         catalogue)
+
+
+def current_results(store: Store, *, levels: tuple[str, ...] | None = None,
+                    since: pd.Period | None = None) -> pd.DataFrame:
+    """The stored levels of every scored period (optionally only some levels, from a month on)."""
+    return results.read_results(store, levels=levels, since=None if since is None else since.start_time.date())

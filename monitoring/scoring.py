@@ -1,0 +1,59 @@
+"""Scoring one series: run the channels and build the stored frame (see ``monitoring.levels``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Indicator
+from indicators.periods import PERIODS_PER_YEAR, to_text
+from monitoring.baselines import glm_baseline
+from monitoring.detectors import ears, nb_cusum, stl_residual
+from monitoring.levels import to_stored
+from monitoring.settings import IndicatorSettings
+from monitoring.visa_rule import visa_rule
+
+
+def _years_of_history(values: pd.Series, ppy: int) -> float:
+    present = values.dropna()
+    return 0.0 if present.empty else (len(values.loc[present.index[0]:]) / ppy)
+
+
+def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, settings: IndicatorSettings,
+                 today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The stored frame of one series: every channel's per-period parameters, ready for the store.
+
+    The GLM scores periods with at least ``min_years`` of history (method ``auto`` or ``glm``); EARS
+    scores the rest (and whole series shorter than that, or every period with method ``ears``).
+    The CUSUM runs against the GLM's expected values; STL is a stored second opinion.
+    """
+    direction = indicator.bad_direction
+    ppy = PERIODS_PER_YEAR[indicator.frequency]
+    channels: dict[str, pd.DataFrame] = {}
+    if settings.method != "ears" and ppy > 1 and _years_of_history(values, ppy) > settings.glm.min_years:
+        glm = glm_baseline(values, settings.glm, direction=direction)
+        if len(glm):
+            channels["glm"] = glm
+            channels["cusum"] = nb_cusum(values, glm["expected"], glm["dispersion"], direction=direction)
+    if settings.method != "glm" or "glm" not in channels:
+        channels["ears"] = ears(values, "C2", alpha=settings.levels.watch_alpha, direction=direction)
+    if ppy > 1 and _years_of_history(values, ppy) > 3:
+        channels["stl"] = stl_residual(values, period=ppy, direction=direction, alpha=settings.levels.watch_alpha)
+    if ppy > 1:
+        channels["visa"] = visa_rule(values, settings.visa_rule, direction=direction)
+    provisional = flags.reindex(values.index).eq("p").fillna(False).astype(bool)
+    stored = to_stored(channels, direction=direction, provisional=provisional, series=values)
+    stored["last_year"] = values.shift(ppy).reindex(stored.index)
+    stored = stored[stored.index >= values.first_valid_index()] if values.notna().any() else stored.iloc[:0]
+    out = stored.reset_index()
+    out["cusum_shift_start"] = [None if pd.isna(p) else to_text(p) if isinstance(p, pd.Period) else str(p)
+                                for p in out["cusum_shift_start"]]
+    out.insert(0, "period_start", [p.start_time.date() for p in out["period"]])
+    out["period"] = [to_text(p) for p in out["period"]]
+    out.insert(0, "indicator", indicator.id)
+    for col in out.columns:
+        if col not in ("indicator", "geo", "period", "period_start", "direction", "cusum_shift_start",
+                       "provisional_flag"):
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["provisional_flag"] = out["provisional_flag"].astype(bool)
+    return out.replace([np.inf, -np.inf], np.nan)

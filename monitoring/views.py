@@ -1,0 +1,342 @@
+"""Page data for the dashboard: each page is settings -> one call here -> a frozen result -> render.
+
+Pure functions over a ``Store`` (reading stored results, never fitting a baseline model); no Streamlit.
+Tables meant for display carry formatted text in the user's language, plus the raw keys
+(``indicator_id``, ``geo_code``) a page needs to act on a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue, Indicator
+from indicators.periods import PANDAS_FREQ, to_period
+from indicators.store import Store, events, observations, results
+from monitoring.derived import DERIVED, EU_PLUS
+from monitoring.i18n import number, percent, period_label, t
+from monitoring.impact import visa_free_impact
+from monitoring.narrative import value_text
+from monitoring.settings import MonitorSettings
+from monitoring.visa_rule import visa_rule
+
+RECENT_MONTHS = 6  # "current" alerts: in the last six months of each series
+TILE_CATEGORIES = ("outflow", "return", "leading")
+CURRENT_COLUMNS = ("indicator", "geo", "period", "observed", "expected", "upper", "change", "level", "channels",
+                   "reason")
+SEVERITY = {"alert": 2, "watch": 1}
+MAX_PANELS = 9
+
+
+def indicator_of(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
+    """A catalogue indicator or a derived one (return rate)."""
+    return catalogue.get(indicator_id) or next((d for d in DERIVED if d.id == indicator_id), None)
+
+
+def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:
+    return t("ui.eu_plus", lang) if geo == EU_PLUS else catalogue.geo_name(geo)
+
+
+def _with_starts(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame.assign(period_start=pd.Series(dtype="datetime64[ns]"))
+    starts = {p: to_period(p).start_time for p in frame["period"].unique()}
+    return frame.assign(period_start=frame["period"].map(starts))
+
+
+# --- overview ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tile:
+    category: str
+    label: str
+    alerts: int
+    watches: int
+    series: int
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    empty: bool
+    latest_text: str = ""
+    scanned_text: str = ""
+    tiles: tuple[Tile, ...] = ()
+    current: pd.DataFrame = field(default_factory=pd.DataFrame)
+    panels: list = field(default_factory=list)
+    freshness: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def current_levels(res: pd.DataFrame, months: int = RECENT_MONTHS) -> pd.DataFrame:
+    """Watch and alert rows in the last ``months`` of each series, most severe first."""
+    if res.empty:
+        return res
+    res = _with_starts(res) if "period_start" not in res else res
+    last = res.groupby(["indicator", "geo"])["period_start"].transform("max")
+    recent = res["period_start"] > last - pd.DateOffset(months=months)
+    rows = res[recent & res["level"].isin(list(SEVERITY))].copy()
+    rows["severity"] = rows["level"].map(SEVERITY)
+    return rows.sort_values(["severity", "score", "period_start"], ascending=[False, False, False],
+                            na_position="last")
+
+
+def latest_complete(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> str:
+    """Per frequency, the latest period every series has reached: ``October 2026 (monthly); …``."""
+    if coverage.empty:
+        return ""
+    parts = []
+    freq_of = {i.id: i.frequency for i in catalogue.indicators}
+    cov = coverage.assign(freq=coverage["indicator"].map(freq_of)).dropna(subset=["freq"])
+    for freq in ("M", "Q", "A"):
+        rows = cov[cov["freq"] == freq]
+        if rows.empty:
+            continue
+        latest = min(to_period(p) for p in rows["last_period"])
+        parts.append(f"{period_label(latest, lang)} ({t('ui.freq_' + freq, lang)})")
+    return "; ".join(parts)
+
+
+def freshness(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.DataFrame:
+    """Per data source: indicators, latest period and last load."""
+    if coverage.empty:
+        return pd.DataFrame(columns=["source", "indicators", "last_period", "last_load"])
+    rows = []
+    by_source: dict[str, list[Indicator]] = {}
+    for ind in catalogue.indicators:
+        by_source.setdefault(ind.source, []).append(ind)
+    for source, inds in by_source.items():
+        cov = coverage[coverage["indicator"].isin([i.id for i in inds])]
+        if cov.empty:
+            continue
+        latest = max(cov["last_period"], key=lambda p: to_period(p).start_time)
+        rows.append({"source": source, "indicators": ", ".join(i.name_in(lang) for i in inds
+                                                               if i.id in set(cov["indicator"])),
+                     "last_period": period_label(latest, lang),
+                     "last_load": pd.Timestamp(cov["last_loaded_at"].max()).strftime("%Y-%m-%d %H:%M")})
+    return pd.DataFrame(rows)
+
+
+def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.DataFrame:
+    """Result rows as the current-alerts table (text in the language, raw keys kept)."""
+    out = []
+    for r in rows.to_dict("records"):
+        ind = indicator_of(catalogue, r["indicator"])
+        if ind is None:
+            continue
+        change = (r["observed"] / r["last_year"] - 1) if r.get("last_year") and not pd.isna(r.get("last_year")) \
+            and not pd.isna(r["observed"]) else None
+        out.append({
+            "indicator": ind.name_in(lang), "geo": geo_label(catalogue, r["geo"], lang),
+            "period": period_label(r["period"], lang) + (" *" if r.get("provisional") else ""),
+            "observed": value_text(r["observed"], ind, lang), "expected": value_text(r["expected"], ind, lang),
+            "upper": value_text(r["lower"] if ind.bad_direction == "down" else r["upper"], ind, lang),
+            "change": percent(change, lang), "level": r["level"],
+            "channels": _channels(r.get("channels", ""), lang), "reason": r.get("reason") or "",
+            "indicator_id": r["indicator"], "geo_code": r["geo"], "period_code": r["period"],
+            "score": r.get("score"),
+        })
+    return pd.DataFrame(out, columns=[*CURRENT_COLUMNS, "indicator_id", "geo_code", "period_code", "score"])
+
+
+def _channels(channels: str, lang: str) -> str:
+    from monitoring.narrative import channel_names
+
+    return channel_names(channels or "", lang)
+
+
+def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: str = "en") -> OverviewView:
+    """Everything the overview shows, from stored results."""
+    res = results.read_results(store)
+    cov = observations.coverage(store)
+    if cov.empty:
+        return OverviewView(empty=True)
+    res = _with_starts(res)
+    current = current_levels(res)
+    tiles = []
+    for category in TILE_CATEGORIES:
+        ids = {i.id for i in [*catalogue.indicators, *DERIVED] if i.category == category}
+        rows = current[current["indicator"].isin(ids)]
+        first = rows.drop_duplicates(["indicator", "geo"])  # the most severe level per series
+        n_series = res[res["indicator"].isin(ids)][["indicator", "geo"]].drop_duplicates().shape[0]
+        tiles.append(Tile(category, t(f"category.{category}", lang), int((first["level"] == "alert").sum()),
+                          int((first["level"] == "watch").sum()), n_series))
+    panels = []
+    alerting = current[current["level"] == "alert"].drop_duplicates(["indicator", "geo"]).head(MAX_PANELS)
+    for r in alerting.itertuples(index=False):
+        ind = indicator_of(catalogue, r.indicator)
+        history = res[(res["indicator"] == r.indicator) & (res["geo"] == r.geo)].sort_values("period_start")
+        panels.append((f"{ind.name_in(lang)} – {geo_label(catalogue, r.geo, lang)}", history))
+    run = results.runs(store, limit=1)
+    scanned = "" if run.empty else pd.Timestamp(run["finished_at"].iloc[0]).strftime("%Y-%m-%d %H:%M")
+    return OverviewView(
+        empty=False, latest_text=latest_complete(cov, catalogue, lang), scanned_text=scanned,
+        tiles=tuple(tiles), current=display_rows(current, catalogue, lang), panels=panels,
+        freshness=freshness(cov, catalogue, lang))
+
+
+# --- explorer ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExplorerView:
+    indicator: Indicator
+    geo: str
+    title: str
+    history: pd.DataFrame
+    events: pd.DataFrame
+    visa: pd.DataFrame
+    breakdown: pd.DataFrame
+    breakdown_period: str
+    recent: pd.DataFrame
+    sentences: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
+    """Indicator id -> geos with stored results (EU+ first, then destinations, then others)."""
+    keys = results.read_results(store)[["indicator", "geo"]].drop_duplicates()
+    out: dict[str, list[str]] = {}
+    order = [i.id for i in [*catalogue.indicators, *DERIVED]]
+    for ind in order:
+        geos = sorted(keys.loc[keys["indicator"] == ind, "geo"], key=lambda g: (g != EU_PLUS, g))
+        if geos:
+            out[ind] = geos
+    return out
+
+
+def history_frame(store: Store, indicator: Indicator, geo: str) -> pd.DataFrame:
+    """Every observed period of a series joined with its stored result (expected etc. NaN where not scored)."""
+    obs = observations.series(store, indicator.id, geo)
+    res = results.read_results(store, indicator=indicator.id, geo=geo)
+    if obs.empty and res.empty:
+        return pd.DataFrame(columns=["period", "period_start", "observed", "expected", "lower", "upper", "level",
+                                     "provisional", "flag"])
+    cols = ["period", "expected", "lower", "upper", "score", "level", "channels", "provisional", "last_year",
+            "reason", "observed", "change_yoy", "change_ref"]
+    res = res[[c for c in cols if c in res]]
+    if obs.empty:  # a derived series: results only
+        frame = res.copy()
+        frame["flag"] = None
+    else:
+        frame = obs.rename(columns={"value": "observed"}).drop(columns=["period_start"])
+        frame = frame.merge(res.drop(columns=["observed"], errors="ignore"), on="period", how="left")
+    frame["provisional"] = frame["provisional"].astype("boolean").fillna(False).astype(bool) | \
+        frame["flag"].eq("p").fillna(False).astype(bool)
+    frame = _with_starts(frame).sort_values("period_start").reset_index(drop=True)
+    return frame
+
+
+def visa_changes(history: pd.DataFrame, indicator: Indicator, settings: MonitorSettings) -> pd.DataFrame:
+    """The visa rule's two-month changes (vs a year earlier and vs the reference months) since 2023.
+
+    Stored with the results by the scan; computed from the observed values (rolling sums, no fit)
+    for periods the scan did not store them.
+    """
+    empty = pd.DataFrame(columns=["period_start", "change_yoy", "change_ref"])
+    if history.empty or indicator.unit == "percent":
+        return empty
+    since = history[history["period_start"] >= pd.Timestamp("2023-01-01")]
+    if {"change_yoy", "change_ref"} <= set(since) and since[["change_yoy", "change_ref"]].notna().any().any():
+        return since[["period_start", "change_yoy", "change_ref"]].reset_index(drop=True)
+    freq = PANDAS_FREQ[indicator.frequency]
+    values = pd.Series(history["observed"].to_numpy(dtype=float),
+                       index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
+    rule = visa_rule(values, settings.for_indicator(indicator.id).visa_rule, direction=indicator.bad_direction)
+    rule = rule[rule.index.start_time >= pd.Timestamp("2023-01-01")]
+    return pd.DataFrame({"period_start": rule.index.start_time, "change_yoy": rule["change_yoy"].to_numpy(),
+                         "change_ref": rule["change_ref"].to_numpy()})
+
+
+def breakdown(store: Store, catalogue: Catalogue, indicator: Indicator, period: str,
+              lang: str) -> pd.DataFrame:
+    """Per EU+ member destination in ``period``: observed minus expected and the level."""
+    res = results.read_results(store, indicator=indicator.id)
+    rows = res[(res["period"] == period) & res["geo"].isin(catalogue.eu_plus)]
+    if rows.empty:
+        return pd.DataFrame(columns=["geo_name", "excess", "level", "observed", "expected"])
+    return pd.DataFrame({"geo_name": [catalogue.geo_name(g) for g in rows["geo"]],
+                         "excess": (rows["observed"] - rows["expected"]).to_numpy(),
+                         "level": rows["level"].to_numpy(), "observed": rows["observed"].to_numpy(),
+                         "expected": rows["expected"].to_numpy()}).dropna(subset=["excess"])
+
+
+def recent_table(history: pd.DataFrame, indicator: Indicator, lang: str, n: int = 12) -> pd.DataFrame:
+    rows = history.tail(n).iloc[::-1]
+    return pd.DataFrame({
+        "period": [period_label(p, lang) for p in rows["period"]],
+        "observed": [value_text(v, indicator, lang) for v in rows["observed"]],
+        "expected": [value_text(v, indicator, lang) for v in rows["expected"]],
+        "lower": [value_text(v, indicator, lang) for v in rows["lower"]],
+        "upper": [value_text(v, indicator, lang) for v in rows["upper"]],
+        "score": [number(v, lang, 2) for v in rows.get("score", pd.Series(np.nan, index=rows.index))],
+        "level": [t(f"level.{lv}", lang) if isinstance(lv, str) and lv else "–" for lv in rows["level"]],
+        "flag": [_flag_text(f, lang) for f in rows["flag"]],
+    })
+
+
+def _flag_text(flag, lang: str) -> str:
+    if not isinstance(flag, str) or not flag:
+        return ""
+    return t(f"flag.{flag}", lang) if flag in "pebcu" else flag
+
+
+def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings, indicator_id: str, geo: str,
+                  lang: str = "en") -> ExplorerView:
+    """One series: history with results, events, visa-rule changes, EU+ breakdown, recent values."""
+    indicator = indicator_of(catalogue, indicator_id)
+    if indicator is None:
+        raise ValueError(t("explorer.unknown_indicator", lang, indicator=indicator_id))
+    history = history_frame(store, indicator, geo)
+    evts = events.list_events(store)
+    if not evts.empty:
+        keep = (evts["indicator"].isna() | (evts["indicator"] == indicator_id)) & \
+               (evts["geo"].isna() | (evts["geo"] == geo))
+        evts = evts[keep]
+    alarms = history[history["level"].isin(list(SEVERITY))] if "level" in history else history.iloc[:0]
+    sentences = tuple((r["level"], r["reason"]) for r in alarms.iloc[::-1].head(12).to_dict("records")
+                      if isinstance(r.get("reason"), str) and r["reason"])
+    drill, drill_period = pd.DataFrame(), ""
+    if geo == EU_PLUS and not history.empty:
+        target = alarms["period"].iloc[-1] if not alarms.empty else history["period"].iloc[-1]
+        drill = breakdown(store, catalogue, indicator, target, lang)
+        drill_period = period_label(target, lang)
+    title = f"{indicator.name_in(lang)} – {geo_label(catalogue, geo, lang)}"
+    return ExplorerView(
+        indicator=indicator, geo=geo, title=title, history=history, events=evts,
+        visa=visa_changes(history, indicator, settings), breakdown=drill, breakdown_period=drill_period,
+        recent=recent_table(history, indicator, lang), sentences=sentences)
+
+
+def impact_frame(history: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+    """The visa-free impact for the figure: excess over the pre-2024 projection, monthly and cumulative.
+
+    A counterfactual projection (``monitoring.impact``), computed on request and cached by the page.
+    """
+    columns = ["period_start", "excess", "excess_lower", "excess_upper", "cumulative", "cumulative_lower",
+               "cumulative_upper"]
+    if history.empty or indicator.unit == "percent" or history["observed"].notna().sum() < 24:
+        return pd.DataFrame(columns=columns)
+    freq = PANDAS_FREQ[indicator.frequency]
+    values = pd.Series(history["observed"].to_numpy(dtype=float),
+                       index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
+    imp = visa_free_impact(values)
+    if imp.empty or imp["expected"].isna().all():
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame({
+        "period_start": imp.index.start_time, "excess": imp["excess"].to_numpy(),
+        "excess_lower": (imp["observed"] - imp["upper"]).to_numpy(),
+        "excess_upper": (imp["observed"] - imp["lower"]).to_numpy(),
+        "cumulative": imp["cumulative_excess"].to_numpy(), "cumulative_lower": imp["cumulative_lower"].to_numpy(),
+        "cumulative_upper": imp["cumulative_upper"].to_numpy()})
+
+
+def reference_label(reference: tuple[str, ...], lang: str = "en") -> str:
+    """The visa rule's reference months as text: ``November–December 2023``."""
+    if not reference:
+        return ""
+    first, last = to_period(reference[0]), to_period(reference[-1])
+    if first == last:
+        return period_label(first, lang)
+    if first.year == last.year and first.freqstr.startswith("M"):
+        return f"{t(f'month.{first.month}', lang)}–{t(f'month.{last.month}', lang)} {first.year}"
+    return f"{period_label(first, lang)} – {period_label(last, lang)}"

@@ -1,0 +1,122 @@
+"""Our GLM baseline and EARS against R's surveillance package (golden files, no R needed).
+
+The goldens were produced by R 4.2.2 / surveillance 1.20.3 (see tests/golden/README.md, which also
+describes exactly how farringtonFlexible builds its model).
+
+Tolerances, for an exact re-implementation (statsmodels IRLS vs R's glm, both converged to ~1e-8 on
+the deviance; an independent re-implementation reached 2.5e-6 and 7e-5 below):
+- expected: 1e-4 relative;  dispersion: 1e-3 relative;  p-value: 1e-3 relative + 1e-6 absolute.
+- upper and lower are integer negative-binomial quantiles. Near the 1 - alpha boundary a
+  dispersion that differs in the 4th digit moves them by one count (at 700 a month one count is a
+  cdf step of ~3e-4), so: within 1 count everywhere, and equal in at least 95% of the months.
+- EARS C1/C2 are closed-form (mean + z * sd): 1e-9 relative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring.baselines import GLMSettings, glm_baseline
+
+GOLDEN = Path(__file__).parent / "golden"
+SERIES = pd.read_csv(GOLDEN / "series.csv", index_col="period")
+FARRINGTON = pd.read_csv(GOLDEN / "farrington_noufaily.csv")
+EARS = pd.read_csv(GOLDEN / "ears.csv")
+CASES = sorted({(s, a) for s, a in zip(FARRINGTON.series, FARRINGTON.alpha, strict=True)})
+
+EXPECTED_RTOL = 1e-4
+DISPERSION_RTOL = 1e-3
+BOUND_COUNTS = 1
+BOUND_EXACT_SHARE = 0.95
+
+
+def _series(values: pd.Series) -> pd.Series:
+    return pd.Series(values.to_numpy(dtype=float), index=pd.PeriodIndex(values.index, freq="M"))
+
+
+def _settings(alpha: float) -> GLMSettings:
+    """The R call's settings: b = 5, w = 1, noPeriods = 10, pastWeeksNotIncluded = 6, limit54 = (5, 4)."""
+    return GLMSettings(years=5, min_years=3, exclude_recent_months=6, seasonal_blocks=10, window=1,
+                       reweight_threshold=2.58, alpha=alpha, low_count=5)
+
+
+def _compare(name: str, alpha: float) -> pd.DataFrame:
+    golden = FARRINGTON[(FARRINGTON.series == name) & (FARRINGTON.alpha == alpha)].set_index("period")
+    golden.index = pd.PeriodIndex(golden.index, freq="M")
+    ours = glm_baseline(_series(SERIES[name]), _settings(alpha), direction="up",
+                        score_from=golden.index[0])
+    ours = ours.reindex(golden.index)
+    return golden.join(ours.add_suffix("_py"))
+
+
+def _assert_bounds(merged: pd.DataFrame, column: str) -> None:
+    diff = (merged[f"{column}_py"] - merged[column]).abs()
+    assert diff.max() <= BOUND_COUNTS, merged.loc[diff > BOUND_COUNTS, [column, f"{column}_py"]]
+    assert (diff == 0).mean() >= BOUND_EXACT_SHARE, merged.loc[diff > 0, [column, f"{column}_py"]]
+
+
+@pytest.mark.parametrize(("name", "alpha"), CASES)
+def test_glm_baseline_matches_farrington_flexible(name, alpha):
+    merged = _compare(name, alpha)
+    kept = merged[merged.trend == 1]  # months where R kept the trend (the others: next test)
+    np.testing.assert_allclose(kept.expected_py, kept.expected, rtol=EXPECTED_RTOL)
+    np.testing.assert_allclose(kept.dispersion_py, kept.dispersion, rtol=DISPERSION_RTOL)
+    np.testing.assert_array_equal(kept.n_baseline_py, kept.n_baseline)
+    _assert_bounds(kept, "upper")
+    _assert_bounds(kept, "lower")
+    np.testing.assert_allclose(kept.p_value_py, kept.p_value, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_glm_baseline_drops_the_trend_where_r_does(alpha):
+    """R keeps the trend only if the trend model's prediction is <= the largest baseline count."""
+    merged = _compare("medium_trend_missing", alpha)
+    dropped = merged[merged.trend == 0]
+    assert len(dropped) == 2
+    np.testing.assert_allclose(dropped.expected_py, dropped.expected, rtol=EXPECTED_RTOL)
+    np.testing.assert_allclose(dropped.dispersion_py, dropped.dispersion, rtol=DISPERSION_RTOL)
+    assert (dropped.upper_py - dropped.upper).abs().max() <= BOUND_COUNTS
+
+
+@pytest.mark.parametrize(("name", "alpha"), CASES)
+def test_glm_alarm_and_score_match_r(name, alpha):
+    """Alarm: observed > upper, observed > 0, last 4 months sum >= 5. Our score uses expected, not eta0."""
+    merged = _compare(name, alpha)
+    exact = merged[merged.upper_py == merged.upper]
+    np.testing.assert_array_equal(exact.alarm_py.astype(bool), exact.alarm.astype(bool))
+    score = (exact.observed - exact.expected) / (exact.upper - exact.expected)
+    np.testing.assert_allclose(exact.score_py, score, rtol=1e-3, atol=1e-6)
+
+
+def test_golden_alarms_cover_both_outcomes():
+    """The goldens must exercise alarms and quiet months, or the alarm test proves little."""
+    counts = FARRINGTON.groupby("alpha").alarm.sum()
+    assert (counts > 0).all() and (counts < FARRINGTON.groupby("alpha").size()).all()
+
+
+def _ears(method: str) -> pd.DataFrame:
+    from monitoring.detectors import ears  # imported here so the GLM tests stand on their own
+
+    golden = EARS[EARS.method == method].set_index("period")
+    golden.index = pd.PeriodIndex(golden.index, freq="M")
+    series = _series(pd.read_csv(GOLDEN / "ears_series.csv", index_col="period").short_rise)
+    ours = ears(series, method=method, alpha=0.05, baseline=7, guard=2, direction="up")
+    return golden.join(ours.reindex(golden.index).add_suffix("_py"))
+
+
+@pytest.mark.parametrize("method", ["C1", "C2"])
+def test_ears_matches_earsc(method):
+    merged = _ears(method)
+    np.testing.assert_allclose(merged.upper_py, merged.upper, rtol=1e-9)
+    np.testing.assert_array_equal(merged.alarm_py.astype(bool), merged.alarm.astype(bool))
+
+
+def test_ears_c3_alarms_include_every_r_alarm():
+    """R's C3 ignores the current month (README, EARS); every R alarm is a CDC C3 alarm too."""
+    merged = _ears("C3")
+    assert merged.alarm.sum() > 0
+    assert merged.loc[merged.alarm == 1, "alarm_py"].astype(bool).all()

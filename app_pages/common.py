@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from indicators.catalogue import Catalogue, load_catalogue
-from indicators.store import Store, default_db_path, open_store, results
+from indicators.store import Store, default_db_path, observations, open_store
 from monitoring import views
 from monitoring.i18n import DEFAULT_LANG, LANGUAGES, t
-from monitoring.settings import MonitorSettings, load_settings, settings_from_json
+from monitoring.settings import MonitorSettings, saved_settings
 
 log = logging.getLogger("monitor.dashboard")
 ANALYST, VIEWER = "analyst", "viewer"
@@ -175,8 +175,7 @@ def version() -> tuple[int, int, int]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _settings(path: str, key: tuple[int, int, int]) -> MonitorSettings:
-    saved = results.latest_settings(_store(path))
-    return settings_from_json(saved[1]) if saved else load_settings()
+    return saved_settings(_store(path))
 
 
 def settings() -> MonitorSettings:
@@ -202,7 +201,7 @@ def series_choices() -> dict[str, list[str]]:
     return _series_choices(str(default_db_path()), version())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, never mutated (holds an Indicator)
 def _explorer(path: str, key: tuple[int, int, int], indicator: str, geo: str, lang_code: str) -> views.ExplorerView:
     return views.explorer_view(_store(path), catalogue(), settings(), indicator, geo, lang_code)
 
@@ -220,3 +219,13 @@ def _impact(path: str, key: tuple[int, int, int], indicator: str, geo: str) -> p
 def impact(indicator: str, geo: str) -> pd.DataFrame:
     """The visa-free impact of one series (a projection, computed once per data version and cached)."""
     return _impact(str(default_db_path()), version(), indicator, geo)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _synthetic(path: str, key: tuple[int, int, int]) -> bool:
+    return observations.synthetic_in_use(_store(path))
+
+
+def synthetic_in_use() -> bool:
+    """Whether any current observation comes from a synthetic (demo) load: the banner shows."""
+    return _synthetic(str(default_db_path()), version())

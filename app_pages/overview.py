@@ -8,7 +8,9 @@ from app_pages import common
 from monitoring import figures, views
 from monitoring.i18n import t
 
-LEVEL_BADGE = {"alert": "🔴", "watch": "🟠"}
+LEVEL_STYLE = {"alert": "background-color: #fde2e1; color: #9b1c1c; font-weight: 600",
+               "watch": "background-color: #fdf0d5; color: #8a5a00; font-weight: 600"}
+TOP = 5
 
 
 def render() -> None:
@@ -33,9 +35,13 @@ def render() -> None:
     if table.empty:
         st.success(t("overview.none", lang))
     else:
-        shown = table.assign(level=[f"{LEVEL_BADGE.get(lv, '')} {t('level.' + lv, lang)}" for lv in table["level"]])
+        for row in table.head(TOP).itertuples(index=False):
+            colour = "red" if row.level == "alert" else "orange"
+            st.markdown(f":{colour}-badge[{t('level.' + row.level, lang)}] {row.reason}")
+        shown = table[list(views.CURRENT_COLUMNS)].assign(level=[t(f"level.{lv}", lang) for lv in table["level"]])
+        styled = shown.style.apply(lambda _: [LEVEL_STYLE.get(lv, "") for lv in table["level"]], subset=["level"])
         event = st.dataframe(
-            shown[list(views.CURRENT_COLUMNS)], hide_index=True, width="stretch", key="current_table",
+            styled, hide_index=True, width="stretch", key="current_table",
             on_select="rerun", selection_mode="single-row",
             column_config={c: st.column_config.TextColumn(t(f"col.{c}", lang), width=_width(c))
                            for c in views.CURRENT_COLUMNS})

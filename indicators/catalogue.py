@@ -8,7 +8,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 DEFAULT_PATH = Path(__file__).with_name("catalogue.toml")
 GEO_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
@@ -18,6 +17,25 @@ FREQUENCIES = ("M", "Q", "A")
 LANGUAGES = ("en", "sq", "sr")
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _FIELDS = ("id", "name", "unit", "frequency", "category", "bad_direction", "source", "description")
+
+
+class FrozenMap(Mapping):
+    """A read-only mapping that, unlike ``FrozenMap``, pickles (worker processes need it)."""
+
+    def __init__(self, data=()):
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
 
 
 class CatalogueError(ValueError):
@@ -37,7 +55,7 @@ class Indicator:
     source: str
     description: str
     dataset: str = ""
-    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    names: Mapping[str, str] = field(default_factory=lambda: FrozenMap({}), compare=False)
 
     def name_in(self, lang: str) -> str:
         """The indicator's name in a language (English when no translation is given)."""
@@ -109,7 +127,7 @@ def _indicator(raw: dict, where: str) -> Indicator:
     return Indicator(
         **{f: str(raw[f]) for f in _FIELDS},
         dataset=str(raw.get("dataset", "")),
-        names=MappingProxyType(names),
+        names=FrozenMap(names),
     )
 
 
@@ -135,7 +153,7 @@ def parse_catalogue(text: str, path: Path | None = None) -> Catalogue:
     return Catalogue(
         version=int(data.get("version", 1)),
         indicators=indicators,
-        geo_names=MappingProxyType(geo),
+        geo_names=FrozenMap(geo),
         aggregates=tuple(agg.get("codes", ("EU27_2020", "EU_PLUS", "TOTAL"))),
         eu_plus=tuple(agg.get("eu_plus", ())),
         path=path,

@@ -181,8 +181,7 @@ def check_rows(frame: pd.DataFrame, *, file: str, catalogue: Catalogue, today: d
     numeric = raw.str.fullmatch(_NUMBER_RE).fillna(False).astype(bool)
     got.add(present & ~numeric, "value", "a number, or an empty cell for a missing value")
     value = pd.to_numeric(raw.where(numeric), errors="coerce").astype("float64")
-    percent = text["indicator"].map({i.id: i.unit == "percent" for i in catalogue.indicators})
-    percent = percent.fillna(False).astype(bool)
+    percent = text["indicator"].isin([i.id for i in catalogue.indicators if i.unit == "percent"])
     got.add(numeric & percent & ((value < 0) | (value > 100)), "value", "a percentage from 0 to 100")
     got.add(numeric & ~percent & (value < 0), "value", "a count of 0 or more")
 

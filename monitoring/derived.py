@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from indicators.catalogue import Catalogue, Indicator
+from indicators.catalogue import Catalogue, FrozenMap, Indicator
 
 RETURN_RATE = Indicator(
     id="return_rate",
@@ -24,7 +23,7 @@ RETURN_RATE = Indicator(
     bad_direction="down",
     source="Derived from Eurostat migr_eirtn and migr_eiord",
     description="Kosovo citizens returned as a share of those ordered to leave, in percent.",
-    names=MappingProxyType({
+    names=FrozenMap({
         "en": "Return rate (effective returns / return decisions)",
         "sq": "Shkalla e kthimit (kthime efektive / vendime kthimi)",
         "sr": "Stopa povratka (efektivni povratci / odluke o povratku)",
@@ -32,6 +31,8 @@ RETURN_RATE = Indicator(
 )
 DERIVED = (RETURN_RATE,)
 EU_PLUS = "EU_PLUS"
+# An "EU+ total" of a single country would mislead: at least this many complete countries.
+MIN_COUNTRIES = 2
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def eu_plus_total(countries: dict[str, pd.Series], members: tuple[str, ...]) -> 
     """The EU+ total from member-country series over their common span.
 
     Returns the total and the members left out because they have a gap (a missing value inside the
-    span of the others). Non-members and aggregates are ignored.
+    span of the others); the total is empty when fewer than ``MIN_COUNTRIES`` remain. Non-members
+    and aggregates are ignored.
     """
     used = {geo: s for geo, s in countries.items() if geo in members}
     if not used:
@@ -65,7 +67,7 @@ def eu_plus_total(countries: dict[str, pd.Series], members: tuple[str, ...]) -> 
     complete = frame.dropna(how="all")
     excluded = sorted(geo for geo in complete.columns if complete[geo].isna().any())
     kept = complete.drop(columns=excluded)
-    if kept.empty or kept.shape[1] == 0:
+    if kept.shape[1] < MIN_COUNTRIES:
         return pd.Series(dtype=float), excluded
     return kept.sum(axis=1, min_count=1), excluded
 

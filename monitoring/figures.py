@@ -55,21 +55,22 @@ def _events_in_range(events: pd.DataFrame | None, start, end) -> pd.DataFrame:
 
 def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: str = DEFAULT_LANG,
                row: int | None = None, col: int | None = None) -> go.Figure:
-    """Vertical lines for events inside [start, end], plus the visa-free line, labels staggered."""
+    """Vertical lines for events inside [start, end], plus the visa-free line; labels run along the lines."""
     kwargs = {"row": row, "col": col} if row else {}
     shown = _events_in_range(events, start, end)
-    for n, r in enumerate(shown.itertuples(index=False)):
-        fig.add_vline(x=r.date, line={"color": EVENT, "width": 1, "dash": "dot"}, **kwargs)
-        label = r.label if len(r.label) <= 38 else r.label[:36] + "…"
-        fig.add_annotation(x=r.date, y=1.0 - 0.07 * (n % 3), yref="y domain" if not row else None,
-                           text=label, showarrow=False, xanchor="left", yanchor="top",
-                           font={"size": 10, "color": "#4b5563"}, hovertext=r.label, **kwargs)
+    lines = [(r.date, r.label, EVENT, "#4b5563") for r in shown.itertuples(index=False)]
     if start <= VISA_FREE <= end:
-        fig.add_vline(x=VISA_FREE, line={"color": "#7c3aed", "width": 1.5, "dash": "dash"}, **kwargs)
-        if not row:
-            fig.add_annotation(x=VISA_FREE, y=1.0, yref="y domain", text=t("fig.visa_free", lang),
-                               showarrow=False, xanchor="right", yanchor="top",
-                               font={"size": 11, "color": "#7c3aed"})
+        lines.append((VISA_FREE, t("fig.visa_free", lang), "#7c3aed", "#7c3aed"))
+    for date, label, colour, text_colour in lines:
+        visa = date == VISA_FREE
+        fig.add_vline(x=date, line={"color": colour, "width": 1.5 if visa else 1, "dash": "dash" if visa else "dot"},
+                      **kwargs)
+        if row:
+            continue
+        short = label if len(label) <= 45 else label[:43] + "…"
+        fig.add_annotation(x=date, y=1.0, yref="y domain", text=short, hovertext=label, showarrow=False,
+                           textangle=-90, xanchor="right", yanchor="top", xshift=-2,
+                           font={"size": 10, "color": text_colour})
     return fig
 
 

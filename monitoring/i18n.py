@@ -7,6 +7,7 @@ for them by key with ``t(key, lang, **values)``. A key missing in a language fal
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -54,7 +55,9 @@ def number(value: float | None, lang: str = DEFAULT_LANG, decimals: int = 0) -> 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     thousands, decimal = _SEPARATORS.get(lang, _SEPARATORS["en"])
-    text = f"{value:,.{decimals}f}"
+    # Half up, as people round (6.25 -> 6.3), not Python's half-to-even on binary floats.
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{decimals}f}"
     return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
 
 

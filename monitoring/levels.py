@@ -251,13 +251,13 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
         ok = np.where(fall, LOW_COUNT_PERIODS * expected >= settings.min_count, recent >= settings.min_count)
         return np.where(ok & ~(fall & provisional), code, 0)
 
-    glm_p = _col(stored, "glm_p_value")
+    glm_missing = np.isnan(_col(stored, "glm_expected"))
     for name in ("glm", "ears", "stl"):
         if name not in enabled:
             continue
         p = _col(stored, f"{name}_p_value")
         if name == "ears":
-            p = np.where(np.isnan(glm_p), p, np.nan)
+            p = np.where(glm_missing, p, np.nan)
         expected = _col(stored, f"{name}_expected")
         fall = down | (both & (obs < expected))
         levels[name] = guarded(_p_code(p, settings), fall, expected)

@@ -48,7 +48,7 @@ def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, sett
     out = stored.reset_index()
     out["cusum_shift_start"] = [None if pd.isna(p) else to_text(p) if isinstance(p, pd.Period) else str(p)
                                 for p in out["cusum_shift_start"]]
-    out.insert(0, "period_start", [p.start_time.date() for p in out["period"]])
+    out.insert(0, "period_start", pd.to_datetime([p.start_time for p in out["period"]]))
     out["period"] = [to_text(p) for p in out["period"]]
     out.insert(0, "indicator", indicator.id)
     for col in out.columns:

@@ -15,8 +15,8 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from types import MappingProxyType
 
+from indicators.catalogue import FrozenMap
 from monitoring.baselines import GLMSettings
 from monitoring.levels import LevelSettings
 from monitoring.visa_rule import VisaRuleSettings
@@ -58,7 +58,7 @@ class MonitorSettings:
     levels: LevelSettings = field(default_factory=LevelSettings)
     visa_rule: VisaRuleSettings = field(default_factory=VisaRuleSettings)
     overrides: Mapping[str, Mapping[str, Mapping[str, object]]] = field(
-        default_factory=lambda: MappingProxyType({})
+        default_factory=lambda: FrozenMap({})
     )
 
     def for_indicator(self, indicator: str) -> IndicatorSettings:
@@ -165,7 +165,7 @@ def parse_settings(data: Mapping, where: str = "settings") -> MonitorSettings:
                 checked = _section(cls, {**base, **split[name]}, f"{where} [indicator.{ind}]")
                 split[name] = {k: checked[k] for k in split[name]}
         overrides[ind] = split
-    return MonitorSettings(method=method, **parts, overrides=MappingProxyType(overrides))
+    return MonitorSettings(method=method, **parts, overrides=FrozenMap(overrides))
 
 
 def load_settings(path: str | Path | None = None) -> MonitorSettings:

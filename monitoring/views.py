@@ -18,14 +18,14 @@ from indicators.store import Store, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS
 from monitoring.i18n import number, percent, period_label, t
 from monitoring.impact import visa_free_impact
-from monitoring.narrative import value_text
+from monitoring.narrative import channel_names, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.visa_rule import visa_rule
 
 RECENT_MONTHS = 6  # "current" alerts: in the last six months of each series
 TILE_CATEGORIES = ("outflow", "return", "leading")
-CURRENT_COLUMNS = ("indicator", "geo", "period", "observed", "expected", "upper", "change", "level", "channels",
-                   "reason")
+CURRENT_COLUMNS = ("level", "indicator", "geo", "period", "observed", "expected", "upper", "change", "reason",
+                   "channels")
 SEVERITY = {"alert": 2, "watch": 1}
 MAX_PANELS = 9
 
@@ -37,6 +37,15 @@ def indicator_of(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
 
 def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:
     return t("ui.eu_plus", lang) if geo == EU_PLUS else catalogue.geo_name(geo)
+
+
+def sentence_for(row: dict, catalogue: Catalogue, lang: str) -> str:
+    """The plain sentence of a watch or alert row in the language (stored reasons are English)."""
+    ind = indicator_of(catalogue, row["indicator"])
+    if ind is None or row.get("level") not in SEVERITY:
+        return ""
+    geo = "EU+" if row["geo"] == EU_PLUS else catalogue.geo_name(row["geo"])
+    return sentence(row, ind, geo, lang)
 
 
 def _with_starts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -132,17 +141,11 @@ def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Data
             "observed": value_text(r["observed"], ind, lang), "expected": value_text(r["expected"], ind, lang),
             "upper": value_text(r["lower"] if ind.bad_direction == "down" else r["upper"], ind, lang),
             "change": percent(change, lang), "level": r["level"],
-            "channels": _channels(r.get("channels", ""), lang), "reason": r.get("reason") or "",
+            "channels": channel_names(r.get("channels") or "", lang), "reason": sentence_for(r, catalogue, lang),
             "indicator_id": r["indicator"], "geo_code": r["geo"], "period_code": r["period"],
             "score": r.get("score"),
         })
     return pd.DataFrame(out, columns=[*CURRENT_COLUMNS, "indicator_id", "geo_code", "period_code", "score"])
-
-
-def _channels(channels: str, lang: str) -> str:
-    from monitoring.narrative import channel_names
-
-    return channel_names(channels or "", lang)
 
 
 def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: str = "en") -> OverviewView:
@@ -293,8 +296,8 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                (evts["geo"].isna() | (evts["geo"] == geo))
         evts = evts[keep]
     alarms = history[history["level"].isin(list(SEVERITY))] if "level" in history else history.iloc[:0]
-    sentences = tuple((r["level"], r["reason"]) for r in alarms.iloc[::-1].head(12).to_dict("records")
-                      if isinstance(r.get("reason"), str) and r["reason"])
+    sentences = tuple((r["level"], sentence_for({**r, "indicator": indicator_id, "geo": geo}, catalogue, lang))
+                      for r in alarms.iloc[::-1].head(12).to_dict("records"))
     drill, drill_period = pd.DataFrame(), ""
     if geo == EU_PLUS and not history.empty:
         target = alarms["period"].iloc[-1] if not alarms.empty else history["period"].iloc[-1]

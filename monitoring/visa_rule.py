@@ -56,9 +56,11 @@ def change_levels(change, guard_ok, watch: float, alert: float, direction: str) 
     """Level code 0/1/2 of relative changes: beyond ``watch`` is 1, beyond ``alert`` is 2.
 
     'up' needs ``change > threshold``, 'down' ``change < -threshold``, 'both' either; NaN changes
-    and changes failing the guard are 0.
+    and changes failing the guard are 0. A change equal to the threshold up to 1e-9 (78 / 60 - 1
+    is 0.30000000000000004 in floating point) is not more than it.
     """
     change = np.asarray(change, dtype=float)
+    watch, alert = watch + 1e-9, alert + 1e-9
     ok = np.asarray(guard_ok, dtype=bool) & ~np.isnan(change)
     rise = np.where(change > alert, 2, np.where(change > watch, 1, 0))
     fall = np.where(change < -alert, 2, np.where(change < -watch, 1, 0))

@@ -63,6 +63,7 @@ def test_visa_free_line_and_events_inside_the_range_only():
     assert not any("Hungary" in x for x in texts)  # 2015 is outside the chart
     assert texts.count("Visa-free travel begins") == 1  # the seeded event is not drawn twice
     assert len(fig.layout.shapes) == 2
+    assert all(a.textangle == -90 for a in fig.layout.annotations)
 
 
 def test_labels_follow_the_language():

@@ -120,3 +120,15 @@ def test_ears_c3_alarms_include_every_r_alarm():
     merged = _ears("C3")
     assert merged.alarm.sum() > 0
     assert merged.loc[merged.alarm == 1, "alarm_py"].astype(bool).all()
+
+
+def test_golden_series_are_reproducible():
+    """series.csv and ears_series.csv are what make_series.py writes (the documented recipe)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_series", GOLDEN / "make_series.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pd.testing.assert_frame_equal(module.make_series(), SERIES, check_dtype=False)
+    ears_series = pd.read_csv(GOLDEN / "ears_series.csv", index_col="period")
+    pd.testing.assert_frame_equal(module.make_ears_series(), ears_series, check_dtype=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from indicators.store.db import StoreError
+
 # Known events worth seeding as annotations (DESIGN §3; dates from public sources).
 SEED_EVENTS = (
     ("2014-09-01", "Irregular departures of Kosovo nationals through Serbia and Hungary rise (peak winter 2014–15)"),
@@ -110,7 +112,7 @@ def migrate(con: duckdb.DuckDBPyConnection, now) -> int:
     """Bring the database to CURRENT_VERSION; returns the version it had before."""
     before = version_of(con)
     if before > CURRENT_VERSION:
-        raise RuntimeError(
+        raise StoreError(
             f"the database has schema version {before}, newer than this program's {CURRENT_VERSION}; "
             "upgrade the program"
         )

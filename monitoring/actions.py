@@ -1,0 +1,128 @@
+"""The dashboard's write actions: first start, upload and rescan, saving settings, alert status, events.
+
+Each is one call from a page (after the page's role check) and publishes its change atomically
+through the store. No Streamlit here; progress is reported through a callback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from indicators.catalogue import Catalogue
+from indicators.loaders import LoadReport, load_demo_if_empty, load_files
+from indicators.store import Store, events, observations, results
+from monitoring.scan import ScanReport, relevel, scan
+from monitoring.settings import MonitorSettings, settings_from_json
+
+Progress = Callable[[int, int, str], None]
+# One process for the dashboard's scans: a spawned worker pool costs more than it saves for a
+# rescan of a few series, and the first start scans the demo data in a few seconds anyway.
+WORKERS = int(os.environ.get("MONITOR_SCAN_WORKERS", "1"))
+
+
+def needs_first_start(store: Store) -> bool:
+    """True when there is nothing to show yet: no data (demo to load) or data never scanned."""
+    if observations.observation_count(store) == 0:
+        return demo_allowed()
+    return results.runs(store, limit=1).empty
+
+
+def demo_allowed() -> bool:
+    """The demo data load on an empty database (``MONITOR_DEMO=0`` turns it off)."""
+    return os.environ.get("MONITOR_DEMO", "1") not in ("0", "false", "no")
+
+
+def first_start(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp,
+                progress: Progress | None = None, who: str = "local") -> tuple[list[LoadReport], ScanReport | None]:
+    """Load the demo data into an empty database, then scan whatever has not been scanned."""
+    loaded = load_demo_if_empty(store, catalogue, pd.Timestamp(today).date()) if demo_allowed() else []
+    if observations.observation_count(store) == 0:
+        return loaded, None
+    report = scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress)
+    return loaded, report
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    reports: list[LoadReport]
+    touched: set[tuple[str, str]]
+    scan: ScanReport | None
+
+
+def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths: Sequence[Path], *,
+           today: pd.Timestamp, who: str, progress: Progress | None = None) -> UploadResult:
+    """Load files through the same loader as the CLI (``LoadError`` on any problem), then rescan the
+    series they touched (and the derived series that use them)."""
+    before = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
+    reports = load_files(store, list(paths), catalogue=catalogue, today=pd.Timestamp(today).date(), who=who)
+    after = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
+    touched = {key for key, fp in after.items() if before.get(key) != fp}
+    if not touched:
+        return UploadResult(reports, touched, None)
+    indicators = {ind for ind, _ in touched}
+    derived = {(ind, "EU_PLUS") for ind in indicators}
+    if indicators & {"effective_returns", "return_decisions"}:
+        derived |= {("return_rate", geo) for _, geo in touched}
+    report = scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress,
+                  only=touched | derived)
+    return UploadResult(reports, touched, report)
+
+
+def rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp, who: str,
+           progress: Progress | None = None) -> ScanReport:
+    """An explicit re-run of the scan (refits only what changed)."""
+    return scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress)
+
+
+def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, who: str, reason: str,
+                  today: pd.Timestamp, reverts: int | None = None) -> int:
+    """Save settings with a reason (audit log) and re-level the stored results at them (no refit).
+
+    Settings that change a fit (method, baseline years, ...) take effect at the next scan.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Write a reason before saving: it is kept in the audit log.")
+    saved = results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts)
+    results.write_levels(store, relevel(store, catalogue, settings, today=today), run_id=None)
+    return saved
+
+
+def revert_settings(store: Store, catalogue: Catalogue, entry_id: int, *, who: str, reason: str,
+                    today: pd.Timestamp) -> int:
+    """Save an earlier settings version again (a new log entry pointing at the one reverted to)."""
+    log = results.settings_log(store)
+    row = log[log["id"] == entry_id]
+    if row.empty:
+        raise ValueError(f"There is no saved settings version {entry_id}.")
+    settings = settings_from_json(row["settings"].iloc[0])
+    return save_settings(store, catalogue, settings, who=who, reason=reason, today=today, reverts=entry_id)
+
+
+def set_alert_status(store: Store, key: tuple[str, str, str], status: str, *, who: str, comment: str = "",
+                     expires: dt.date | None = None) -> None:
+    """Acknowledge (with a comment and optional expiry), dismiss as explained, or reopen an alert."""
+    if status in ("acknowledged", "dismissed") and not comment.strip():
+        raise ValueError("Write a comment: it says why the alert was acknowledged or dismissed.")
+    results.set_alert_status(store, key, status=status, who=who, comment=comment.strip(), expires=expires)
+
+
+def add_event(store: Store, date, label: str, *, who: str, indicator: str | None = None,
+              geo: str | None = None) -> int:
+    return events.add_event(store, date, label, who, indicator=indicator or None, geo=geo or None)
+
+
+def update_event(store: Store, event_id: int, *, who: str, date, label: str, indicator: str | None,
+                 geo: str | None) -> None:
+    events.update_event(store, event_id, who, date=date, label=label, indicator=indicator or None,
+                        geo=geo or None)
+
+
+def delete_event(store: Store, event_id: int, *, who: str) -> None:
+    events.delete_event(store, event_id, who)

@@ -1,0 +1,148 @@
+"""Threshold tuning for the Thresholds page: what new settings would raise, without refitting.
+
+The stored per-period parameters (scores) are re-thresholded at candidate settings with
+``scan.level_frame``; counts cover the last 12 months. No Streamlit, no SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from indicators.catalogue import Catalogue
+from indicators.store import Store, results
+from monitoring.scan import level_frame
+from monitoring.settings import MonitorSettings, parse_settings, settings_from_json
+
+WINDOW_MONTHS = 12  # counts cover this many months back from today
+LOOKBACK_MONTHS = 12  # extra history read so that persistence runs starting earlier are seen
+# Widget fields: (section, key). "method" is the baseline method.
+FIELDS = (("method", "method"), ("levels", "watch_alpha"), ("levels", "alert_alpha"), ("levels", "persistence"),
+          ("levels", "min_count"), ("visa_rule", "watch"), ("visa_rule", "alert"), ("visa_rule", "reference"))
+ALPHAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+
+
+def window_start(today: pd.Timestamp, months: int = WINDOW_MONTHS) -> pd.Timestamp:
+    return (pd.Timestamp(today).to_period("M") - months + 1).start_time
+
+
+def stored_scores(store: Store, today: pd.Timestamp) -> pd.DataFrame:
+    """Stored parameters of the counting window plus the lookback (cached per database version by the page)."""
+    since = window_start(today, WINDOW_MONTHS + LOOKBACK_MONTHS).date()
+    return results.read_scores(store, since=since)
+
+
+@dataclass(frozen=True)
+class Counts:
+    alerts: int
+    watches: int
+    by_indicator: pd.DataFrame  # indicator, alert, watch
+
+
+def counts(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSettings, today: pd.Timestamp,
+           indicator: str | None = None) -> Counts:
+    """Alerts and watches (series x periods) over the last 12 months at ``settings``."""
+    if indicator is not None:
+        stored = stored[stored["indicator"] == indicator]
+    if stored.empty:
+        return Counts(0, 0, pd.DataFrame(columns=["indicator", "alert", "watch"]))
+    levels = level_frame(stored, catalogue, settings, pd.Timestamp(today))
+    recent = levels[pd.to_datetime(levels["period_start"]) >= window_start(today)]
+    table = (recent[recent["level"].isin(["alert", "watch"])].groupby(["indicator", "level"]).size()
+             .unstack(fill_value=0).reindex(columns=["alert", "watch"], fill_value=0))
+    table = table.reindex(sorted(set(stored["indicator"])), fill_value=0).reset_index()
+    return Counts(int(table["alert"].sum()), int(table["watch"].sum()), table)
+
+
+def values_of(settings: MonitorSettings, indicator: str | None) -> dict[str, object]:
+    """The editable values, global or as in force for one indicator."""
+    eff = settings if indicator is None else settings.for_indicator(indicator)
+    return {key: (eff.method if section == "method" else getattr(getattr(eff, section), key))
+            for section, key in FIELDS}
+
+
+def with_values(settings: MonitorSettings, indicator: str | None, values: dict[str, object]) -> MonitorSettings:
+    """New settings with ``values`` (keys of ``FIELDS``) set globally or for one indicator.
+
+    An indicator's value equal to the global one is stored as no override. Raises ``SettingsError``
+    with the key's name for a value out of range (e.g. alert alpha above watch alpha).
+    """
+    data = settings.to_dict()
+    if indicator is None:
+        for section, key in FIELDS:
+            if key not in values:
+                continue
+            if section == "method":
+                data["method"] = values[key]
+            else:
+                data[section][key] = _plain(values[key])
+    else:
+        base = values_of(settings, None)
+        over = dict(data["indicator"].get(indicator, {}))
+        for _, key in FIELDS:
+            if key in values:
+                over[key] = _plain(values[key])
+                if _plain(base[key]) == over[key]:
+                    del over[key]
+        if over:
+            data["indicator"][indicator] = over
+        else:
+            data["indicator"].pop(indicator, None)
+    return parse_settings(data, "new settings")
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def _flat(data: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def changes(old: MonitorSettings | str | None, new: MonitorSettings | str) -> list[str]:
+    """``levels.watch_alpha: 0.05 → 0.02`` for every value that differs."""
+    def as_dict(s):
+        if s is None:
+            return {}
+        return json.loads(s) if isinstance(s, str) else json.loads(s.to_json())
+
+    a, b = _flat(as_dict(old)), _flat(as_dict(new))
+    return [f"{k}: {_text(a.get(k))} → {_text(b.get(k))}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _text(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def audit_log(store: Store) -> pd.DataFrame:
+    """Saved settings, newest first: id, when, who, reason, what changed, the version reverted to."""
+    log = results.settings_log(store)
+    if log.empty:
+        return pd.DataFrame(columns=["id", "saved_at", "who", "reason", "changes", "reverts"])
+    ordered = log.sort_values("id")
+    previous = [None, *ordered["settings"].iloc[:-1]]
+    ordered = ordered.assign(changes=["; ".join(changes(p, s)) or "–" for p, s in
+                                      zip(previous, ordered["settings"], strict=True)])
+    return ordered.sort_values("id", ascending=False)[["id", "saved_at", "who", "reason", "changes", "reverts"]]
+
+
+def needs_refit(old: MonitorSettings, new: MonitorSettings, catalogue: Catalogue) -> bool:
+    """Whether the new settings change a fit (method, baseline) and so take effect at the next scan."""
+    ids = [i.id for i in catalogue.indicators]
+    return any(old.for_indicator(i).fit_hash() != new.for_indicator(i).fit_hash() for i in ids)
+
+
+def settings_version(text: str) -> MonitorSettings:
+    return settings_from_json(text)

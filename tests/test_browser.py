@@ -1,0 +1,120 @@
+"""A real browser against ``streamlit run``: the overview's alert table, then the explorer's chart.
+
+Run by hand to refresh the README's screenshots (every page at 1440x900)::
+
+    python -m tests.test_browser --db /tmp/dash/monitor.duckdb --out docs/screenshots
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.browser import CHROMIUM, browser_page, streamlit_server
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("overview", "explorer", "thresholds", "alerts", "data")
+TODAY = "2026-11-26"  # the demo data end in October 2026
+
+
+def settle(page, timeout_s: float = 120.0, quiet_s: float = 1.2) -> None:
+    """Wait until the script has stopped running and nothing changed for ``quiet_s`` seconds."""
+    page.wait_for_selector("[data-testid='stMain']", timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    calm_since = None
+    while time.monotonic() < deadline:
+        busy = page.evaluate(
+            "() => !!document.querySelector('[data-testid=\"stStatusWidget\"] button')"
+            " || !!document.querySelector('[data-testid=\"stSpinner\"]')"
+            " || !!document.querySelector('[data-testid=\"stSkeleton\"]')")
+        now = time.monotonic()
+        if busy:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = now
+        elif now - calm_since >= quiet_s:
+            return
+        page.wait_for_timeout(150)
+    raise TimeoutError("the page kept running")
+
+
+def no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()
+
+
+def open_page(page, url: str, name: str) -> None:
+    page.goto(f"{url}/{'' if name == 'overview' else name}")
+    settle(page)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    """A demo database prepared by the app's own first start (demo load and scan)."""
+    from indicators.catalogue import load_catalogue
+    from indicators.store import open_store
+    from monitoring import actions
+    from monitoring.settings import load_settings
+
+    path = tmp_path_factory.mktemp("browser") / "monitor.duckdb"
+    import pandas as pd
+
+    actions.first_start(open_store(path), load_catalogue(), load_settings(), today=pd.Timestamp(TODAY))
+    return path
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM), reason="no chromium")
+def test_overview_table_then_explorer_chart(demo_db, tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    with streamlit_server(demo_db, env={"MONITOR_TODAY": TODAY}) as url, browser_page() as page:
+        page.goto(url)
+        settle(page)
+        no_exception(page)
+        table = page.locator("[data-testid='stDataFrame']").first
+        table.wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stMetricValue']").count() >= 6
+        assert page.get_by_text("SYNTHETIC demo data").count() == 1
+        page.screenshot(path=str(shots / "overview.png"))
+        # Click through from the alert list to the explorer (the select box under the table).
+        page.get_by_text("Choose an alert or watch").click()
+        page.get_by_role("option").first.click()
+        settle(page)
+        assert "/explorer" in page.url and "indicator=" in page.url
+        chart = page.locator("[data-testid='stPlotlyChart']").first
+        chart.wait_for(timeout=30_000)
+        chart.locator(".main-svg").first.wait_for(timeout=30_000)
+        no_exception(page)
+        page.screenshot(path=str(shots / "explorer.png"))
+    assert (shots / "overview.png").stat().st_size > 10_000
+    assert (shots / "explorer.png").stat().st_size > 10_000
+
+
+def screenshots(db: Path, out: Path, height: int = 900) -> list[Path]:
+    """Every page at 1440 x ``height``; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with streamlit_server(db.resolve(), env={"MONITOR_TODAY": TODAY}) as url, browser_page(height=height) as page:
+        for name in PAGES:
+            open_page(page, url, name)
+            no_exception(page)
+            path = out / f"{name}.png"
+            page.screenshot(path=str(path))
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Screenshots of every dashboard page")
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--height", type=int, default=900)
+    args = parser.parse_args()
+    for p in screenshots(args.db, args.out, args.height):
+        print(p)

@@ -1,0 +1,62 @@
+"""The plain sentences and the formats they use, in three languages."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from monitoring.i18n import number, percent, period_label
+from monitoring.narrative import sentence, year_earlier
+
+ROW = dict(period="2026-05", observed=310.0, expected=140.2, lower=90.0, upper=205.4, last_year=140.0,
+           channels="glm,visa_yoy", provisional=False)
+
+
+def test_the_design_example_reads_as_specified(catalogue):
+    assert sentence(ROW, catalogue["asylum_applications"], "France") == (
+        "First-time asylum applications in France, May 2026: 310, expected 140 (upper bound 205); "
+        "+121% on May 2025; raised by seasonal baseline, visa rule vs last year.")
+
+
+def test_down_indicators_quote_the_lower_bound_and_provisional_is_said(catalogue):
+    row = dict(ROW, observed=40.0, last_year=80.0, channels="glm", provisional=True)
+    assert sentence(row, catalogue["effective_returns"], "Germany") == (
+        "Returned following an order to leave in Germany, May 2026: 40, expected 140 (lower bound 90); "
+        "−50% on May 2025; raised by seasonal baseline (provisional figure).")
+
+
+def test_home_series_and_missing_last_year(catalogue):
+    row = dict(ROW, last_year=math.nan, channels="cusum")
+    assert sentence(row, catalogue["border_exits"], "Kosovo") == (
+        "Exits of Kosovo citizens at border crossing points, May 2026: 310, expected 140 "
+        "(upper bound 205); no figure for May 2025; raised by sustained shift.")
+
+
+def test_percent_units_and_quarters(catalogue):
+    row = dict(ROW, period="2026-Q2", observed=2.5, expected=6.25, lower=3.0, last_year=5.0, channels="glm")
+    assert sentence(row, catalogue["recognition_rate"], "Germany").startswith(
+        "Asylum recognition rate in Germany, Q2 2026: 2.5%, expected 6.3% (lower bound 3.0%); −50% on Q2 2025")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "Aplikime" not in "x" and "First-time asylum applications in France, May 2026: 310"),
+    ("sq", "Aplikime për azil për herë të parë në France, maj 2026: 310, e pritur 140 (kufiri i sipërm 205)"),
+    ("sr", "Prvi zahtevi za azil u France, maj 2026: 310, očekivano 140 (gornja granica 205)"),
+])
+def test_sentences_in_each_language(catalogue, lang, expected):
+    assert sentence(ROW, catalogue["asylum_applications"], "France", lang).startswith(expected)
+
+
+@pytest.mark.parametrize("lang, text", [("en", "12,345.6"), ("sr", "12.345,6"), ("sq", "12\u202f345,6")])
+def test_numbers_follow_the_language(lang, text):
+    assert number(12345.6, lang, 1) == text
+
+
+def test_percent_and_period_labels():
+    assert percent(1.2143) == "+121%" and percent(-0.5) == "−50%" and percent(math.nan) == "–"
+    assert period_label("2026-05") == "May 2026" and period_label("2026-05", "sq") == "maj 2026"
+    assert period_label("2026-Q2", "sr") == "K2 2026" and period_label("2026") == "2026"
+    assert year_earlier(pd.Period("2026-01", "M")) == pd.Period("2025-01", "M")
+    assert year_earlier(pd.Period("2026Q1", "Q-DEC")) == pd.Period("2025Q1", "Q-DEC")

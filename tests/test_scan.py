@@ -1,0 +1,166 @@
+"""The scan pipeline: stored results, incremental refits, re-levelling, atomicity, the CLI."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import monitoring.scan as scan_module
+from indicators.loaders import load_files
+from indicators.store import observations, results
+from monitoring.__main__ import OUT_COLUMNS, main
+from monitoring.scan import relevel, scan
+from monitoring.settings import MonitorSettings, parse_settings
+
+TODAY = pd.Timestamp("2026-11-26")
+SPIKE = ("asylum_applications", "FR", "2026-05")
+
+
+def _series_rows(indicator, geo, mean, seed, spike=None):
+    rng = np.random.default_rng(seed)
+    months = pd.period_range("2017-01", "2026-09", freq="M")
+    season = 1 + 0.3 * np.sin(2 * np.pi * (months.month.to_numpy() - 3) / 12)
+    values = rng.poisson(mean * season)
+    rows = []
+    for p, v in zip(months, values, strict=True):
+        text = str(p)
+        if spike and text == spike[0]:
+            v = int(v * spike[1])
+        flag = "p" if text in ("2026-08", "2026-09") else ""
+        rows.append(f"{indicator},{geo},{text},{v},{flag}")
+    return rows
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    rows = (_series_rows("asylum_applications", "FR", 120, 1, spike=("2026-05", 2.5))
+            + _series_rows("asylum_applications", "DE", 300, 2)
+            + _series_rows("border_exits", "XK", 2000, 3))
+    path = tmp_path / "series.csv"
+    path.write_text("indicator,geo,period,value,flag\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def loaded(store, catalogue, csv_file, today):
+    load_files(store, [csv_file], catalogue=catalogue, today=today)
+    return store
+
+
+def _scan(store, catalogue, settings=None, **kw):
+    return scan(store, catalogue, settings or MonitorSettings(), today=TODAY, workers=1, **kw)
+
+
+def test_scan_stores_levels_for_every_series_and_explains_the_planted_spike(loaded, catalogue):
+    report = _scan(loaded, catalogue)
+    # three loaded series and the EU+ total derived from the two countries
+    assert report.series_total == 4 and report.series_refitted == 4
+    stored = results.read_results(loaded)
+    assert set(zip(stored.indicator, stored.geo, strict=True)) == {
+        ("asylum_applications", "FR"), ("asylum_applications", "DE"), ("asylum_applications", "EU_PLUS"),
+        ("border_exits", "XK")}
+    spike = stored.set_index(["indicator", "geo", "period"]).loc[SPIKE]
+    assert spike.level == "alert" and "glm" in spike.channels
+    assert spike.observed > spike.upper > spike.expected
+    assert spike.reason.startswith("First-time asylum applications in France, May 2026: ")
+    alerts = results.alerts(loaded).set_index(["indicator", "geo", "period"])
+    assert alerts.loc[SPIKE].first_level == "alert" and alerts.loc[SPIKE].status == "open"
+
+
+def test_second_scan_with_same_data_and_settings_refits_nothing(loaded, catalogue):
+    _scan(loaded, catalogue)
+    before = results.read_results(loaded)
+    again = _scan(loaded, catalogue)
+    assert again.series_refitted == 0 and again.periods_scored == 0
+    pd.testing.assert_frame_equal(results.read_results(loaded), before)
+
+
+def test_a_revision_refits_only_the_series_it_touches(loaded, catalogue, tmp_path, today):
+    _scan(loaded, catalogue)
+    revised = tmp_path / "revision.csv"
+    revised.write_text("indicator,geo,period,value,flag\nasylum_applications,DE,2025-03,999,\n", encoding="utf-8")
+    load_files(loaded, [revised], catalogue=catalogue, today=today)
+    report = _scan(loaded, catalogue)
+    assert report.series_refitted == 2  # DE and the EU+ total derived from it; FR and XK untouched
+    runs = results.runs(loaded)
+    assert runs.iloc[0].series_refitted == 2
+    assert len(results.series_state(loaded)) == 4
+
+
+def test_threshold_change_refits_nothing_but_a_fit_setting_refits_all(loaded, catalogue):
+    _scan(loaded, catalogue)
+    stricter = parse_settings({"levels": {"alert_alpha": 0.001, "watch_alpha": 0.005}})
+    assert _scan(loaded, catalogue, stricter).series_refitted == 0
+    assert _scan(loaded, catalogue, parse_settings({"glm": {"years": 4}})).series_refitted == 4
+
+
+def test_stricter_alpha_never_adds_alarms_and_first_seen_alerts_are_kept(loaded, catalogue):
+    _scan(loaded, catalogue)
+    first = results.alerts(loaded)
+    loose = relevel(loaded, catalogue, MonitorSettings(), today=TODAY)
+    strict = relevel(loaded, catalogue, parse_settings({"levels": {"alert_alpha": 0.001, "watch_alpha": 0.005,
+                                                                   "persistence": 0}}), today=TODAY)
+    rank = {"no_data": 0, "normal": 0, "watch": 1, "alert": 2}
+    assert (strict["level"].map(rank) <= loose["level"].map(rank)).all()
+    assert (strict["level"].map(rank) < loose["level"].map(rank)).any()
+    results.write_levels(loaded, strict, run_id=None)
+    after = results.alerts(loaded).set_index(["indicator", "geo", "period"])
+    assert len(after) == len(first)  # nothing forgotten: an alert keeps how it was first seen
+    assert (after.loc[first.set_index(["indicator", "geo", "period"]).index, "first_level"]
+            == first.set_index(["indicator", "geo", "period"])["first_level"]).all()
+
+
+def test_a_failing_scan_changes_nothing(loaded, catalogue, monkeypatch):
+    _scan(loaded, catalogue)
+    dump = observations.dump(loaded)
+    before = (results.read_results(loaded), results.runs(loaded))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("fit failed")
+
+    monkeypatch.setattr(scan_module, "score_series", broken)
+    with pytest.raises(RuntimeError, match="fit failed"):
+        _scan(loaded, catalogue, parse_settings({"glm": {"years": 4}}))
+    pd.testing.assert_frame_equal(results.read_results(loaded), before[0])
+    pd.testing.assert_frame_equal(results.runs(loaded), before[1])
+    assert observations.dump(loaded) == dump
+
+
+def test_parallel_scan_gives_the_same_results_as_serial(loaded, catalogue, monkeypatch, tmp_path):
+    _scan(loaded, catalogue)
+    serial = results.read_results(loaded)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_SERIES", 1)
+    scan(loaded, catalogue, parse_settings({"glm": {"years": 5}, "method": "auto"}), today=TODAY, workers=2,
+         only=None)
+    # same settings: nothing to refit; force a refit through a different but equivalent run
+    report = scan(loaded, catalogue, parse_settings({"glm": {"reweight_threshold": 2.5800001}}), today=TODAY,
+                  workers=2)
+    assert report.series_refitted == 4
+    parallel = results.read_results(loaded)
+    pd.testing.assert_frame_equal(parallel[["indicator", "geo", "period", "level"]],
+                                  serial[["indicator", "geo", "period", "level"]])
+
+
+def test_cli_scan_writes_exactly_the_documented_columns(loaded, tmp_path, capsys):
+    out = tmp_path / "alerts.csv"
+    assert main(["scan", "--db", str(loaded.path), "--out", str(out), "--workers", "1"], today=TODAY) == 0
+    printed = capsys.readouterr().out
+    assert "4 series, 4 refitted" in printed and "alerts" in printed
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == OUT_COLUMNS == ["indicator", "geo", "period", "observed", "expected", "lower", "upper",
+                                      "score", "p_value", "level", "channels", "provisional", "reason"]
+    assert {r[9] for r in rows[1:]} <= {"watch", "alert"} and len(rows) > 1
+    every = tmp_path / "all.csv"
+    assert main(["scan", "--db", str(loaded.path), "--out", str(every), "--all"], today=TODAY) == 0
+    assert len(every.read_text().splitlines()) > len(rows)
+
+
+def test_cli_scan_reports_a_bad_settings_file_without_a_traceback(loaded, tmp_path, capsys):
+    bad = tmp_path / "s.toml"
+    bad.write_text("[levels]\nwatch_alpha = 'x'\n", encoding="utf-8")
+    assert main(["scan", "--db", str(loaded.path), "--settings", str(bad)], today=TODAY) == 1
+    assert capsys.readouterr().err.strip() == f"error: {bad} [levels].watch_alpha: 'x' is not a valid float"

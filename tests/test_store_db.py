@@ -1,0 +1,150 @@
+"""The store's concurrency and atomicity: snapshot readers, copy-on-write writers, the writers' lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from indicators.store import Store, StoreBusy, StoreError, open_store, schema
+from indicators.store.db import forget_snapshots
+
+
+def _count(store: Store) -> int:
+    with store.read() as cur:
+        return cur.execute("SELECT count(*) FROM audit").fetchall()[0][0]
+
+
+def _append(con, who: str = "t") -> None:
+    con.execute("INSERT INTO audit (id, logged_at, who, action) VALUES (nextval('audit_ids'), now(), $w, 'x')",
+                {"w": who})
+
+
+def test_new_database_has_current_schema_and_seed_event(store):
+    assert store.schema_version() == schema.CURRENT_VERSION
+    with store.read() as cur:
+        labels = [r[0] for r in cur.execute("SELECT label FROM events ORDER BY date").fetchall()]
+    assert "Visa-free travel to the Schengen area begins" in labels
+
+
+def test_reopening_does_not_migrate_again(tmp_path):
+    first = open_store(tmp_path / "m.duckdb")
+    version = first.version()
+    open_store(tmp_path / "m.duckdb")
+    assert first.version() == version  # no write happened
+
+
+def test_a_reader_sees_each_published_write(store):
+    assert _count(store) == 0
+    for n in range(1, 4):
+        with store.write() as con:
+            _append(con)
+        assert _count(store) == n
+
+
+def test_a_failed_write_changes_nothing_and_leaves_no_temporary_file(store):
+    before = store.path.read_bytes()
+    with pytest.raises(ValueError, match="boom"), store.write() as con:
+        _append(con)
+        raise ValueError("boom")
+    assert store.path.read_bytes() == before
+    assert _count(store) == 0
+    assert not list(store.path.parent.glob(store.path.name + ".tmp-*"))
+
+
+def test_a_reader_keeps_its_snapshot_while_a_write_is_published(store):
+    with store.read() as cur:
+        with store.write() as con:
+            _append(con)
+        # the open cursor still reads the version it started with
+        assert cur.execute("SELECT count(*) FROM audit").fetchall()[0][0] == 0
+    assert _count(store) == 1
+
+
+def test_reads_are_not_blocked_while_a_writer_holds_the_lock(store):
+    entered, release, seen = threading.Event(), threading.Event(), []
+
+    def writer():
+        with store.write() as con:
+            _append(con)
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    assert entered.wait(10)
+    seen.append(_count(store))  # during the write: the old version, at once
+    release.set()
+    t.join()
+    assert seen == [0] and _count(store) == 1
+
+
+def test_concurrent_writers_in_threads_lose_nothing(store):
+    def work(i):
+        for _ in range(5):
+            with store.write() as con:
+                _append(con, f"w{i}")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _count(store) == 20
+
+
+def test_a_writer_in_another_process_makes_this_one_wait_then_fail_clearly(store):
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(store.path.parents[0])!r})
+        from indicators.store import Store
+        s = Store({str(store.path)!r})
+        with s.write() as con:
+            print("holding", flush=True)
+            time.sleep(30)
+        """)], stdout=subprocess.PIPE, text=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        impatient = Store(store.path, lock_timeout=0.3)
+        with pytest.raises(StoreBusy, match=r"is busy: another load, scan or save has been writing for more "
+                                            r"than 0 s; try again in a minute"):
+            with impatient.write():
+                pass
+        assert _count(store) == 0  # reading is unaffected
+    finally:
+        holder.kill()
+        holder.wait()
+    with Store(store.path).write() as con:  # the killed writer left no lock and no damage
+        _append(con)
+    assert _count(store) == 1
+
+
+def test_stale_temporary_files_from_a_crash_are_removed_by_the_next_writer(store):
+    stale = store.path.with_name(store.path.name + ".tmp-99999-deadbeef")
+    stale.write_bytes(b"half-written")
+    with store.write() as con:
+        _append(con)
+    assert not stale.exists()
+
+
+def test_reading_a_missing_database_says_what_to_do(tmp_path):
+    with pytest.raises(StoreError, match=r"does not exist; run `python -m indicators load` first"):
+        with Store(tmp_path / "none.duckdb").read():
+            pass
+
+
+def test_python_variables_are_never_scanned_as_tables(store):
+    not_a_table = [1, 2, 3]  # noqa: F841 - the name the query below must not pick up
+    with store.read() as cur, pytest.raises(Exception, match="not_a_table"):
+        cur.execute("SELECT * FROM not_a_table").fetchall()
+
+
+def test_a_newer_schema_is_refused(store):
+    with store.write() as con:
+        con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    forget_snapshots()
+    with pytest.raises(StoreError, match="newer than this program's"):
+        open_store(store.path)

@@ -1,0 +1,97 @@
+"""The visa suspension rule on hand-worked two-month windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring.visa_rule import VisaRuleSettings, visa_rule
+
+
+def _months(values: dict[str, float], start="2022-01", end="2024-12", fill=50.0) -> pd.Series:
+    index = pd.period_range(start, end, freq="M")
+    series = pd.Series(fill, index=index)
+    for period, value in values.items():
+        series[pd.Period(period, "M")] = value
+    return series
+
+
+def test_two_month_windows_against_a_year_earlier_and_the_reference():
+    """Nov-Dec 2023 = 40 + 60 = 100; May-Jun 2024 = 70 + 80 = 150 against May-Jun 2023 = 100."""
+    series = _months({"2023-11": 40, "2023-12": 60, "2024-05": 70, "2024-06": 80})
+    row = visa_rule(series).loc["2024-06"]
+    assert (row.observed, row.expected, row.reference) == (150, 100, 100)
+    assert row.change_yoy == pytest.approx(0.5) and row.change_ref == pytest.approx(0.5)
+    assert row.level_code == 1  # exactly +50% is not "more than 50%": watch, not alert
+    assert row.score == pytest.approx(0.5 / 0.3)
+    series[pd.Period("2024-06", "M")] = 81  # 151: +51%
+    assert visa_rule(series).loc["2024-06"].level_code == 2
+    # +20% (Jan-Feb 2024 = 120 vs 100): normal
+    quiet = visa_rule(_months({"2024-01": 60, "2024-02": 60})).loc["2024-02"]
+    assert quiet.change_yoy == pytest.approx(0.2) and quiet.level_code == 0 and not quiet.alarm
+
+
+def test_reference_change_only_after_the_reference_window():
+    series = _months({"2023-11": 40, "2023-12": 60})
+    result = visa_rule(series)
+    assert np.isnan(result.loc["2024-01"].change_ref)  # window Dec 2023 - Jan 2024 overlaps it
+    assert result.loc["2024-02"].change_ref == pytest.approx(0.0)
+    assert np.isnan(result.loc["2023-06"].change_ref)
+    custom = visa_rule(series, VisaRuleSettings(reference=("2023-05", "2023-06")))
+    assert custom.loc["2023-08"].change_ref == pytest.approx(0.0)
+
+
+def test_the_reference_alone_can_raise_the_level():
+    """Flat year on year (+0%), but 130% of the low reference (Nov-Dec 2023 = 30 + 30)."""
+    series = _months({"2023-11": 30, "2023-12": 30}, fill=39)
+    row = visa_rule(series).loc["2024-08"]
+    assert row.change_yoy == pytest.approx(0.0) and row.change_ref == pytest.approx(0.3)
+    assert row.level_code == 0  # 78 / 60 - 1 = 0.3 exactly: not more than 30%
+    series[pd.Period("2024-08", "M")] = 40  # 79 / 60 - 1 = 0.3167
+    assert visa_rule(series).loc["2024-08"].level_code == 1
+
+
+def test_low_count_guard_two_to_four_is_not_plus_100_percent():
+    series = _months({"2024-03": 2, "2024-04": 2}, fill=1)
+    row = visa_rule(series).loc["2024-04"]
+    assert (row.observed, row.expected) == (4, 2) and row.change_yoy == pytest.approx(1.0)
+    assert row.level_code == 0 and not row.alarm and np.isnan(row.score)
+    # the guard is what stops it: with a guard of 5 (4 + 2 = 6 >= 5) the same windows alert
+    assert visa_rule(series, VisaRuleSettings(min_count=5)).loc["2024-04"].level_code == 2
+
+
+def test_down_direction_watches_decreases():
+    series = _months({"2024-09": 35, "2024-10": 35, "2024-11": 20, "2024-12": 20})
+    result = visa_rule(series, direction="down")
+    assert result.loc["2024-10"].change_yoy == pytest.approx(-0.3) and result.loc["2024-10"].level_code == 0
+    assert result.loc["2024-11"].change_yoy == pytest.approx(-0.45) and result.loc["2024-11"].level_code == 1
+    assert result.loc["2024-12"].change_yoy == pytest.approx(-0.6) and result.loc["2024-12"].level_code == 2
+    assert not visa_rule(series, direction="up").loc["2024-12"].alarm
+    assert visa_rule(series, VisaRuleSettings(direction="down")).loc["2024-12"].alarm  # settings win
+
+
+def test_quarterly_compares_one_quarter():
+    index = pd.period_range("2022Q1", "2024Q4", freq="Q")
+    series = pd.Series(100.0, index=index)
+    series[pd.Period("2023Q4", "Q")] = 80.0
+    series[pd.Period("2024Q2", "Q")] = 140.0
+    result = visa_rule(series)
+    row = result.loc["2024Q2"]
+    assert (row.observed, row.expected, row.reference) == (140, 100, 80)
+    assert row.change_yoy == pytest.approx(0.4) and row.change_ref == pytest.approx(0.75)
+    assert row.level_code == 2
+    assert np.isnan(result.loc["2023Q4"].change_ref)
+
+
+def test_missing_month_makes_the_window_missing():
+    series = _months({"2024-05": np.nan})
+    result = visa_rule(series)
+    assert np.isnan(result.loc["2024-05"].observed) and np.isnan(result.loc["2024-06"].observed)
+    assert not result.loc["2024-05":"2024-06"].alarm.any()
+
+
+@pytest.mark.parametrize("fill", [0.0, 500.0])
+def test_no_alarm_on_flat_or_zero_series(fill):
+    result = visa_rule(_months({}, fill=fill), direction="both")
+    assert not result.alarm.any() and (result.level_code == 0).all()

@@ -7,8 +7,8 @@ for them by key with ``t(key, lang, **values)``. A key missing in a language fal
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 import tomllib
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 

@@ -62,6 +62,39 @@ def cmd_scan(args, today: pd.Timestamp) -> int:
     return 0
 
 
+def cmd_brief(args, today: pd.Timestamp) -> int:
+    """Write the briefing deck (.pptx) or note (.pdf) for a month, in a language."""
+    from monitoring.briefing import BriefingError, build_briefing
+    from monitoring.exports import ExportError
+    from monitoring.i18n import t
+    from monitoring.settings import SettingsError, saved_settings
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".pptx", ".pdf"):
+        print(f"error: {t('brief.bad_suffix', args.lang, suffix=args.out.suffix or args.out.name)}",
+              file=sys.stderr)
+        return 2
+    try:
+        store = open_store(args.db)
+        briefing = build_briefing(store, load_catalogue(), saved_settings(store), period=args.period,
+                                  lang=args.lang, today=today.date())
+        if suffix == ".pptx":
+            from monitoring.deck import write_deck
+
+            slides = write_deck(briefing, args.out, which=args.alerts)
+            print(t("brief.wrote_deck", args.lang, path=args.out, slides=slides, alerts=briefing.alerts,
+                    watches=briefing.watches, period=briefing.period_label))
+        else:
+            from monitoring.note import write_note
+
+            write_note(briefing, args.out)
+            print(t("brief.wrote_note", args.lang, path=args.out, period=briefing.period_label))
+    except (BriefingError, ExportError, SettingsError, CatalogueError, StoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m monitoring",
                                      description="Score the indicator series and report alarms.")
@@ -76,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--out", type=Path, help="write scored rows to this CSV file")
     scan.add_argument("--all", action="store_true", help="with --out: every scored period, not only alarms")
     scan.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    brief = sub.add_parser("brief", help="write the briefing deck (.pptx) or one-page note (.pdf) for a month",
+                           description="Assemble the briefing for a month from the stored results (no refit) "
+                                       "and write it as a PPTX deck or a one-page PDF note, by the file suffix.")
+    brief.add_argument("--db", type=Path, default=None,
+                       help=f"database file (default: MONITOR_DB or {default_db_path()})")
+    brief.add_argument("--period", type=_period, help="reporting month YYYY-MM (default: the latest scored)")
+    brief.add_argument("--lang", choices=("en", "sq", "sr"), default="en", help="language (default en)")
+    brief.add_argument("--alerts", choices=("all", "alert"), default="all",
+                       help="deck slides for alerts and watches (all, default) or alerts only")
+    brief.add_argument("--out", type=Path, required=True, help="output file: FILE.pptx (deck) or FILE.pdf (note)")
     return parser
 
 
@@ -84,6 +127,8 @@ def main(argv: list[str] | None = None, today: pd.Timestamp | None = None) -> in
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
     if args.command == "scan":
         return cmd_scan(args, today)
+    if args.command == "brief":
+        return cmd_brief(args, today)
     return 2
 
 

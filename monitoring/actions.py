@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,13 +18,14 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.store import Store, events, observations, results
+from indicators.validation import LoadError
 from monitoring.scan import ScanReport, relevel, scan
 from monitoring.settings import MonitorSettings, settings_from_json
 
 Progress = Callable[[int, int, str], None]
 # One process for the dashboard's scans: a spawned worker pool costs more than it saves for a
 # rescan of a few series, and the first start scans the demo data in a few seconds anyway.
-WORKERS = int(os.environ.get("MONITOR_SCAN_WORKERS", "1"))
+WORKERS = 1
 
 
 def needs_first_start(store: Store) -> bool:
@@ -72,6 +74,32 @@ def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths:
     report = scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress,
                   only=touched | derived)
     return UploadResult(reports, touched, report)
+
+
+def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings, files: Sequence[tuple[str, bytes]],
+                 *, today: pd.Timestamp, who: str, progress: Progress | None = None) -> UploadResult:
+    """Uploaded files (name, bytes): kept under ``uploads/<time>/`` beside the database for provenance,
+    then loaded and rescanned as ``upload``. Problems name the file as uploaded; a failed load keeps
+    nothing."""
+    folder = store.path.parent / "uploads" / pd.Timestamp.now().strftime("%Y%m%d-%H%M%S-%f")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in files:
+        path = folder / (Path(name).name or "upload.csv")
+        path.write_bytes(data)
+        paths.append(path)
+    try:
+        return upload(store, catalogue, settings, paths, today=today, who=who, progress=progress)
+    except LoadError as exc:
+        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
+    finally:
+        if not any(p.exists() and _loaded(store, p) for p in paths):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _loaded(store: Store, path: Path) -> bool:
+    loads = observations.loads(store)
+    return bool(len(loads)) and str(path) in set(loads["file"])
 
 
 def rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp, who: str,

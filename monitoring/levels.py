@@ -174,9 +174,12 @@ def _p_code(p: np.ndarray, settings: LevelSettings) -> np.ndarray:
     return np.where(p <= settings.alert_alpha, 2, np.where(p <= settings.watch_alpha, 1, 0))
 
 
-def _col(stored: pd.DataFrame, name: str) -> np.ndarray:
-    """A copy of a numeric column as floats (NaN when absent)."""
-    return np.array(stored[name], dtype=float) if name in stored else np.full(len(stored), np.nan)
+def _col(stored: pd.DataFrame, name: str, copy: bool = False) -> np.ndarray:
+    """A numeric column as floats (NaN when absent); a copy when it will be written to."""
+    if name not in stored:
+        return np.full(len(stored), np.nan)
+    values = stored[name].to_numpy(dtype=float)
+    return values.copy() if copy else values
 
 
 def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS, *, direction: str | None = None,
@@ -225,8 +228,11 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
         gap[1:] = ordinal[1:] - ordinal[:-1] != 1
     if direction is None and "direction" not in stored:
         raise ValueError("the stored frame has no direction column: pass direction=")
-    dirs = np.full(n, check_direction(direction), dtype=object) if direction else stored["direction"].to_numpy(object)
-    up, down = dirs == "up", dirs == "down"
+    if direction:
+        check_direction(direction)
+        up, down = np.full(n, direction == "up"), np.full(n, direction == "down")
+    else:
+        up, down = (stored["direction"] == "up").to_numpy(bool), (stored["direction"] == "down").to_numpy(bool)
     both = ~(up | down)
 
     obs = _col(stored, "observed")
@@ -297,11 +303,12 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
         persistent = (run >= settings.persistence) & (level < 2)
         level = np.where(persistent, 2, level)
     missing = np.isnan(obs)
-    labels = np.where(missing, "no_data", np.array(LEVELS, dtype=object)[level])
+    # object columns: building pandas' default str (Arrow) columns would cost more than the rest
+    labels = np.array(["no_data", *LEVELS], dtype=object)[np.where(missing, 0, level + 1)]
     table = np.array([",".join(nm for b, nm in enumerate(names) if code >> b & 1) for code in range(1 << len(names))],
                      dtype=object)
 
-    display = {c: _col(stored, f"glm_{c}") for c in DISPLAY if c != "observed"}
+    display = {c: _col(stored, f"glm_{c}", copy=True) for c in DISPLAY if c != "observed"}
     if bounds:
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
         for d, mask in (("up", up), ("down", down), ("both", both)):
@@ -317,8 +324,8 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     out = pd.DataFrame({k: stored[k].array for k in keys}, index=stored.index)
     if "period" in stored.columns:
         out["period"] = stored["period"].array
-    out["level"] = labels
-    out["channels"] = np.where(missing, "", table[fired])
+    out["level"] = pd.Series(labels, index=out.index, dtype=object)
+    out["channels"] = pd.Series(table[np.where(missing, 0, fired)], index=out.index, dtype=object)
     out["provisional"] = provisional
     out["persistent"] = persistent & ~missing
     out["observed"] = obs

@@ -14,7 +14,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.store import Store, results
 from monitoring.scan import level_frame
-from monitoring.settings import MonitorSettings, parse_settings, settings_from_json
+from monitoring.settings import MonitorSettings, load_settings, parse_settings, settings_from_json
 
 WINDOW_MONTHS = 12  # counts cover this many months back from today
 LOOKBACK_MONTHS = 12  # extra history read so that persistence runs starting earlier are seen
@@ -132,7 +132,7 @@ def audit_log(store: Store) -> pd.DataFrame:
     if log.empty:
         return pd.DataFrame(columns=["id", "saved_at", "who", "reason", "changes", "reverts"])
     ordered = log.sort_values("id")
-    previous = [None, *ordered["settings"].iloc[:-1]]
+    previous = [load_settings().to_json(), *ordered["settings"].iloc[:-1]]  # the first vs the shipped defaults
     ordered = ordered.assign(changes=["; ".join(changes(p, s)) or "–" for p, s in
                                       zip(previous, ordered["settings"], strict=True)])
     return ordered.sort_values("id", ascending=False)[["id", "saved_at", "who", "reason", "changes", "reverts"]]

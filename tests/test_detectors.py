@@ -165,3 +165,14 @@ def test_stl_quiet_on_flat_series(transform, level):
     result = stl_residual(_monthly(np.full(72, level)), transform=transform, direction="both")
     assert len(result) == 36 and not result.alarm.any()
     np.testing.assert_allclose(result.expected, level, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["C1", "C2", "C3"])
+def test_ears_never_uses_later_values(method):
+    series = _monthly([12, 15, 11, 14, 13, 16, 12, 15, 14, 13, 17, 12, 15, 14, 16])
+    changed = series.copy()
+    changed.iloc[12] = 90
+    before, after = ears(series, method), ears(changed, method)
+    pd.testing.assert_frame_equal(before.loc[before.index < series.index[12]],
+                                  after.loc[after.index < series.index[12]])
+    assert after.loc[series.index[12]].alarm

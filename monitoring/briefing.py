@@ -1,0 +1,308 @@
+"""The content of a briefing for one month and language, shared by the deck and the note.
+
+The briefing reads stored results (no fitting): for each series, its latest scored period as of the
+reporting month (at most one period behind it, so a quarterly series reports its last quarter),
+the alerts and watches among them with their plain sentences and visa-rule figures, the overall
+status, the data sources and the caveats (provisional figures, synthetic data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue, Indicator
+from indicators.periods import PANDAS_FREQ, to_period
+from indicators.store import Store, observations, results
+from monitoring.i18n import DEFAULT_LANG, number, percent, period_label, strings, t
+from monitoring.narrative import sentence, value_text
+from monitoring.settings import MonitorSettings
+from monitoring.views import history_frame, indicator_of, reference_label
+from monitoring.visa_rule import visa_rule
+
+SEVERITY = {"alert": 2, "watch": 1}
+SELECTIONS = ("all", "alert")
+CHART_YEARS = 5  # the chart of a signal shows this many years up to its period
+HOME = "XK"
+
+
+class BriefingError(ValueError):
+    """A briefing that cannot be assembled (no results, unknown period or language)."""
+
+
+def geo_name(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = None) -> str:
+    """A destination's name in the language (``geo.DE``), else the catalogue's, else the code."""
+    key = f"geo.{code}"
+    if key in strings(lang) or key in strings(DEFAULT_LANG):
+        return t(key, lang)
+    return catalogue.geo_name(code) if catalogue is not None else code
+
+
+def geo_in(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = None) -> str:
+    """The destination as it reads after "in" (Serbian locative, Albanian indefinite form)."""
+    key = f"geo_in.{code}"
+    if key in strings(lang):
+        return t(key, lang)
+    return geo_name(code, lang, catalogue)
+
+
+@dataclass(frozen=True)
+class VisaFigures:
+    """The visa-suspension rule at one period: window sums and changes (None where not compared)."""
+
+    window: str  # e.g. "September–October 2026" or "Q3 2026"
+    observed: float | None
+    year_before: float | None
+    reference: float | None
+    change_yoy: float | None
+    change_ref: float | None
+    level: str  # normal, watch or alert by the rule alone
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One alert or watch in the briefing."""
+
+    indicator_id: str
+    geo: str
+    period: str
+    level: str
+    provisional: bool
+    score: float
+    indicator_name: str
+    geo_label: str
+    period_label: str
+    sentence: str
+    observed: str
+    expected: str
+    bound: str
+    change: str
+    source: str
+    visa: VisaFigures | None
+    history: pd.DataFrame = field(repr=False, compare=False, default_factory=pd.DataFrame)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.indicator_id, self.geo, self.period)
+
+    @property
+    def title(self) -> str:
+        return f"{self.indicator_name} – {self.geo_label}"
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """Everything a deck or a note says about one reporting month."""
+
+    lang: str
+    period: pd.Period
+    period_label: str
+    status: str  # alert, watch, normal or no_data
+    alerts: int
+    watches: int
+    series: int
+    signals: tuple[Signal, ...]
+    provisional_periods: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]  # (source line, indicator names)
+    synthetic: bool
+    prepared: dt.date
+    visa_watch: float
+    visa_alert: float
+    reference: str
+
+    def selected(self, which: str = "all", keys=None) -> tuple[Signal, ...]:
+        """The signals to show: ``all`` (alerts and watches) or ``alert`` only; or the given keys."""
+        if which not in SELECTIONS:
+            raise BriefingError(t("brief.bad_selection", DEFAULT_LANG, which=which,
+                                  choices=", ".join(SELECTIONS)))
+        chosen = [s for s in self.signals if which == "all" or s.level == "alert"]
+        if keys is not None:
+            wanted = {tuple(k) for k in keys}
+            chosen = [s for s in chosen if s.key in wanted]
+        return tuple(chosen)
+
+    def status_text(self) -> str:
+        return t(f"brief.status_{self.status}", self.lang)
+
+    def counts_text(self) -> str:
+        return t("brief.counts", self.lang, alerts=self.alerts, watches=self.watches, series=self.series)
+
+
+def latest_month(res: pd.DataFrame) -> pd.Period | None:
+    """The latest monthly period with results."""
+    months = [p for p in res["period"].unique() if len(p) == 7 and p[4] == "-"]
+    return max(pd.Period(p, freq="M") for p in months) if months else None
+
+
+def _as_month(period) -> pd.Period:
+    if isinstance(period, pd.Period):
+        return period.asfreq("M") if period.freqstr[0] == "M" else pd.Period(period.end_time, freq="M")
+    try:
+        return pd.Period(str(period), freq="M")
+    except ValueError:
+        raise BriefingError(t("brief.bad_period", DEFAULT_LANG, period=period)) from None
+
+
+def current_rows(res: pd.DataFrame, month: pd.Period) -> pd.DataFrame:
+    """Per series, its latest scored period as of ``month``, if at most one period behind it."""
+    if res.empty:
+        return res
+    start = month.start_time
+    rows = res[pd.to_datetime(res["period_start"]) <= start]
+    rows = rows.sort_values("period_start").groupby(["indicator", "geo"], sort=False).tail(1)
+    recent = [(to_period(p) + 1).end_time >= start for p in rows["period"]]
+    return rows[recent].reset_index(drop=True)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, settings: MonitorSettings,
+                 lang: str) -> VisaFigures | None:
+    """The visa rule's window sums and changes at ``period`` (None for rates, where it does not apply)."""
+    if indicator.unit == "percent" or history.empty:
+        return None
+    freq = PANDAS_FREQ[indicator.frequency]
+    values = pd.Series(history["observed"].to_numpy(dtype=float),
+                       index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
+    rule_settings = settings.for_indicator(indicator.id).visa_rule
+    rule = visa_rule(values, rule_settings, direction=indicator.bad_direction)
+    at = to_period(period)
+    if at not in rule.index:
+        return None
+    row = rule.loc[at]
+    guard = rule_settings.min_count
+
+    def compared(change, base):
+        ok = not _missing(change) and not _missing(base) and row["observed"] + base >= guard
+        return float(change) if ok and np.isfinite(change) else None
+
+    if indicator.frequency == "M":
+        first = at - 1
+        window = (f"{t(f'month.{first.month}', lang)}–{period_label(at, lang)}" if first.year == at.year
+                  else f"{period_label(first, lang)} – {period_label(at, lang)}")
+    else:
+        window = period_label(at, lang)
+    level = {0: "normal", 1: "watch", 2: "alert"}.get(int(row["level_code"]), "normal")
+    return VisaFigures(window=window, observed=None if _missing(row["observed"]) else float(row["observed"]),
+                       year_before=None if _missing(row["expected"]) else float(row["expected"]),
+                       reference=None if _missing(row["reference"]) else float(row["reference"]),
+                       change_yoy=compared(row["change_yoy"], row["expected"]),
+                       change_ref=compared(row["change_ref"], row["reference"]), level=level)
+
+
+def share(fraction: float, lang: str = DEFAULT_LANG) -> str:
+    """A threshold as an unsigned percentage: 0.3 -> ``30%``."""
+    return number(fraction * 100, lang) + "%"
+
+
+def visa_lines(visa: VisaFigures | None, briefing: Briefing) -> list[str]:
+    """The visa-rule figures as short lines of text for a slide or the note."""
+    lang = briefing.lang
+    if visa is None:
+        return [t("brief.visa_na", lang)]
+
+    def change(value, base):
+        if value is None:
+            return t("brief.visa_none", lang)
+        return f"{percent(value, lang)} ({number(visa.observed, lang)} / {number(base, lang)})"
+
+    return [
+        t("brief.visa_window", lang, window=visa.window, total=number(visa.observed, lang)),
+        t("brief.visa_yoy", lang, change=change(visa.change_yoy, visa.year_before)),
+        t("brief.visa_ref", lang, reference=briefing.reference, change=change(visa.change_ref, visa.reference)),
+        t("brief.visa_thresholds", lang, watch=share(briefing.visa_watch, lang),
+          alert=share(briefing.visa_alert, lang)),
+    ]
+
+
+def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSettings, lang: str) -> Signal | None:
+    ind = indicator_of(catalogue, row["indicator"])
+    if ind is None:
+        return None
+    geo = row["geo"]
+    history = history_frame(store, ind, geo)
+    end = to_period(row["period"]).end_time
+    if not history.empty:
+        history = history[(history["period_start"] <= end)
+                          & (history["period_start"] > end - pd.DateOffset(years=CHART_YEARS))]
+        history = history.reset_index(drop=True)
+    narrative_geo = HOME if geo == HOME else geo_in(geo, lang, catalogue)
+    last_year = row.get("last_year")
+    change = None if _missing(last_year) or not last_year or _missing(row["observed"]) \
+        else row["observed"] / last_year - 1
+    bound = row["lower"] if ind.bad_direction == "down" else row["upper"]
+    return Signal(
+        indicator_id=ind.id, geo=geo, period=row["period"], level=row["level"],
+        provisional=bool(row.get("provisional")), score=float(row["score"]) if not _missing(row["score"]) else 0.0,
+        indicator_name=ind.name_in(lang), geo_label=geo_name(geo, lang, catalogue),
+        period_label=period_label(row["period"], lang), sentence=sentence(row, ind, narrative_geo, lang),
+        observed=value_text(row["observed"], ind, lang), expected=value_text(row["expected"], ind, lang),
+        bound=value_text(bound, ind, lang), change=percent(change, lang), source=ind.source_line,
+        visa=visa_figures(history, ind, row["period"], settings, lang), history=history)
+
+
+def build_briefing(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, period=None,
+                   lang: str = DEFAULT_LANG, today: dt.date | None = None) -> Briefing:
+    """Assemble the briefing for ``period`` (a month; default the latest with results) in ``lang``."""
+    strings(lang)  # unknown language: KeyError with the choices
+    res = results.read_results(store)
+    if res.empty:
+        raise BriefingError(t("brief.no_results", DEFAULT_LANG))
+    latest = latest_month(res)
+    month = _as_month(period) if period is not None else latest
+    if month is None:
+        raise BriefingError(t("brief.no_results", DEFAULT_LANG))
+    rows = current_rows(res, month)
+    if rows.empty:
+        raise BriefingError(t("brief.no_period", DEFAULT_LANG, period=str(month), latest=str(latest)))
+    alarms = rows[rows["level"].isin(list(SEVERITY))].copy()
+    alarms["severity"] = alarms["level"].map(SEVERITY)
+    alarms = alarms.sort_values(["severity", "score"], ascending=[False, False], na_position="last")
+    signals = tuple(s for s in (_signal(r, store, catalogue, settings, lang) for r in alarms.to_dict("records"))
+                    if s is not None)
+    n_alerts = sum(s.level == "alert" for s in signals)
+    n_watches = sum(s.level == "watch" for s in signals)
+    status = "alert" if n_alerts else "watch" if n_watches else "normal"
+    provisional = rows[rows["provisional"].fillna(False).astype(bool)]
+    prov_periods = tuple(period_label(p, lang) for p in sorted(provisional["period"].unique(),
+                                                               key=lambda p: to_period(p).start_time))
+    by_source: dict[str, list[str]] = {}
+    for ind_id in dict.fromkeys(rows["indicator"]):
+        ind = indicator_of(catalogue, ind_id)
+        if ind is not None:
+            by_source.setdefault(ind.source_line, []).append(ind.name_in(lang))
+    visa = settings.visa_rule
+    return Briefing(
+        lang=lang, period=month, period_label=period_label(month, lang), status=status, alerts=n_alerts,
+        watches=n_watches, series=len(rows), signals=signals, provisional_periods=prov_periods,
+        sources=tuple((src, ", ".join(names)) for src, names in by_source.items()),
+        synthetic=observations.synthetic_in_use(store), prepared=today or dt.date.today(),
+        visa_watch=visa.watch, visa_alert=visa.alert, reference=reference_label(visa.reference, lang))
+
+
+def signal_table(signals, lang: str, *, visa: bool = True) -> pd.DataFrame:
+    """The signals as a table with headers in the language (for the deck, the note and XLSX/CSV)."""
+    rows = []
+    for s in signals:
+        row = {
+            t("col.level", lang): t(f"level.{s.level}", lang),
+            t("col.indicator", lang): s.indicator_name,
+            t("col.geo", lang): s.geo_label,
+            t("col.period", lang): s.period_label + (" *" if s.provisional else ""),
+            t("col.observed", lang): s.observed,
+            t("col.expected", lang): s.expected,
+            t("col.change", lang): s.change,
+        }
+        if visa:
+            yoy = s.visa.change_yoy if s.visa else None
+            ref = s.visa.change_ref if s.visa else None
+            row[t("brief.col_visa_yoy", lang)] = percent(yoy, lang)
+            row[t("brief.col_visa_ref", lang)] = percent(ref, lang)
+        rows.append(row)
+    return pd.DataFrame(rows)

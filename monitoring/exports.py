@@ -1,0 +1,263 @@
+"""Server-side exports: charts as PNG/SVG/PDF (plotly + kaleido), tables as CSV/XLSX.
+
+A chart export carries its own title, source line, the data's last period and the export date, so
+an image pasted into a slide still says where it came from. Kaleido drives a Chrome: one sync
+server is started per process on first use and reused (a cold export starts Chrome, 2-7 s; a warm
+one takes about 0.2 s). Without a browser the export raises :class:`ExportError` with a message a
+briefer can act on.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import io
+import os
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from monitoring.i18n import DEFAULT_LANG, t
+
+FORMATS = ("png", "svg", "pdf")
+# Layout size of an exported chart; PNGs are rendered at twice that (2200 px wide, for slides).
+WIDTH, HEIGHT, PNG_SCALE = 1100, 600, 2
+# Chrome answers in well under a second once started; a start can take several seconds.
+TIMEOUT_S = 120.0
+FOOTER_MARGIN = 140  # px below the plot: x-axis labels, legend, footer
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+_lock = threading.Lock()  # one export at a time: kaleido's sync server answers in call order
+
+
+class ExportError(RuntimeError):
+    """An export that cannot be made; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ChartMeta:
+    """What an exported chart says about itself: title, source, data period, export date."""
+
+    title: str
+    source: str = ""
+    last_period: str = ""
+    exported: dt.date | None = None
+    synthetic: bool = False
+    lang: str = DEFAULT_LANG
+
+
+def date_text(day: dt.date, lang: str = DEFAULT_LANG) -> str:
+    """A date in words: ``26 November 2026``, ``26 nëntor 2026``, ``26. novembar 2026``."""
+    return t("export.date", lang, day=day.day, month=t(f"date_month.{day.month}", lang), year=day.year)
+
+
+def footer_text(meta: ChartMeta) -> str:
+    """``Source: Eurostat migr_asyappctzm; synthetic demo data · Data to October 2026 · Exported …``."""
+    lang = meta.lang
+    parts = []
+    if meta.source:
+        source = meta.source + ("; " + t("export.synthetic", lang) if meta.synthetic else "")
+        parts.append(t("export.source", lang, source=source))
+    elif meta.synthetic:
+        parts.append(t("export.synthetic", lang))
+    if meta.last_period:
+        parts.append(t("export.data_to", lang, period=meta.last_period))
+    parts.append(t("export.exported", lang, date=date_text(meta.exported or dt.date.today(), lang)))
+    return " · ".join(parts)
+
+
+def dress(fig: go.Figure, meta: ChartMeta, *, width: int = WIDTH, height: int = HEIGHT) -> go.Figure:
+    """A copy of ``fig`` sized for export, with the title on top, the legend below and the footer."""
+    out = go.Figure(copy.deepcopy(fig))
+    out.update_layout(
+        width=width, height=height, hovermode=False,
+        title={"text": meta.title, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top",
+               "font": {"size": 20}} if meta.title else None,
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.1, "yanchor": "top"},
+        margin={"l": 70, "r": 30, "t": 70 if meta.title else 25, "b": FOOTER_MARGIN},
+    )
+    # The footer sits at the bottom edge, below the legend (which may take two or three rows).
+    out.add_annotation(text=footer_text(meta), xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                       yanchor="bottom", yshift=-FOOTER_MARGIN + 4, showarrow=False, align="left",
+                       font={"size": 12, "color": "#4b5563"})
+    return out
+
+
+def browser_path() -> str:
+    """The Chrome/Chromium kaleido will use (``BROWSER_PATH`` or one found on the system).
+
+    Only looks; never downloads. Raises :class:`ExportError` when there is none.
+    """
+    from choreographer.browsers.chromium import Chromium
+
+    pinned = os.environ.get("BROWSER_PATH")
+    path = pinned or Chromium.find_browser(skip_local=False)
+    if path and Path(path).is_file():
+        return str(path)
+    where = f"BROWSER_PATH={pinned!r} is not a file. " if pinned else ""
+    raise ExportError(t("export.no_browser", DEFAULT_LANG, where=where))
+
+
+def _ensure_server() -> None:
+    import kaleido
+    import plotly.io as pio
+
+    if kaleido._global_server.is_running():
+        return
+    browser_path()
+    # No MathJax: it would be fetched from a CDN, and the charts have no formulas. plotly.js comes
+    # from the installed plotly package.
+    kaleido.start_sync_server(n=1, timeout=90, mathjax=False, headers=pio.defaults.headers,
+                              silence_warnings=True)
+
+
+def stop_server() -> None:
+    """Stop the kaleido server (the next export starts it again)."""
+    import kaleido
+
+    with _lock:
+        kaleido.stop_sync_server(silence_warnings=True)
+
+
+def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> bytes:
+    import kaleido
+    from kaleido.errors import BrowserFailedError, ChromeNotFoundError
+
+    spec = fig.to_dict()
+    opts = {"format": fmt, "width": width, "height": height, "scale": scale}
+    answer: queue.Queue = queue.Queue(maxsize=1)
+
+    def work():
+        try:
+            answer.put(kaleido.calc_fig_sync(spec, opts=opts))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            answer.put(exc)
+
+    with _lock:
+        _ensure_server()
+        # A daemon thread, so a Chrome that never answers cannot hang the caller (or the exit).
+        threading.Thread(target=work, daemon=True).start()
+        try:
+            result = answer.get(timeout=TIMEOUT_S)
+        except queue.Empty:
+            raise ExportError(t("export.timeout", DEFAULT_LANG, seconds=int(TIMEOUT_S))) from None
+    if isinstance(result, ChromeNotFoundError):
+        raise ExportError(t("export.no_browser", DEFAULT_LANG, where="")) from None
+    if isinstance(result, BrowserFailedError):
+        raise ExportError(t("export.browser_failed", DEFAULT_LANG, error=str(result)[:300])) from None
+    if isinstance(result, BaseException):
+        raise ExportError(t("export.failed", DEFAULT_LANG, error=f"{type(result).__name__}: {result}"[:300])) \
+            from result
+    return result
+
+
+def figure_bytes(fig: go.Figure, fmt: str, meta: ChartMeta | None = None, *, width: int = WIDTH,
+                 height: int = HEIGHT) -> bytes:
+    """A chart as PNG (at twice the layout size), SVG or PDF, dressed with ``meta`` when given."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ExportError(t("export.bad_format", DEFAULT_LANG, fmt=fmt, formats=", ".join(FORMATS)))
+    if meta is not None:
+        fig = dress(fig, meta, width=width, height=height)
+    return _render(fig, fmt, width, height, PNG_SCALE if fmt == "png" else 1)
+
+
+def write_figure(fig: go.Figure, path: str | Path, meta: ChartMeta | None = None) -> Path:
+    """Write a chart to ``path``; the format comes from the suffix (.png, .svg, .pdf)."""
+    path = Path(path)
+    path.write_bytes(figure_bytes(fig, path.suffix.lstrip("."), meta))
+    return path
+
+
+def file_name(*parts: str, suffix: str) -> str:
+    """A safe download file name from parts: ``asylum_applications_DE_2026-10.png``."""
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in "_".join(p for p in parts if p))
+    return f"{keep.strip('_') or 'export'}.{suffix}"
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+def neutralise(value):
+    """A cell a spreadsheet could run as a formula (starting with = + - @, tab or CR) as plain text.
+
+    Only text is touched: numbers, including negative ones, stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell and column name neutralised."""
+    out = frame.copy()
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].astype(object).map(neutralise)
+    return out
+
+
+def table_csv(frame: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV with a byte-order mark (so Excel reads ë and č), formulas neutralised."""
+    buf = io.StringIO()
+    safe_frame(frame).to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def table_xlsx(frame: pd.DataFrame, sheet: str = "data", *, title: str = "", note: str = "") -> bytes:
+    """A table as an XLSX workbook (one sheet), formulas neutralised; title and note above when given."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "".join(c for c in sheet if c not in "[]:*?/\\")[:31] or "data"
+    for text, bold in ((title, True), (note, False)):
+        if text:
+            ws.append([neutralise(text)])
+            ws.cell(ws.max_row, 1).font = Font(bold=bold)
+    if title or note:
+        ws.append([])
+    safe = safe_frame(frame)
+    header_row = ws.max_row + 1 if (title or note) else 1
+    ws.append(list(safe.columns))
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True)
+    for row in safe.itertuples(index=False):
+        ws.append([None if _missing(v) else _plain(v) for v in row])
+    for n, col in enumerate(safe.columns, 1):
+        longest = max([len(str(col)), *(len(str(v)) for v in safe.iloc[:, n - 1].head(200))])
+        ws.column_dimensions[get_column_letter(n)].width = min(60, max(8, longest + 2))
+    for row in ws.iter_rows(min_row=header_row + 1):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value):
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, pd.Period):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, str):
+        return value.item()
+    return value

@@ -31,23 +31,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m indicators", description=__doc__.strip("`\n"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    load = sub.add_parser("load", help="load tidy CSV, Eurostat TSV or SDMX-CSV files (all or nothing)",
-                          description="Load data files. Every file is checked first; if any problem is found "
-                          "nothing is written and every problem is listed.")
+    load = sub.add_parser(
+        "load",
+        help="load tidy CSV, Eurostat TSV or SDMX-CSV files (all or nothing)",
+        description="Load data files. Every file is checked first; if any problem is found "
+        "nothing is written and every problem is listed.",
+    )
     load.add_argument("files", nargs="+", metavar="FILE", type=Path)
     load.add_argument("--db", type=Path, help=_db_help())
-    load.add_argument("--dataset", metavar="CODE",
-                      help="Eurostat dataset code for a TSV whose file name does not say it (e.g. migr_asyappctzm)")
+    load.add_argument(
+        "--dataset",
+        metavar="CODE",
+        help="Eurostat dataset code for a TSV whose file name does not say it (e.g. migr_asyappctzm)",
+    )
     load.add_argument("--who", default="local", help="name recorded in the load log (default: local)")
     load.add_argument("--today", type=_today, default=None, help=argparse.SUPPRESS)
 
-    lst = sub.add_parser("list", help="the catalogue with coverage per series",
-                         description="Print the indicator catalogue and, per series, the first and last "
-                         "period, number of values, missing periods and provisional values.")
+    lst = sub.add_parser(
+        "list",
+        help="the catalogue with coverage per series",
+        description="Print the indicator catalogue and, per series, the first and last "
+        "period, number of values, missing periods and provisional values.",
+    )
     lst.add_argument("--db", type=Path, help=_db_help())
 
-    add = sub.add_parser("add-indicator", help="append an indicator to the catalogue file",
-                         description="Append an indicator to the catalogue file (no code changes needed).")
+    add = sub.add_parser(
+        "add-indicator",
+        help="append an indicator to the catalogue file",
+        description="Append an indicator to the catalogue file (no code changes needed).",
+    )
     add.add_argument("--id", required=True, help="lower-case id used in data files, e.g. visa_refusals")
     add.add_argument("--name", required=True)
     add.add_argument("--frequency", required=True, choices=cat.FREQUENCIES)
@@ -57,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--source", required=True)
     add.add_argument("--dataset", default="", help="source dataset code, if any")
     add.add_argument("--description", default="")
-    add.add_argument("--catalogue", type=Path, help="catalogue file (default: MONITOR_CATALOGUE or the shipped one)")
+    add.add_argument(
+        "--catalogue", type=Path, help="catalogue file (default: MONITOR_CATALOGUE or the shipped one)"
+    )
     return parser
 
 
@@ -66,8 +80,9 @@ def _load(args, out, err) -> int:
     store = Store(args.db or default_db_path())
     today = args.today or dt.date.today()
     try:
-        reports = load_files(store, args.files, catalogue=catalogue, today=today, who=args.who,
-                             dataset=args.dataset)
+        reports = load_files(
+            store, args.files, catalogue=catalogue, today=today, who=args.who, dataset=args.dataset
+        )
     except LoadError as exc:
         print(f"Nothing was loaded: {exc.count} problem{'s' if exc.count != 1 else ''} found.", file=err)
         print(exc.report(), file=err)
@@ -85,24 +100,42 @@ def _list(args, out) -> int:
     if store.path.exists():
         cov = coverage(store)
     for ind in catalogue.indicators:
-        print(f"{ind.id}  {ind.name} [{FREQ_NAMES[ind.frequency]}, {ind.unit}; bad direction {ind.bad_direction}; "
-              f"{ind.source_line}]", file=out)
+        print(
+            f"{ind.id}  {ind.name} [{FREQ_NAMES[ind.frequency]}, {ind.unit}; bad direction "
+            f"{ind.bad_direction}; "
+            f"{ind.source_line}]",
+            file=out,
+        )
         rows = cov[cov["indicator"] == ind.id] if cov is not None else None
         if rows is None or rows.empty:
             print("    no data loaded", file=out)
             continue
         for r in rows.itertuples():
-            print(f"    {r.geo:<10} {r.first_period} .. {r.last_period}  {r.count} values, {r.missing} missing, "
-                  f"{r.provisional} provisional", file=out)
+            print(
+                f"    {r.geo:<10} {r.first_period} .. {r.last_period}  {r.count} values, {r.missing} "
+                "missing, "
+                f"{r.provisional} provisional",
+                file=out,
+            )
     if cov is None:
-        print(f"(database {store.path} does not exist yet: run `python -m indicators load FILE...`)", file=out)
+        print(
+            f"(database {store.path} does not exist yet: run `python -m indicators load FILE...`)", file=out
+        )
     return 0
 
 
 def _add_indicator(args, out) -> int:
-    ind = cat.Indicator(id=args.id, name=args.name, unit=args.unit, frequency=args.frequency,
-                        category=args.category, bad_direction=args.bad_direction, source=args.source,
-                        description=args.description or args.name, dataset=args.dataset)
+    ind = cat.Indicator(
+        id=args.id,
+        name=args.name,
+        unit=args.unit,
+        frequency=args.frequency,
+        category=args.category,
+        bad_direction=args.bad_direction,
+        source=args.source,
+        description=args.description or args.name,
+        dataset=args.dataset,
+    )
     new = cat.add_indicator(ind, args.catalogue)
     print(f"added {ind.id} to {new.path} ({len(new.indicators)} indicators)", file=out)
     return 0

@@ -20,8 +20,17 @@ from indicators.store.csvfiles import read_fields
 from indicators.validation import Problem, problem, quoted
 
 MAP_PATH = Path(__file__).with_name("eurostat_map.toml")
-_NON_DIMS = {"dataflow", "structure", "structure_id", "action", "last update", "time_period", "obs_value",
-             "obs_flag", "conf_status"}
+_NON_DIMS = {
+    "dataflow",
+    "structure",
+    "structure_id",
+    "action",
+    "last update",
+    "time_period",
+    "obs_value",
+    "obs_flag",
+    "conf_status",
+}
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
 
 
@@ -69,9 +78,12 @@ def load_mapping(path: str | Path = MAP_PATH) -> dict[str, list[Entry]]:
     for kind in ("series", "ratio"):
         for raw in data.get(kind, []):
             entry = Entry(
-                dataset=str(raw["dataset"]).lower(), indicator=str(raw["indicator"]),
-                where=_pairs(raw.get("where")), if_present=_pairs(raw.get("if_present")),
-                numerator=_pairs(raw.get("numerator")), denominator=_pairs(raw.get("denominator")),
+                dataset=str(raw["dataset"]).lower(),
+                indicator=str(raw["indicator"]),
+                where=_pairs(raw.get("where")),
+                if_present=_pairs(raw.get("if_present")),
+                numerator=_pairs(raw.get("numerator")),
+                denominator=_pairs(raw.get("denominator")),
                 scale=float(raw.get("scale", 1.0)),
             )
             if kind == "ratio" and not (entry.numerator and entry.denominator):
@@ -94,15 +106,29 @@ def dataset_from_dataflow(value: str) -> str:
     return m.group(1).lower() if m else value.strip().lower()
 
 
-def _entries_for(file: str, line: int, dataset: str, dims: list[str], mapping) -> tuple[list[Entry], list[Problem]]:
+def _entries_for(
+    file: str, line: int, dataset: str, dims: list[str], mapping
+) -> tuple[list[Entry], list[Problem]]:
     if dataset not in mapping:
-        return [], [problem(file, line, f"dataset {quoted(dataset)}",
-                            f"one of the mapped datasets ({', '.join(sorted(mapping))}); "
-                            "see indicators/eurostat_map.toml or use --dataset")]
+        return [], [
+            problem(
+                file,
+                line,
+                f"dataset {quoted(dataset)}",
+                f"one of the mapped datasets ({', '.join(sorted(mapping))}); "
+                "see indicators/eurostat_map.toml or use --dataset",
+            )
+        ]
     entries = [e for e in mapping[dataset] if e.required() <= set(dims)]
     if not entries:
-        return [], [problem(file, line, f"dimensions {quoted(','.join(dims))}",
-                            f"the dimensions of an entry for {dataset} in indicators/eurostat_map.toml")]
+        return [], [
+            problem(
+                file,
+                line,
+                f"dimensions {quoted(','.join(dims))}",
+                f"the dimensions of an entry for {dataset} in indicators/eurostat_map.toml",
+            )
+        ]
     return entries, []
 
 
@@ -147,8 +173,10 @@ def _number(text: pd.Series) -> pd.Series:
 
 def _field_count(file: str, frame: pd.DataFrame, width: int, what: str) -> list[Problem]:
     bad = frame[frame["n_fields"] != width]
-    return [problem(file, int(r.line), f"{int(r.n_fields)} fields", f"{width} ({what})")
-            for r in bad.head(50).itertuples()]
+    return [
+        problem(file, int(r.line), f"{int(r.n_fields)} fields", f"{width} ({what})")
+        for r in bad.head(50).itertuples()
+    ]
 
 
 def _finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:
@@ -162,9 +190,17 @@ def _finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:
         den = long[(long["entry"] == n) & (long["role"] == "den")]
         for sub in (num, den):
             bad = (sub["value"] != "") & ~sub["value"].str.fullmatch(_NUMBER)
-            ex.problems += [problem(ex.rows_file, int(r.line), quoted(r.value),
-                                    "a number, or an empty cell for a missing value", int(r.vcol), r.vname)
-                            for r in sub[bad].head(50).itertuples()]
+            ex.problems += [
+                problem(
+                    ex.rows_file,
+                    int(r.line),
+                    quoted(r.value),
+                    "a number, or an empty cell for a missing value",
+                    int(r.vcol),
+                    r.vname,
+                )
+                for r in sub[bad].head(50).itertuples()
+            ]
         both = num.merge(den, on=["geo", "period"], how="outer", suffixes=("", "_den"))
         n_val = _number(both["value"])
         d_val = _number(both["value_den"])
@@ -182,22 +218,31 @@ def _finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:
     ex.where = {
         "indicator": (rows["icol"].astype("int64"), rows["iname"].astype("str")),
         "geo": (rows["gcol"].astype("int64"), "geo"),
-        "period": (rows["pcol"], rows["pname"]), "value": (rows["vcol"], rows["vname"]),
+        "period": (rows["pcol"], rows["pname"]),
+        "value": (rows["vcol"], rows["vname"]),
         "flag": (rows["vcol"], rows["vname"]) if ex.flag_in_value else (rows["fcol"], "OBS_FLAG"),
     }
     return ex
 
 
-def parse_tsv(path: str | Path, file: str, header: str, header_line: int, dataset: str,
-              mapping: dict[str, list[Entry]]) -> Extract:
+def parse_tsv(
+    path: str | Path, file: str, header: str, header_line: int, dataset: str, mapping: dict[str, list[Entry]]
+) -> Extract:
     """A Eurostat TSV: ``freq,unit,...,geo\\TIME_PERIOD<TAB>2024-01 <TAB>...``, cells ``5 p``."""
     ex = Extract(dataset, file, flag_in_value=True)
     columns = header.split("\t")
     first = columns[0].strip()
     if "\\" not in first:
-        ex.problems.append(problem(file, header_line, quoted(first),
-                                   "a first column like freq,unit,citizen,sex,age,applicant,geo\\TIME_PERIOD", 1,
-                                   "dimensions"))
+        ex.problems.append(
+            problem(
+                file,
+                header_line,
+                quoted(first),
+                "a first column like freq,unit,citizen,sex,age,applicant,geo\\TIME_PERIOD",
+                1,
+                "dimensions",
+            )
+        )
         return ex
     dims = [d.strip().lower() for d in first.split("\\")[0].split(",")]
     labels = [c.strip() for c in columns[1:]]
@@ -206,16 +251,28 @@ def parse_tsv(path: str | Path, file: str, header: str, header_line: int, datase
     periods = [normalise_eurostat(x) for x in labels]
     for j, (label, period) in enumerate(zip(labels, periods, strict=True)):
         if period is None:
-            ex.problems.append(problem(file, header_line, quoted(label),
-                                       "a Eurostat time period such as 2024-01, 2024M01, 2024Q1 or 2024",
-                                       j + 2, "time period"))
+            ex.problems.append(
+                problem(
+                    file,
+                    header_line,
+                    quoted(label),
+                    "a Eurostat time period such as 2024-01, 2024M01, 2024Q1 or 2024",
+                    j + 2,
+                    "time period",
+                )
+            )
     entries, found = _entries_for(file, header_line, dataset, dims, mapping)
     ex.problems += found
     if ex.problems:
         return ex
     width = len(dims) + len(labels)
-    frame, total = read_fields(path, first_line=header_line + 1, width=width, split_pattern="[,\t]",
-                               filters=_prefilter(entries, dims))
+    frame, total = read_fields(
+        path,
+        first_line=header_line + 1,
+        width=width,
+        split_pattern="[,\t]",
+        filters=_prefilter(entries, dims),
+    )
     ex.problems += _field_count(file, frame, width, f"{len(dims)} dimension codes and {len(labels)} cells")
     frame = frame[frame["n_fields"] == width]
     longs, matched = [], pd.Series(False, index=frame.index)
@@ -226,15 +283,24 @@ def parse_tsv(path: str | Path, file: str, header: str, header_line: int, datase
         sub = frame[mask]
         k = len(labels)
         value, flag = _split_cells(pd.Series(sub[cells].to_numpy().ravel(), dtype="str"))
-        longs.append(pd.DataFrame({
-            "line": np.repeat(sub["line"].to_numpy(), k), "entry": n, "role": role,
-            "geo": np.repeat(sub[geo_col].to_numpy(), k), "period": np.tile(np.array(periods, dtype=object),
-                                                                           len(sub)),
-            "value": value.to_numpy(), "flag": flag.to_numpy(),
-            "pcol": np.tile(np.arange(2, k + 2), len(sub)), "pname": np.tile(np.array(labels, dtype=object),
-                                                                             len(sub)),
-            "icol": 1, "iname": "dimensions", "gcol": 1,
-        }))
+        longs.append(
+            pd.DataFrame(
+                {
+                    "line": np.repeat(sub["line"].to_numpy(), k),
+                    "entry": n,
+                    "role": role,
+                    "geo": np.repeat(sub[geo_col].to_numpy(), k),
+                    "period": np.tile(np.array(periods, dtype=object), len(sub)),
+                    "value": value.to_numpy(),
+                    "flag": flag.to_numpy(),
+                    "pcol": np.tile(np.arange(2, k + 2), len(sub)),
+                    "pname": np.tile(np.array(labels, dtype=object), len(sub)),
+                    "icol": 1,
+                    "iname": "dimensions",
+                    "gcol": 1,
+                }
+            )
+        )
     ex.skipped = total - int(matched.sum())
     long = pd.concat(longs, ignore_index=True)
     long = long.assign(vcol=long["pcol"], vname=long["pname"], fcol=long["pcol"])
@@ -243,25 +309,38 @@ def parse_tsv(path: str | Path, file: str, header: str, header_line: int, datase
     return _finish(ex, long, entries)
 
 
-def parse_sdmx(path: str | Path, file: str, header: str, header_line: int, dataset: str,
-               mapping: dict[str, list[Entry]], unquote: bool) -> Extract:
+def parse_sdmx(
+    path: str | Path,
+    file: str,
+    header: str,
+    header_line: int,
+    dataset: str,
+    mapping: dict[str, list[Entry]],
+    unquote: bool,
+) -> Extract:
     """An SDMX-CSV file: ``DATAFLOW,LAST UPDATE,freq,...,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG``."""
     ex = Extract(dataset, file)
     names = [c.strip().strip('"') for c in header.split(",")]
     lower = [c.lower() for c in names]
     for needed in ("geo", "time_period", "obs_value"):
         if needed not in lower:
-            ex.problems.append(problem(file, header_line, f"header {quoted(header)}",
-                                       f"an SDMX-CSV header with a {needed if needed == 'geo' else needed.upper()} "
-                                       "column"))
+            ex.problems.append(
+                problem(
+                    file,
+                    header_line,
+                    f"header {quoted(header)}",
+                    f"an SDMX-CSV header with a {needed if needed == 'geo' else needed.upper()} column",
+                )
+            )
     dims = [c if c not in _NON_DIMS else f"\0{c}" for c in lower]
     entries, found = _entries_for(file, header_line, dataset, dims, mapping)
     ex.problems += found
     if ex.problems:
         return ex
     width = len(names)
-    frame, total = read_fields(path, first_line=header_line + 1, width=width, unquote=unquote,
-                               filters=_prefilter(entries, dims))
+    frame, total = read_fields(
+        path, first_line=header_line + 1, width=width, unquote=unquote, filters=_prefilter(entries, dims)
+    )
     ex.problems += _field_count(file, frame, width, ",".join(names))
     frame = frame[frame["n_fields"] == width]
     col = {c: lower.index(c) + 1 for c in ("geo", "time_period", "obs_value")}
@@ -273,13 +352,27 @@ def parse_sdmx(path: str | Path, file: str, header: str, header_line: int, datas
         sub = frame[mask]
         labels = sub[f"c{col['time_period']}"].fillna("").astype("str")
         norm = labels.map({x: normalise_eurostat(x) or x for x in labels.unique()})
-        longs.append(pd.DataFrame({
-            "line": sub["line"], "entry": n, "role": role, "geo": sub[f"c{col['geo']}"],
-            "period": norm, "value": sub[f"c{col['obs_value']}"],
-            "flag": sub[f"c{fcol}"] if fcol else "", "pcol": col["time_period"], "pname": "TIME_PERIOD",
-            "vcol": col["obs_value"], "vname": "OBS_VALUE", "fcol": fcol, "icol": icol,
-            "iname": names[icol - 1], "gcol": col["geo"],
-        }))
+        longs.append(
+            pd.DataFrame(
+                {
+                    "line": sub["line"],
+                    "entry": n,
+                    "role": role,
+                    "geo": sub[f"c{col['geo']}"],
+                    "period": norm,
+                    "value": sub[f"c{col['obs_value']}"],
+                    "flag": sub[f"c{fcol}"] if fcol else "",
+                    "pcol": col["time_period"],
+                    "pname": "TIME_PERIOD",
+                    "vcol": col["obs_value"],
+                    "vname": "OBS_VALUE",
+                    "fcol": fcol,
+                    "icol": icol,
+                    "iname": names[icol - 1],
+                    "gcol": col["geo"],
+                }
+            )
+        )
     ex.skipped = total - int(matched.sum())
     long = pd.concat(longs, ignore_index=True)
     for c in ("geo", "period", "value", "flag", "pname", "vname", "role", "iname"):

@@ -118,8 +118,12 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, problem(file, line, f"bytes that are not UTF-8 text ({data[exc.start:exc.start + 4]!r})",
-                             "a UTF-8 text file")
+        return None, problem(
+            file,
+            line,
+            f"bytes that are not UTF-8 text ({data[exc.start : exc.start + 4]!r})",
+            "a UTF-8 text file",
+        )
     for char, name in (("\x00", "a NUL character"), ("\x1f", "a unit-separator control character")):
         at = text.find(char)
         if at >= 0:
@@ -127,29 +131,56 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
     if "\r" in text:  # DuckDB's reader needs one kind of line ending throughout
         lone = re.search(r"\r(?!\n)", text)
         if lone:
-            return None, problem(file, text.count("\n", 0, lone.start()) + 1,
-                                 "a carriage return (\\r) inside a line", "lines ending in \\n or \\r\\n")
+            return None, problem(
+                file,
+                text.count("\n", 0, lone.start()) + 1,
+                "a carriage return (\\r) inside a line",
+                "lines ending in \\n or \\r\\n",
+            )
         bare = re.search(r"(?<!\r)\n", text)
         if bare:
-            return None, problem(file, text.count("\n", 0, bare.start()) + 1,
-                                 "a line ending in \\n in a file whose lines end in \\r\\n",
-                                 "one kind of line ending throughout")
+            return None, problem(
+                file,
+                text.count("\n", 0, bare.start()) + 1,
+                "a line ending in \\n in a file whose lines end in \\r\\n",
+                "one kind of line ending throughout",
+            )
     return text, None
 
 
-def _tidy(path: Path, parsed: ParsedFile, header_line: int, header: str, unquote: bool,
-          catalogue: Catalogue, today: dt.date) -> None:
+def _tidy(
+    path: Path,
+    parsed: ParsedFile,
+    header_line: int,
+    header: str,
+    unquote: bool,
+    catalogue: Catalogue,
+    today: dt.date,
+) -> None:
     names = [c.strip().strip('"').strip().lower() for c in header.split(",")]
     if ",".join(names) not in TIDY_HEADERS:
-        parsed.problems.append(problem(parsed.file, header_line, f"header {quoted(header.strip())}",
-                                       f"the header {TIDY_HEADERS[0]} or {TIDY_HEADERS[1]}"))
+        parsed.problems.append(
+            problem(
+                parsed.file,
+                header_line,
+                f"header {quoted(header.strip())}",
+                f"the header {TIDY_HEADERS[0]} or {TIDY_HEADERS[1]}",
+            )
+        )
         return
     width = len(names)
     frame, _ = read_fields(path, first_line=header_line + 1, width=width, unquote=unquote)
     bad = frame["n_fields"] != width
     shown = ",".join(names)
-    parsed.problems += [problem(parsed.file, int(r.line), f"{int(r.n_fields)} field{'s' if r.n_fields != 1 else ''}",
-                                f"{width} ({shown})") for r in frame[bad].head(MAX_PROBLEMS).itertuples()]
+    parsed.problems += [
+        problem(
+            parsed.file,
+            int(r.line),
+            f"{int(r.n_fields)} field{'s' if r.n_fields != 1 else ''}",
+            f"{width} ({shown})",
+        )
+        for r in frame[bad].head(MAX_PROBLEMS).itertuples()
+    ]
     parsed.more += max(0, int(bad.sum()) - MAX_PROBLEMS)
     frame = frame[~bad]
     rows = pd.DataFrame({"line": frame["line"]})
@@ -166,14 +197,28 @@ def _check(parsed: ParsedFile, rows: pd.DataFrame, where, catalogue: Catalogue, 
     parsed.rows = checked.rows
 
 
-def _eurostat(path: Path, parsed: ParsedFile, header_line: int, header: str, text: str, dataset: str | None,
-              catalogue: Catalogue, today: dt.date) -> None:
+def _eurostat(
+    path: Path,
+    parsed: ParsedFile,
+    header_line: int,
+    header: str,
+    text: str,
+    dataset: str | None,
+    catalogue: Catalogue,
+    today: dt.date,
+) -> None:
     mapping = eurostat.load_mapping()
     if parsed.format == "eurostat-tsv":
         code = dataset or eurostat.dataset_from_name(path, mapping)
         if code is None:
-            parsed.problems.append(problem(parsed.file, None, "no known dataset code in the file name",
-                                           "a name like migr_asyappctzm.tsv, or the --dataset option"))
+            parsed.problems.append(
+                problem(
+                    parsed.file,
+                    None,
+                    "no known dataset code in the file name",
+                    "a name like migr_asyappctzm.tsv, or the --dataset option",
+                )
+            )
             return
         ex = eurostat.parse_tsv(path, parsed.file, header, header_line, code.lower(), mapping)
     else:
@@ -182,6 +227,16 @@ def _eurostat(path: Path, parsed: ParsedFile, header_line: int, header: str, tex
         else:
             second = _head(text.split("\n", header_line)[-1], parsed.file, ParsedFile(parsed.file))
             code = eurostat.dataset_from_dataflow(second[1].split(",")[0].strip('"')) if second else ""
+            if not code:
+                parsed.problems.append(
+                    problem(
+                        parsed.file,
+                        None,
+                        "no dataset code (no data row with a DATAFLOW value)",
+                        "an SDMX-CSV file with data rows, or the --dataset option",
+                    )
+                )
+                return
         ex = eurostat.parse_sdmx(path, parsed.file, header, header_line, code, mapping, '"' in text)
     parsed.problems += ex.problems
     parsed.skipped = ex.skipped
@@ -200,22 +255,27 @@ def detect_format(header: str) -> str:
     return "csv"
 
 
-def parse_file(path: str | Path, *, catalogue: Catalogue, today: dt.date, dataset: str | None = None) -> ParsedFile:
+def parse_file(
+    path: str | Path, *, catalogue: Catalogue, today: dt.date, dataset: str | None = None
+) -> ParsedFile:
     """Read and check one file (no database access)."""
     path = Path(path)
     parsed = ParsedFile(str(path))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        parsed.problems.append(problem(parsed.file, None, f"a file that cannot be read ({exc.strerror})",
-                                       "a readable file"))
+        parsed.problems.append(
+            problem(parsed.file, None, f"a file that cannot be read ({exc.strerror})", "a readable file")
+        )
         return parsed
     parsed.sha256 = hashlib.sha256(data).hexdigest()
     if path.suffix == ".gz":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError):
-            parsed.problems.append(problem(parsed.file, None, "a damaged .gz file", "a gzip-compressed text file"))
+            parsed.problems.append(
+                problem(parsed.file, None, "a damaged .gz file", "a gzip-compressed text file")
+            )
             return parsed
     text, bad = _decode(data, parsed.file)
     if bad:
@@ -228,8 +288,14 @@ def parse_file(path: str | Path, *, catalogue: Catalogue, today: dt.date, datase
         return parsed
     synthetic = parsed.metadata.get("synthetic", "false").lower()
     if synthetic not in _TRUE + _FALSE:
-        parsed.problems.append(problem(parsed.file, None, f"synthetic: {quoted(synthetic)}",
-                                       "# synthetic: true or # synthetic: false"))
+        parsed.problems.append(
+            problem(
+                parsed.file,
+                None,
+                f"synthetic: {quoted(synthetic)}",
+                "# synthetic: true or # synthetic: false",
+            )
+        )
     header_line, header = head
     parsed.format = detect_format(header)
     try:
@@ -238,15 +304,25 @@ def parse_file(path: str | Path, *, catalogue: Catalogue, today: dt.date, datase
         else:
             _eurostat(path, parsed, header_line, header, text, dataset, catalogue, today)
     except StoreError as exc:
-        parsed.problems.append(problem(parsed.file, None, f"text the CSV reader rejects ({exc})",
-                                       "a plain UTF-8 CSV or TSV file"))
+        parsed.problems.append(
+            problem(
+                parsed.file, None, f"text the CSV reader rejects ({exc})", "a plain UTF-8 CSV or TSV file"
+            )
+        )
     ordered = sorted(parsed.problems, key=lambda p: (p.line or 0, p.column or 0))
     parsed.problems, parsed.more = ordered[:MAX_PROBLEMS], parsed.more + max(0, len(ordered) - MAX_PROBLEMS)
     return parsed
 
 
-def load_files(store: Store, paths, *, catalogue: Catalogue, today: dt.date, who: str = "local",
-               dataset: str | None = None) -> list[LoadReport]:
+def load_files(
+    store: Store,
+    paths,
+    *,
+    catalogue: Catalogue,
+    today: dt.date,
+    who: str = "local",
+    dataset: str | None = None,
+) -> list[LoadReport]:
     """Check every file, then load them all in one atomic write, or raise ``LoadError`` and change nothing."""
     parsed = [parse_file(p, catalogue=catalogue, today=today, dataset=dataset) for p in paths]
     problems = [p for f in parsed for p in f.problems]
@@ -259,8 +335,19 @@ def load_files(store: Store, paths, *, catalogue: Catalogue, today: dt.date, who
     incoming = [Incoming(f.file, f.sha256, f.format, f.synthetic, f.rows) for f in parsed]
     applied = apply_load(store, incoming, who=who, catalogue=catalogue)
     return [
-        LoadReport(f.file, f.format, a.new, a.revised, a.unchanged, f.skipped, f.synthetic, a.already_loaded,
-                   a.previous_load_at, a.load_id, dict(f.metadata))
+        LoadReport(
+            f.file,
+            f.format,
+            a.new,
+            a.revised,
+            a.unchanged,
+            f.skipped,
+            f.synthetic,
+            a.already_loaded,
+            a.previous_load_at,
+            a.load_id,
+            dict(f.metadata),
+        )
         for f, a in zip(parsed, applied, strict=True)
     ]
 

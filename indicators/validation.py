@@ -58,8 +58,14 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-def problem(file: str, line: int | None, found: str, expected: str, column: int | None = None,
-            column_name: str | None = None) -> Problem:
+def problem(
+    file: str,
+    line: int | None,
+    found: str,
+    expected: str,
+    column: int | None = None,
+    column_name: str | None = None,
+) -> Problem:
     """A problem whose message reads ``found <found>; expected <expected>``."""
     return Problem(file, line, column, column_name, f"found {found}; expected {expected}")
 
@@ -126,14 +132,22 @@ class _Collector:
         return [p for _, _, p in sorted(self.found, key=lambda t: (t[0], t[1]))[:MAX_PROBLEMS]]
 
 
+def per_unique(text: pd.Series, fn) -> pd.Series:
+    """``fn`` applied to the distinct values only (files repeat few periods, ids and values)."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    out = fn(pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
+    return pd.Series(out.to_numpy()[codes], index=text.index)
+
+
 def period_start(period: pd.Series) -> pd.Series:
     """First day of each canonical period string (vectorised; the periods must be valid)."""
     year = pd.to_numeric(period.str.slice(0, 4), errors="coerce")
     quarter = period.str.fullmatch(_PERIOD_RE["Q"])
     monthly = period.str.fullmatch(_PERIOD_RE["M"])
     month = np.where(monthly, pd.to_numeric(period.str.slice(5, 7).where(monthly), errors="coerce"), 1)
-    month = np.where(quarter, (pd.to_numeric(period.str.slice(6, 7).where(quarter), errors="coerce") - 1) * 3 + 1,
-                     month)
+    month = np.where(
+        quarter, (pd.to_numeric(period.str.slice(6, 7).where(quarter), errors="coerce") - 1) * 3 + 1, month
+    )
     parts = pd.DataFrame({"year": year, "month": month, "day": 1}, index=period.index)
     return pd.to_datetime(parts, errors="coerce")
 
@@ -146,8 +160,9 @@ def frequency_of(period: pd.Series) -> pd.Series:
     return pd.Series(out, index=period.index, dtype="str")
 
 
-def check_rows(frame: pd.DataFrame, *, file: str, catalogue: Catalogue, today: dt.date,
-               where: Where) -> Checked:
+def check_rows(
+    frame: pd.DataFrame, *, file: str, catalogue: Catalogue, today: dt.date, where: Where
+) -> Checked:
     """Check rows with string columns ``line, indicator, geo, period, value, flag``.
 
     ``where`` maps each field to its column number and name in the file (a constant, or a
@@ -160,27 +175,36 @@ def check_rows(frame: pd.DataFrame, *, file: str, catalogue: Catalogue, today: d
 
     ids = list(catalogue.ids)
     known = text["indicator"].isin(ids)
-    got.add(~known, "indicator", f"an indicator id from the catalogue ({', '.join(ids)}); "
-            "see python -m indicators list")
-    got.add(~text["geo"].str.fullmatch(GEO_PATTERN.pattern.strip("^$")), "geo",
-            "a geo code: a capital letter, then 1 to 15 capital letters, digits or _ (e.g. DE, EU27_2020)")
+    got.add(
+        ~known,
+        "indicator",
+        f"an indicator id from the catalogue ({', '.join(ids)}); see python -m indicators list",
+    )
+    got.add(
+        ~text["geo"].str.fullmatch(GEO_PATTERN.pattern.strip("^$")),
+        "geo",
+        "a geo code: a capital letter, then 1 to 15 capital letters, digits or _ (e.g. DE, EU27_2020)",
+    )
 
-    freq = frequency_of(text["period"])
+    freq = per_unique(text["period"], frequency_of)
     good_period = freq != ""
     got.add(~good_period, "period", "a period YYYY-MM, YYYY-Qn or YYYY")
     wanted = text["indicator"].map({i.id: i.frequency for i in catalogue.indicators}).fillna("").astype("str")
     wrong_freq = known & good_period & (freq != wanted)
     if wrong_freq.any():
-        got.add(wrong_freq, "period", "a " + wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"])
-    start = period_start(text["period"].where(good_period, "1900"))
+        got.add(
+            wrong_freq, "period", "a " + wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"]
+        )
+    start = per_unique(text["period"].where(good_period, "1900"), period_start)
     future = good_period & (start > pd.Timestamp(today))
     got.add(future, "period", f"a period that has started by {today.isoformat()}")
 
     raw = text["value"]
     present = raw != ""
-    numeric = raw.str.fullmatch(_NUMBER_RE).fillna(False).astype(bool)
+    numeric = per_unique(raw, lambda u: u.str.fullmatch(_NUMBER_RE).fillna(False)).astype(bool)
     got.add(present & ~numeric, "value", "a number, or an empty cell for a missing value")
-    value = pd.to_numeric(raw.where(numeric), errors="coerce").astype("float64")
+    value = per_unique(raw.where(numeric, ""), lambda u: pd.to_numeric(u.where(u != ""), errors="coerce"))
+    value = value.astype("float64")
     percent = text["indicator"].isin([i.id for i in catalogue.indicators if i.unit == "percent"])
     got.add(numeric & percent & ((value < 0) | (value > 100)), "value", "a percentage from 0 to 100")
     got.add(numeric & ~percent & (value < 0), "value", "a count of 0 or more")
@@ -194,22 +218,34 @@ def check_rows(frame: pd.DataFrame, *, file: str, catalogue: Catalogue, today: d
     if dup.any():
         first = keyed.groupby(keys, sort=False)["line"].transform("first")
         found = "a second row for " + text["indicator"] + ", " + text["geo"] + ", " + text["period"]
-        got.add(dup, None, "one row per indicator, geo and period (first on line " + first.astype(str) + ")",
-                found=found)
+        got.add(
+            dup,
+            None,
+            "one row per indicator, geo and period (first on line " + first.astype(str) + ")",
+            found=found,
+        )
 
-    rows = pd.DataFrame({
-        "line": frame["line"].astype("int64"),
-        "indicator": text["indicator"], "geo": text["geo"], "period": text["period"],
-        "period_start": start, "value": value,
-        "flag": flag.where(flag != "", None),
-    })
+    rows = pd.DataFrame(
+        {
+            "line": frame["line"].astype("int64"),
+            "indicator": text["indicator"],
+            "geo": text["geo"],
+            "period": text["period"],
+            "period_start": start,
+            "value": value,
+            "flag": flag.where(flag != "", None),
+        }
+    )
     return Checked(rows if got.count == 0 else rows.iloc[0:0], got.problems(), got.count)
 
 
 def cross_file_duplicates(parts: Sequence[tuple[str, pd.DataFrame]]) -> tuple[list[Problem], int]:
     """Rows whose key appears in an earlier file of the same load (the later row is the problem)."""
-    frames = [rows[["indicator", "geo", "period", "line"]].assign(file=name, order=n)
-              for n, (name, rows) in enumerate(parts) if len(rows)]
+    frames = [
+        rows[["indicator", "geo", "period", "line"]].assign(file=name, order=n)
+        for n, (name, rows) in enumerate(parts)
+        if len(rows)
+    ]
     if len(frames) < 2:
         return [], 0
     keys = ["indicator", "geo", "period"]
@@ -219,9 +255,14 @@ def cross_file_duplicates(parts: Sequence[tuple[str, pd.DataFrame]]) -> tuple[li
         return [], 0
     first = both.groupby(keys, sort=False)[["file", "line"]].transform("first")
     problems = [
-        problem(r.file, int(r.line), f"a second row for {r.indicator}, {r.geo}, {r.period}",
-                f"one row per indicator, geo and period in one load (first in {f.file}, line {int(f.line)})")
-        for r, f in zip(both[dup].head(MAX_PROBLEMS).itertuples(), first[dup].head(MAX_PROBLEMS).itertuples(),
-                        strict=True)
+        problem(
+            r.file,
+            int(r.line),
+            f"a second row for {r.indicator}, {r.geo}, {r.period}",
+            f"one row per indicator, geo and period in one load (first in {f.file}, line {int(f.line)})",
+        )
+        for r, f in zip(
+            both[dup].head(MAX_PROBLEMS).itertuples(), first[dup].head(MAX_PROBLEMS).itertuples(), strict=True
+        )
     ]
     return problems, int(dup.sum())

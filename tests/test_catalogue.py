@@ -18,8 +18,17 @@ from indicators.catalogue import (
 from indicators.eurostat import load_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
-DESIGN_IDS = ("asylum_applications", "refused_entry", "irregular_stay", "border_exits", "passport_issuance",
-              "return_decisions", "effective_returns", "repatriated_persons", "recognition_rate")
+DESIGN_IDS = (
+    "asylum_applications",
+    "refused_entry",
+    "irregular_stay",
+    "border_exits",
+    "passport_issuance",
+    "return_decisions",
+    "effective_returns",
+    "repatriated_persons",
+    "recognition_rate",
+)
 
 
 def test_shipped_catalogue_has_the_design_ids(catalogue):
@@ -35,10 +44,23 @@ def test_dataclasses_are_frozen(catalogue):
         catalogue.version = 2  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("code", "ok"), [
-    ("DE", True), ("EU27_2020", True), ("XK", True), ("G0001", True), ("A" * 16, True),
-    ("D", False), ("de", False), ("1DE", False), ("_DE", False), ("A" * 17, False), ("D E", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        ("DE", True),
+        ("EU27_2020", True),
+        ("XK", True),
+        ("G0001", True),
+        ("A" * 16, True),
+        ("D", False),
+        ("de", False),
+        ("1DE", False),
+        ("_DE", False),
+        ("A" * 17, False),
+        ("D E", False),
+        ("", False),
+    ],
+)
 def test_geo_code_rule(code, ok):
     assert valid_geo(code) is ok
 
@@ -46,8 +68,17 @@ def test_geo_code_rule(code, ok):
 def test_add_indicator_round_trip(tmp_path):
     path = tmp_path / "catalogue.toml"
     path.write_text((ROOT / "indicators" / "catalogue.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    new = Indicator("visa_refusals", 'Visa "refusals"', "persons", "M", "outflow", "up", "MFA", "Refused visas.",
-                    dataset="mfa_visas")
+    new = Indicator(
+        "visa_refusals",
+        'Visa "refusals"',
+        "persons",
+        "M",
+        "outflow",
+        "up",
+        "MFA",
+        "Refused visas.",
+        dataset="mfa_visas",
+    )
     result = add_indicator(new, path)
     reread = load_catalogue(path)
     assert reread.ids == (*DESIGN_IDS, "visa_refusals")
@@ -57,11 +88,17 @@ def test_add_indicator_round_trip(tmp_path):
         add_indicator(new, path)
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ('[[indicator]]\nid = "x_y"\n', "catalogue: indicator 1: missing name, unit, frequency, category, "
-     "bad_direction, source, description"),
-    ('[geo]\nde = "x"\n', "catalogue: bad geo code 'de'"),
-])
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[[indicator]]\nid = "x_y"\n',
+            "catalogue: indicator 1: missing name, unit, frequency, category, "
+            "bad_direction, source, description",
+        ),
+        ('[geo]\nde = "x"\n', "catalogue: bad geo code 'de'"),
+    ],
+)
 def test_catalogue_errors(toml, message):
     with pytest.raises(CatalogueError) as info:
         parse_catalogue(toml)
@@ -72,5 +109,6 @@ def test_every_mapped_indicator_is_in_the_catalogue(catalogue):
     mapping = load_mapping()
     assert {e.indicator for entries in mapping.values() for e in entries} <= set(catalogue.ids)
     assert {e.indicator for e in mapping["migr_asyappctzm"]} == {"asylum_applications"}
-    assert sorted(dict(e.where).get("applicant", dict(e.where).get("asyl_app")) for e in mapping["migr_asyappctzm"]) \
-        == ["FRST", "NASY_APP"]
+    assert sorted(
+        dict(e.where).get("applicant", dict(e.where).get("asyl_app")) for e in mapping["migr_asyappctzm"]
+    ) == ["FRST", "NASY_APP"]

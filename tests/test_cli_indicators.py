@@ -25,7 +25,9 @@ def run(*argv):
 
 def test_load_prints_counts_per_file(tmp_path):
     db = tmp_path / "m.duckdb"
-    code, out, err = run("load", DATA / "good.csv", DATA / "migr_asyappctzm.tsv", "--db", db, "--today", "2026-11-26")
+    code, out, err = run(
+        "load", DATA / "good.csv", DATA / "migr_asyappctzm.tsv", "--db", db, "--today", "2026-11-26"
+    )
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         f"{DATA / 'good.csv'}: 7 new, 0 revised, 0 unchanged rows [synthetic]",
@@ -56,17 +58,35 @@ def test_list_shows_coverage_per_series(tmp_path):
     run("load", DATA / "good.csv", "--db", db, "--today", "2026-11-26")
     code, out, _ = run("list", "--db", db)
     assert code == 0
-    assert "border_exits  Exits of Kosovo citizens at border crossing points [monthly, persons; bad direction " \
-           "up; Kosovo Police]" in out
+    assert (
+        "border_exits  Exits of Kosovo citizens at border crossing points [monthly, persons; bad direction "
+        "up; Kosovo Police]" in out
+    )
     assert "    XK         2024-01 .. 2024-04  3 values, 1 missing, 1 provisional" in out.splitlines()
 
 
 def test_add_indicator_appends_to_the_catalogue(tmp_path):
     path = tmp_path / "catalogue.toml"
     path.write_text((ROOT / "indicators" / "catalogue.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    args = ["add-indicator", "--id", "visa_refusals", "--name", "Visa refusals", "--frequency", "M",
-            "--category", "outflow", "--bad-direction", "up", "--unit", "persons", "--source", "MFA",
-            "--catalogue", path]
+    args = [
+        "add-indicator",
+        "--id",
+        "visa_refusals",
+        "--name",
+        "Visa refusals",
+        "--frequency",
+        "M",
+        "--category",
+        "outflow",
+        "--bad-direction",
+        "up",
+        "--unit",
+        "persons",
+        "--source",
+        "MFA",
+        "--catalogue",
+        path,
+    ]
     code, out, _ = run(*args)
     assert (code, out) == (0, f"added visa_refusals to {path} (10 indicators)\n")
     code, _, err = run(*args)
@@ -81,12 +101,15 @@ def test_help_on_every_command(command, capsys):
     assert capsys.readouterr().out.startswith("usage: python -m indicators")
 
 
-@pytest.mark.parametrize(("argv", "fragment"), [
-    ([], "the following arguments are required: COMMAND"),
-    (["load"], "the following arguments are required: FILE"),
-    (["add-indicator", "--id", "x"], "the following arguments are required: --name"),
-    (["load", "x.csv", "--today", "soon"], "argument --today: found 'soon'; expected a date YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["load"], "the following arguments are required: FILE"),
+        (["add-indicator", "--id", "x"], "the following arguments are required: --name"),
+        (["load", "x.csv", "--today", "soon"], "argument --today: found 'soon'; expected a date YYYY-MM-DD"),
+    ],
+)
 def test_usage_errors_exit_2(argv, fragment, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -96,9 +119,16 @@ def test_usage_errors_exit_2(argv, fragment, capsys):
 
 def test_subprocess_missing_file_is_a_clear_message_without_traceback(tmp_path):
     missing = tmp_path / "nope.csv"
-    result = subprocess.run([sys.executable, "-m", "indicators", "load", str(missing), "--db", str(tmp_path / "d")],
-                            cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "indicators", "load", str(missing), "--db", str(tmp_path / "d")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
-    assert result.stderr == ("Nothing was loaded: 1 problem found.\n"
-                             f"{missing}: found a file that cannot be read (No such file or directory); "
-                             "expected a readable file\n")
+    assert result.stderr == (
+        "Nothing was loaded: 1 problem found.\n"
+        f"{missing}: found a file that cannot be read (No such file or directory); "
+        "expected a readable file\n"
+    )

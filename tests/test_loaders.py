@@ -28,18 +28,25 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def rows_of(store, indicator, geo):
     frame = series(store, indicator, geo)
-    return [(r.period, None if math.isnan(r.value) else r.value, None if pd.isna(r.flag) else r.flag)
-            for r in frame.itertuples()]
+    return [
+        (r.period, None if math.isnan(r.value) else r.value, None if pd.isna(r.flag) else r.flag)
+        for r in frame.itertuples()
+    ]
 
 
 def test_tidy_csv_loads_with_missing_values_as_null_and_synthetic_mark(store, catalogue, today):
     [report] = load_files(store, [DATA / "good.csv"], catalogue=catalogue, today=today)
     assert report == LoadReport(str(DATA / "good.csv"), "csv", 7, 0, 0, 0, True, False, None, 1)
     assert rows_of(store, "border_exits", "XK") == [
-        ("2024-01", 41250.0, None), ("2024-02", 39810.0, None), ("2024-03", None, None), ("2024-04", 45120.0, "p")]
+        ("2024-01", 41250.0, None),
+        ("2024-02", 39810.0, None),
+        ("2024-03", None, None),
+        ("2024-04", 45120.0, "p"),
+    ]
     assert report.metadata == {"source": "Kosovo Police (test extract)", "synthetic": "true"}
     assert loads(store)[["file", "format", "synthetic", "rows_new"]].values.tolist() == [
-        [str(DATA / "good.csv"), "csv", True, 7]]
+        [str(DATA / "good.csv"), "csv", True, 7]
+    ]
     assert synthetic_in_use(store)
 
 
@@ -48,9 +55,15 @@ def test_eurostat_tsv_with_flags_missing_cells_and_other_rows_skipped(store, cat
     # AL citizens, women only, subsequent applicants and one age group are skipped
     assert (report.format, report.new, report.skipped_other_rows) == ("eurostat-tsv", 9, 4)
     assert rows_of(store, "asylum_applications", "DE") == [
-        ("2024-01", 315.0, None), ("2024-02", None, None), ("2024-03", 5.0, "p")]
+        ("2024-01", 315.0, None),
+        ("2024-02", None, None),
+        ("2024-03", 5.0, "p"),
+    ]
     assert rows_of(store, "asylum_applications", "FR") == [
-        ("2024-01", None, "c"), ("2024-02", 12.0, "e"), ("2024-03", 40.0, None)]
+        ("2024-01", None, "c"),
+        ("2024-02", 12.0, "e"),
+        ("2024-03", 40.0, None),
+    ]
     assert not synthetic_in_use(store)
     assert "skipped 4 rows for other citizenships or breakdowns" in report.summary()
 
@@ -58,15 +71,21 @@ def test_eurostat_tsv_with_flags_missing_cells_and_other_rows_skipped(store, cat
 def test_older_tsv_with_asyl_app_nasy_app_and_geo_time(store, catalogue, today):
     [report] = load_files(store, [DATA / "estat_migr_asyappctzm.tsv"], catalogue=catalogue, today=today)
     assert (report.new, report.skipped_other_rows) == (4, 2)  # ASY_APP (all applicants) and RS citizens
-    assert rows_of(store, "asylum_applications", "DE") == [("2015-01", 4800.0, None), ("2015-02", 5900.0, None)]
+    assert rows_of(store, "asylum_applications", "DE") == [
+        ("2015-01", 4800.0, None),
+        ("2015-02", 5900.0, None),
+    ]
     assert rows_of(store, "asylum_applications", "HU") == [("2015-01", 2100.0, "e"), ("2015-02", None, None)]
 
 
 def test_tsv_dataset_from_option_when_the_name_does_not_say(tmp_path, store, catalogue, today):
     path = tmp_path / "download.tsv"
     shutil.copy(DATA / "migr_asyappctzm.tsv", path)
-    with pytest.raises(LoadError, match=r"download\.tsv: found no known dataset code in the file name; expected a "
-                                        r"name like migr_asyappctzm\.tsv, or the --dataset option$"):
+    with pytest.raises(
+        LoadError,
+        match=r"download\.tsv: found no known dataset code in the file name; expected a "
+        r"name like migr_asyappctzm\.tsv, or the --dataset option$",
+    ):
         load_files(store, [path], catalogue=catalogue, today=today)
     [report] = load_files(store, [path], catalogue=catalogue, today=today, dataset="migr_asyappctzm")
     assert report.new == 9
@@ -76,7 +95,10 @@ def test_sdmx_csv_uses_the_dataflow_column(store, catalogue, today):
     [report] = load_files(store, [DATA / "sdmx_asylum.csv"], catalogue=catalogue, today=today)
     assert (report.format, report.new, report.skipped_other_rows) == ("sdmx-csv", 4, 2)
     assert rows_of(store, "asylum_applications", "DE") == [
-        ("2024-01", 315.0, None), ("2024-02", None, None), ("2024-03", 5.0, "p")]
+        ("2024-01", 315.0, None),
+        ("2024-02", None, None),
+        ("2024-03", 5.0, "p"),
+    ]
     assert rows_of(store, "asylum_applications", "FR") == [("2024-01", None, "c")]
 
 
@@ -88,20 +110,28 @@ def test_recognition_rate_is_computed_from_decisions(store, catalogue, today):
 
 
 def test_eurostat_monthly_file_for_a_quarterly_indicator_is_refused(tmp_path, store, catalogue, today):
-    path = write(tmp_path, "migr_eipre.tsv",
-                 "freq,unit,citizen,sex,age,geo\\TIME_PERIOD\t2024-01 \nM,PER,XK,T,TOTAL,DE\t5 \n")
+    path = write(
+        tmp_path,
+        "migr_eipre.tsv",
+        "freq,unit,citizen,sex,age,geo\\TIME_PERIOD\t2024-01 \nM,PER,XK,T,TOTAL,DE\t5 \n",
+    )
     with pytest.raises(LoadError) as info:
         load_files(store, [path], catalogue=catalogue, today=today)
-    assert str(info.value) == (f'{path}, line 2, column 2 (2024-01): found "2024-01"; expected a quarterly '
-                               "period YYYY-Qn for irregular_stay")
+    assert str(info.value) == (
+        f'{path}, line 2, column 2 (2024-01): found "2024-01"; expected a quarterly '
+        "period YYYY-Qn for irregular_stay"
+    )
 
 
 def test_unmapped_dataset_names_the_mapping(tmp_path, store, catalogue, today):
     path = write(tmp_path, "x.tsv", "freq,geo\\TIME_PERIOD\t2024 \nA,DE\t5 \n")
-    with pytest.raises(LoadError, match=r'x\.tsv, line 1: found dataset "tps00001"; expected one of the mapped '
-                                        r"datasets \(migr_asyappctzm, migr_asydcfsta, migr_asydcfstq, migr_eiord, "
-                                        r"migr_eipre, migr_eirfs, migr_eirtn\); see indicators/eurostat_map\.toml "
-                                        r"or use --dataset$"):
+    with pytest.raises(
+        LoadError,
+        match=r'x\.tsv, line 1: found dataset "tps00001"; expected one of the mapped '
+        r"datasets \(migr_asyappctzm, migr_asydcfsta, migr_asydcfstq, migr_eiord, "
+        r"migr_eipre, migr_eirfs, migr_eirtn\); see indicators/eurostat_map\.toml "
+        r"or use --dataset$",
+    ):
         load_files(store, [path], catalogue=catalogue, today=today, dataset="tps00001")
 
 
@@ -124,8 +154,11 @@ def test_a_bad_row_in_the_middle_of_a_large_file_changes_nothing(tmp_path, store
     path = _big_file(tmp_path, 50_000, bad_at=25_000)
     with pytest.raises(LoadError) as info:
         load_files(store, [DATA / "migr_asyappctzm.tsv", path], catalogue=catalogue, today=today)
-    assert str(info.value) == f'{path}, line 25002, column 5 (flag): found "q"; expected one of p, e, b, c, u or ' \
-                              "an empty cell"
+    assert (
+        str(info.value)
+        == f'{path}, line 25002, column 5 (flag): found "q"; expected one of p, e, b, c, u or '
+        "an empty cell"
+    )
     assert dump(store) == before
     assert store.path.read_bytes() == before_bytes
 
@@ -152,7 +185,9 @@ def test_reloading_the_same_file_changes_nothing(tmp_path, store, catalogue, tod
 def test_same_rows_in_other_bytes_are_unchanged_too(tmp_path, store, catalogue, today):
     load_files(store, [DATA / "good.csv"], catalogue=catalogue, today=today)
     before_bytes = store.path.read_bytes()
-    text = (DATA / "good.csv").read_text(encoding="utf-8").replace("# source", "# note: reformatted\n# source")
+    text = (
+        (DATA / "good.csv").read_text(encoding="utf-8").replace("# source", "# note: reformatted\n# source")
+    )
     [report] = load_files(store, [write(tmp_path, "copy.csv", text)], catalogue=catalogue, today=today)
     assert (report.already_loaded, report.unchanged) == (True, 7)
     assert store.path.read_bytes() == before_bytes
@@ -163,16 +198,24 @@ def test_a_changed_value_is_a_revision_that_keeps_the_old_value(tmp_path, catalo
     store = Store(tmp_path / "r.duckdb", clock=lambda: next(times))
     first = write(tmp_path, "a.csv", HEADER + "border_exits,XK,2024-01,100,p\nborder_exits,XK,2024-02,90,\n")
     load_files(store, [first], catalogue=catalogue, today=today)
-    second = write(tmp_path, "b.csv", HEADER + "border_exits,XK,2024-01,120,\nborder_exits,XK,2024-02,90,\n"
-                   "border_exits,XK,2024-03,80,\n")
+    second = write(
+        tmp_path,
+        "b.csv",
+        HEADER + "border_exits,XK,2024-01,120,\nborder_exits,XK,2024-02,90,\nborder_exits,XK,2024-03,80,\n",
+    )
     [report] = load_files(store, [second], catalogue=catalogue, today=today)
     assert (report.new, report.revised, report.unchanged) == (1, 1, 1)
-    assert rows_of(store, "border_exits", "XK") == [("2024-01", 120.0, None), ("2024-02", 90.0, None),
-                                                    ("2024-03", 80.0, None)]
+    assert rows_of(store, "border_exits", "XK") == [
+        ("2024-01", 120.0, None),
+        ("2024-02", 90.0, None),
+        ("2024-03", 80.0, None),
+    ]
     old = revisions(store, "border_exits", "XK")
-    assert old[["period", "value", "flag", "load_id", "loaded_at", "source_file", "replaced_by_load",
-                "replaced_at"]].values.tolist() == [
-        ["2024-01", 100.0, "p", 1, dt.datetime(2026, 11, 1, 9), str(first), 2, dt.datetime(2026, 11, 20, 9)]]
+    assert old[
+        ["period", "value", "flag", "load_id", "loaded_at", "source_file", "replaced_by_load", "replaced_at"]
+    ].values.tolist() == [
+        ["2024-01", 100.0, "p", 1, dt.datetime(2026, 11, 1, 9), str(first), 2, dt.datetime(2026, 11, 20, 9)]
+    ]
 
 
 def test_duplicate_keys_across_files_are_an_error(tmp_path, store, catalogue, today):
@@ -180,8 +223,10 @@ def test_duplicate_keys_across_files_are_an_error(tmp_path, store, catalogue, to
     b = write(tmp_path, "b.csv", HEADER + "border_exits,XK,2024-02,1,\nborder_exits,XK,2024-01,2,\n")
     with pytest.raises(LoadError) as info:
         load_files(store, [a, b], catalogue=catalogue, today=today)
-    assert str(info.value) == (f"{b}, line 3: found a second row for border_exits, XK, 2024-01; expected one row "
-                               f"per indicator, geo and period in one load (first in {a}, line 2)")
+    assert str(info.value) == (
+        f"{b}, line 3: found a second row for border_exits, XK, 2024-01; expected one row "
+        f"per indicator, geo and period in one load (first in {a}, line 2)"
+    )
     assert observations(store).empty
 
 
@@ -197,8 +242,13 @@ def test_problems_of_all_files_are_reported_together(tmp_path, store, catalogue,
 
 
 def test_several_files_load_in_one_write(store, catalogue, today):
-    reports = load_files(store, [DATA / "good.csv", DATA / "migr_asyappctzm.tsv", DATA / "sdmx_asylum.csv"][:2],
-                         catalogue=catalogue, today=today, who="analyst")
+    reports = load_files(
+        store,
+        [DATA / "good.csv", DATA / "migr_asyappctzm.tsv", DATA / "sdmx_asylum.csv"][:2],
+        catalogue=catalogue,
+        today=today,
+        who="analyst",
+    )
     assert [r.load_id for r in reports] == [1, 2]
     assert loads(store)["loaded_by"].tolist() == ["analyst", "analyst"]
     assert len(observations(store)) == 16

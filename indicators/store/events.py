@@ -51,25 +51,34 @@ def _audit(con, now, who: str, action: str, event_id: int, before: dict | None, 
     con.execute(
         "INSERT INTO audit (id, logged_at, who, action, target, before, after) "
         "VALUES (nextval('audit_ids'), $now, $who, $action, $target, $before, $after)",
-        {"now": now, "who": who, "action": action, "target": f"event {event_id}",
-         "before": _json(before), "after": _json(after)},
+        {
+            "now": now,
+            "who": who,
+            "action": action,
+            "target": f"event {event_id}",
+            "before": _json(before),
+            "after": _json(after),
+        },
     )
 
 
-def list_events(store: Store, *, include_deleted: bool = False, indicator: str | None = None,
-                geo: str | None = None) -> pd.DataFrame:
+def list_events(
+    store: Store, *, include_deleted: bool = False, indicator: str | None = None, geo: str | None = None
+) -> pd.DataFrame:
     """Events by date; those tied to an indicator or geo are included only for that indicator or geo."""
     with store.read() as cur:
         return cur.execute(
             f"SELECT {_COLUMNS} FROM events WHERE ($all OR NOT deleted) "  # noqa: S608
-            "AND ($i IS NULL OR indicator IS NULL OR indicator = $i) AND ($g IS NULL OR geo IS NULL OR geo = $g) "
+            "AND ($i IS NULL OR indicator IS NULL OR indicator = $i) AND ($g IS NULL OR geo IS NULL OR "
+            "geo = $g) "
             "ORDER BY date, id",
             {"all": include_deleted, "i": indicator, "g": geo},
         ).df()
 
 
-def add_event(store: Store, date, label: str, who: str, indicator: str | None = None,
-              geo: str | None = None) -> int:
+def add_event(
+    store: Store, date, label: str, who: str, indicator: str | None = None, geo: str | None = None
+) -> int:
     """Add an event; returns its id."""
     day = _date(date)
     _check(label, geo)
@@ -78,16 +87,33 @@ def add_event(store: Store, date, label: str, who: str, indicator: str | None = 
     with store.write() as con:
         event_id = con.execute("SELECT nextval('event_ids')").fetchall()[0][0]
         con.execute(
-            "INSERT INTO events (id, date, label, indicator, geo, created_by, created_at, updated_at, deleted) "
+            "INSERT INTO events (id, date, label, indicator, geo, created_by, created_at, updated_at, "
+            "deleted) "
             "VALUES ($id, $date, $label, $ind, $geo, $who, $now, $now, false)",
-            {"id": event_id, "date": day, "label": label, "ind": indicator, "geo": geo, "who": who, "now": now},
+            {
+                "id": event_id,
+                "date": day,
+                "label": label,
+                "ind": indicator,
+                "geo": geo,
+                "who": who,
+                "now": now,
+            },
         )
         _audit(con, now, who, "event.add", event_id, None, _row(con, event_id))
     return int(event_id)
 
 
-def update_event(store: Store, event_id: int, who: str, *, date=UNCHANGED, label=UNCHANGED,
-                 indicator=UNCHANGED, geo=UNCHANGED) -> None:
+def update_event(
+    store: Store,
+    event_id: int,
+    who: str,
+    *,
+    date=UNCHANGED,
+    label=UNCHANGED,
+    indicator=UNCHANGED,
+    geo=UNCHANGED,
+) -> None:
     """Change some fields of an event (None clears indicator or geo)."""
     changes: dict[str, object] = {}
     if date is not UNCHANGED:
@@ -106,8 +132,10 @@ def update_event(store: Store, event_id: int, who: str, *, date=UNCHANGED, label
         if before is None or before["deleted"]:
             raise StoreError(f"no event with id {event_id}")
         for column, value in changes.items():  # column names come from the fixed set above
-            con.execute(f"UPDATE events SET {column} = $v, updated_at = $now WHERE id = $id",  # noqa: S608
-                        {"v": value, "now": now, "id": event_id})
+            con.execute(
+                f"UPDATE events SET {column} = $v, updated_at = $now WHERE id = $id",  # noqa: S608
+                {"v": value, "now": now, "id": event_id},
+            )
         _audit(con, now, who, "event.update", event_id, before, _row(con, event_id))
 
 
@@ -118,6 +146,7 @@ def delete_event(store: Store, event_id: int, who: str) -> None:
         before = _row(con, event_id)
         if before is None or before["deleted"]:
             raise StoreError(f"no event with id {event_id}")
-        con.execute("UPDATE events SET deleted = true, updated_at = $now WHERE id = $id",
-                    {"now": now, "id": event_id})
+        con.execute(
+            "UPDATE events SET deleted = true, updated_at = $now WHERE id = $id", {"now": now, "id": event_id}
+        )
         _audit(con, now, who, "event.delete", event_id, before, _row(con, event_id))

@@ -8,6 +8,7 @@ before, or whose every row is already current, changes nothing and causes no wri
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,14 +47,13 @@ class Applied:
 
 
 def _register(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    frame = rows[_ROW_COLUMNS].copy()
-    frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
-    frame["value"] = frame["value"].astype("float64")
-    frame["flag"] = frame["flag"].astype("object").where(frame["flag"].notna(), None)
-    con.register("incoming_frame", frame)
-    con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT indicator::VARCHAR AS indicator, "
-                "geo::VARCHAR AS geo, period::VARCHAR AS period, period_start::DATE AS period_start, "
-                "value::DOUBLE AS value, flag::VARCHAR AS flag FROM incoming_frame")
+    # Registered as is (Arrow-backed strings are read without copying); types are set in SQL.
+    con.register("incoming_frame", rows[_ROW_COLUMNS])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE incoming AS SELECT indicator::VARCHAR AS indicator, "
+        "geo::VARCHAR AS geo, period::VARCHAR AS period, period_start::DATE AS period_start, "
+        "value::DOUBLE AS value, flag::VARCHAR AS flag FROM incoming_frame"
+    )
     con.unregister("incoming_frame")
 
 
@@ -68,8 +68,9 @@ def _diff(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, datetime | Non
 
 
 def _loaded_before(con: duckdb.DuckDBPyConnection, sha256: str) -> datetime | None:
-    rows = con.execute("SELECT loaded_at FROM loads WHERE sha256 = $s ORDER BY id LIMIT 1",
-                       {"s": sha256}).fetchall()
+    rows = con.execute(
+        "SELECT loaded_at FROM loads WHERE sha256 = $s ORDER BY id LIMIT 1", {"s": sha256}
+    ).fetchall()
     return rows[0][0] if rows else None
 
 
@@ -78,6 +79,8 @@ def _plan(con: duckdb.DuckDBPyConnection, item: Incoming) -> Applied:
     when = _loaded_before(con, item.sha256)
     if when is not None:
         return Applied(0, 0, len(item.rows), already_loaded=True, previous_load_at=when)
+    if item.rows.empty:
+        return Applied(0, 0, 0)
     _register(con, item.rows)
     new, revised, unchanged, latest = _diff(con)
     if new == 0 and revised == 0:
@@ -85,76 +88,128 @@ def _plan(con: duckdb.DuckDBPyConnection, item: Incoming) -> Applied:
     return Applied(new, revised, unchanged)
 
 
-def _apply(con: duckdb.DuckDBPyConnection, item: Incoming, who: str, now: datetime) -> Applied:
-    planned = _plan(con, item)  # registers the rows in `incoming`
-    if planned.already_loaded:
-        return planned
+def _apply(
+    con: duckdb.DuckDBPyConnection, item: Incoming, planned: Applied, who: str, now: datetime
+) -> Applied:
+    """Write one planned file (its rows are in ``incoming``): revisions, updates, inserts, load log."""
     load_id = con.execute("SELECT nextval('load_ids')").fetchall()[0][0]
     params = {"load": load_id, "now": now, "file": item.file}
+    if planned.revised:
+        con.execute(
+            "INSERT INTO revisions SELECT o.indicator, o.geo, o.period, o.value, o.flag, o.load_id, "  # noqa: S608
+            "o.loaded_at, "
+            f"o.source_file, $load, $now FROM observations o JOIN incoming i USING ({_KEY}) WHERE {_CHANGED}",
+            {"load": load_id, "now": now},
+        )
+        con.execute(
+            "UPDATE observations o SET value = i.value, flag = i.flag, load_id = $load, loaded_at = $now, "  # noqa: S608
+            "source_file = $file FROM incoming i "
+            f"WHERE o.indicator = i.indicator AND o.geo = i.geo AND o.period = i.period AND {_CHANGED}",
+            params,
+        )
+    if planned.new:
+        # A plain insert of the rows not yet present (faster than an upsert: no conflict handling).
+        con.execute(
+            "INSERT INTO observations SELECT i.indicator, i.geo, i.period, i.period_start, i.value, i.flag, "  # noqa: S608
+            f"$load, $now, $file FROM incoming i ANTI JOIN observations o USING ({_KEY})",
+            params,
+        )
     con.execute(
-        "INSERT INTO revisions SELECT o.indicator, o.geo, o.period, o.value, o.flag, o.load_id, o.loaded_at, "  # noqa: S608
-        f"o.source_file, $load, $now FROM observations o JOIN incoming i USING ({_KEY}) WHERE {_CHANGED}",
-        {"load": load_id, "now": now},
-    )
-    con.execute(
-        "INSERT INTO observations SELECT i.indicator, i.geo, i.period, i.period_start, i.value, i.flag, "  # noqa: S608
-        f"$load, $now, $file FROM incoming i LEFT JOIN observations o USING ({_KEY}) "
-        f"WHERE o.indicator IS NULL OR {_CHANGED} "
-        "ON CONFLICT (indicator, geo, period) DO UPDATE SET value = excluded.value, flag = excluded.flag, "
-        "load_id = excluded.load_id, loaded_at = excluded.loaded_at, source_file = excluded.source_file",
-        params,
-    )
-    con.execute(
-        "INSERT INTO loads (id, file, sha256, format, loaded_at, loaded_by, synthetic, rows_new, rows_revised, "
-        "rows_unchanged) VALUES ($load, $file, $sha, $format, $now, $who, $synthetic, $new, $revised, $unchanged)",
-        {**params, "sha": item.sha256, "format": item.format, "who": who, "synthetic": item.synthetic,
-         "new": planned.new, "revised": planned.revised, "unchanged": planned.unchanged},
+        "INSERT INTO loads (id, file, sha256, format, loaded_at, loaded_by, synthetic, rows_new, "
+        "rows_revised, "
+        "rows_unchanged) VALUES ($load, $file, $sha, $format, $now, $who, $synthetic, $new, $revised, "
+        "$unchanged)",
+        {
+            **params,
+            "sha": item.sha256,
+            "format": item.format,
+            "who": who,
+            "synthetic": item.synthetic,
+            "new": planned.new,
+            "revised": planned.revised,
+            "unchanged": planned.unchanged,
+        },
     )
     con.execute(
         "INSERT INTO audit (id, logged_at, who, action, target, after) "
         "VALUES (nextval('audit_ids'), $now, $who, 'load', $file, $after)",
-        {"now": now, "who": who, "file": item.file,
-         "after": f"load {load_id}: {planned.new} new, {planned.revised} revised, {planned.unchanged} unchanged"},
+        {
+            "now": now,
+            "who": who,
+            "file": item.file,
+            "after": f"load {load_id}: {planned.new} new, {planned.revised} revised, {planned.unchanged} "
+            "unchanged",
+        },
     )
-    return Applied(planned.new, planned.revised, planned.unchanged, load_id=load_id)
+    return dataclasses.replace(planned, load_id=load_id)
+
+
+class _NothingChanged(Exception):
+    """Raised inside a write to discard it (the live file is left exactly as it was)."""
 
 
 def _indicator_rows(catalogue) -> list[tuple]:
-    return sorted((i.id, i.name, i.unit, i.frequency, i.category, i.bad_direction, i.source, i.dataset,
-                   i.description) for i in catalogue.indicators)
+    return sorted(
+        (i.id, i.name, i.unit, i.frequency, i.category, i.bad_direction, i.source, i.dataset, i.description)
+        for i in catalogue.indicators
+    )
 
 
 def _catalogue_differs(con: duckdb.DuckDBPyConnection, catalogue) -> bool:
-    current = con.execute("SELECT id, name, unit, frequency, category, bad_direction, source, dataset, "
-                          "description FROM indicators").fetchall()
+    current = con.execute(
+        "SELECT id, name, unit, frequency, category, bad_direction, source, dataset, "
+        "description FROM indicators"
+    ).fetchall()
     return not set(_indicator_rows(catalogue)) <= set(current)
 
 
 def _upsert_catalogue(con: duckdb.DuckDBPyConnection, catalogue) -> None:
     for row in _indicator_rows(catalogue):
-        con.execute("INSERT OR REPLACE INTO indicators VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", list(row))
+        con.execute(
+            "INSERT OR REPLACE INTO indicators VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", list(row)
+        )
 
 
 def apply_load(store: Store, incoming: Sequence[Incoming], *, who: str, catalogue=None) -> list[Applied]:
-    """Apply validated files in one atomic write (none when nothing would change); per-file outcome.
+    """Apply validated files in one atomic write; per-file outcome. Nothing is written when nothing changes.
 
     Files must not share keys (the loader checks). ``catalogue``, when given, is synced into the
-    ``indicators`` table in the same write.
+    ``indicators`` table in the same write. A file whose sha256 was loaded before is skipped
+    without reading its rows; otherwise rows are compared inside the write, which is discarded
+    (the live file untouched) when no file changes anything.
     """
+    known: dict[int, Applied] = {}
+    stale = catalogue is not None
     if store.path.exists():
         store.ensure_schema()
         with store.read() as cur:
-            plans = [_plan(cur, item) for item in incoming]
+            for n, item in enumerate(incoming):
+                when = _loaded_before(cur, item.sha256)
+                if when is not None:
+                    known[n] = Applied(0, 0, len(item.rows), already_loaded=True, previous_load_at=when)
             stale = catalogue is not None and _catalogue_differs(cur, catalogue)
-        if not stale and all(p.already_loaded for p in plans):
-            return plans
+        if not stale and len(known) == len(incoming):
+            return [known[n] for n in range(len(incoming))]
     else:
         store.ensure_schema()
     now = store.clock()
-    with store.write() as con:
-        if catalogue is not None:
-            _upsert_catalogue(con, catalogue)
-        return [_apply(con, item, who, now) for item in incoming]
+    results: list[Applied] = []
+    try:
+        with store.write() as con:
+            if stale:
+                _upsert_catalogue(con, catalogue)
+            for n, item in enumerate(incoming):
+                if n in known:
+                    results.append(known[n])
+                    continue
+                planned = _plan(con, item)
+                changes = planned.new + planned.revised > 0
+                results.append(_apply(con, item, planned, who, now) if changes else planned)
+            if not stale and all(r.new + r.revised == 0 for r in results):
+                raise _NothingChanged
+    except _NothingChanged:
+        pass
+    return results
 
 
 def sync_catalogue(store: Store, catalogue) -> bool:
@@ -181,13 +236,17 @@ def _list(values: Iterable[str] | str | None) -> list[str] | None:
 
 def series(store: Store, indicator: str, geo: str) -> pd.DataFrame:
     """One series in period order: period, value (NaN = missing), flag, period_start."""
-    return _frame(store, "SELECT period, value, flag, period_start FROM observations "
-                         "WHERE indicator = $i AND geo = $g ORDER BY period_start",
-                  {"i": indicator, "g": geo})
+    return _frame(
+        store,
+        "SELECT period, value, flag, period_start FROM observations "
+        "WHERE indicator = $i AND geo = $g ORDER BY period_start",
+        {"i": indicator, "g": geo},
+    )
 
 
-def observations(store: Store, indicators: Iterable[str] | str | None = None,
-                 geos: Iterable[str] | str | None = None) -> pd.DataFrame:
+def observations(
+    store: Store, indicators: Iterable[str] | str | None = None, geos: Iterable[str] | str | None = None
+) -> pd.DataFrame:
     """Current observations (long), optionally only some indicators and geos."""
     return _frame(
         store,
@@ -200,10 +259,13 @@ def observations(store: Store, indicators: Iterable[str] | str | None = None,
 
 def coverage(store: Store) -> pd.DataFrame:
     """Per series: first/last period, count of values, missing periods within first..last, provisional."""
-    return _frame(store, """
+    return _frame(
+        store,
+        """
         WITH s AS (
             SELECT indicator, geo, min(period_start) AS first_start, max(period_start) AS last_start,
-                   arg_min(period, period_start) AS first_period, arg_max(period, period_start) AS last_period,
+                   arg_min(period, period_start) AS first_period,
+                   arg_max(period, period_start) AS last_period,
                    count(value) AS count, count(*) FILTER (WHERE flag = 'p') AS provisional,
                    max(loaded_at) AS last_loaded_at,
                    CASE WHEN length(any_value(period)) = 4 THEN 12
@@ -212,7 +274,8 @@ def coverage(store: Store) -> pd.DataFrame:
         SELECT indicator, geo, first_period, last_period, count,
                (date_diff('month', first_start, last_start) // step + 1 - count)::BIGINT AS missing,
                provisional, last_loaded_at
-        FROM s ORDER BY indicator, geo""")
+        FROM s ORDER BY indicator, geo""",
+    )
 
 
 def loads(store: Store) -> pd.DataFrame:
@@ -233,12 +296,15 @@ def revisions(store: Store, indicator: str | None = None, geo: str | None = None
 
 def series_fingerprints(store: Store) -> pd.DataFrame:
     """Per series a fingerprint that changes iff any period, value or flag changes, and its latest load."""
-    return _frame(store, """
+    return _frame(
+        store,
+        """
         SELECT indicator, geo,
                md5(string_agg(period || '=' || coalesce(value::VARCHAR, '') || '/' || coalesce(flag, ''),
                               ';' ORDER BY period)) AS fingerprint,
                max(load_id) AS last_load_id
-        FROM observations GROUP BY indicator, geo ORDER BY indicator, geo""")
+        FROM observations GROUP BY indicator, geo ORDER BY indicator, geo""",
+    )
 
 
 def synthetic_in_use(store: Store) -> bool:
@@ -246,8 +312,12 @@ def synthetic_in_use(store: Store) -> bool:
     if not store.path.exists():
         return False
     with store.read() as cur:
-        return bool(cur.execute("SELECT EXISTS (SELECT 1 FROM observations o JOIN loads l ON o.load_id = l.id "
-                                "WHERE l.synthetic)").fetchall()[0][0])
+        return bool(
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM observations o JOIN loads l ON o.load_id = l.id "
+                "WHERE l.synthetic)"
+            ).fetchall()[0][0]
+        )
 
 
 def observation_count(store: Store) -> int:
@@ -261,8 +331,12 @@ def observation_count(store: Store) -> int:
 def dump(store: Store) -> dict[str, list[tuple]]:
     """Every row of every table, sorted (for comparing database contents before and after)."""
     with store.read() as cur:
-        tables = [r[0] for r in cur.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
-            "AND table_schema = 'main' ORDER BY table_name").fetchall()]
+        tables = [
+            r[0]
+            for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                "AND table_schema = 'main' ORDER BY table_name"
+            ).fetchall()
+        ]
         # Table names come from the catalog itself, never from input.
         return {t: cur.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables}  # noqa: S608

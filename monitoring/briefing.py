@@ -80,6 +80,7 @@ class Signal:
     observed: str
     expected: str
     bound: str
+    bound_label: str
     change: str
     source: str
     visa: VisaFigures | None
@@ -236,14 +237,19 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
     last_year = row.get("last_year")
     change = None if _missing(last_year) or not last_year or _missing(row["observed"]) \
         else row["observed"] / last_year - 1
-    bound = row["lower"] if ind.bad_direction == "down" else row["upper"]
+    if ind.bad_direction == "both":
+        bound_label = t("brief.figures_range", lang)
+        bound = f"{value_text(row['lower'], ind, lang)}–{value_text(row['upper'], ind, lang)}"
+    else:
+        bound_label = t("col.lower" if ind.bad_direction == "down" else "col.upper", lang)
+        bound = value_text(row["lower"] if ind.bad_direction == "down" else row["upper"], ind, lang)
     return Signal(
         indicator_id=ind.id, geo=geo, period=row["period"], level=row["level"],
         provisional=bool(row.get("provisional")), score=float(row["score"]) if not _missing(row["score"]) else 0.0,
         indicator_name=ind.name_in(lang), geo_label=geo_name(geo, lang, catalogue),
         period_label=period_label(row["period"], lang), sentence=sentence(row, ind, narrative_geo, lang),
         observed=value_text(row["observed"], ind, lang), expected=value_text(row["expected"], ind, lang),
-        bound=value_text(bound, ind, lang), change=percent(change, lang), source=ind.source_line,
+        bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line,
         visa=visa_figures(history, ind, row["period"], settings, lang), history=history)
 
 
@@ -306,3 +312,19 @@ def signal_table(signals, lang: str, *, visa: bool = True) -> pd.DataFrame:
             row[t("brief.col_visa_ref", lang)] = percent(ref, lang)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def caveat_lines(b: Briefing, shown: int | None = None) -> list[str]:
+    """The caveats of a briefing: provisional periods, synthetic data, method, selection."""
+    lang = b.lang
+    lines = []
+    if b.synthetic:
+        lines.append(t("brief.caveat_synthetic", lang))
+    if b.provisional_periods:
+        lines.append(t("brief.caveat_provisional", lang, periods=", ".join(b.provisional_periods)))
+    else:
+        lines.append(t("brief.caveat_no_provisional", lang))
+    lines.append(t("brief.caveat_method", lang))
+    if shown is not None and shown < len(b.signals):
+        lines.append(t("brief.caveat_selection", lang, shown=shown, total=len(b.signals)))
+    return lines

@@ -14,7 +14,7 @@ from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from monitoring.briefing import Briefing, Signal, signal_table, visa_lines
+from monitoring.briefing import Briefing, Signal, caveat_lines, signal_table, visa_lines
 from monitoring.exports import ChartMeta, date_text, figure_bytes
 from monitoring.figures import series_figure
 from monitoring.i18n import t
@@ -163,15 +163,15 @@ def _signal_slide(prs, b: Briefing, s: Signal, image: bytes | None):
     _box(slide, 0.4, 1.1, 10.7, 1.15, s.sentence, size=15 if len(s.sentence) < 260 else 13, colour=NAVY)
     if image is not None:
         width = 8.3
-        slide.shapes.add_picture(io.BytesIO(image), Inches(0.4), Inches(2.35), width=Inches(width))
+        slide.shapes.add_picture(io.BytesIO(image), Inches(0.4), Inches(2.1), width=Inches(width))
     facts = [(t("brief.figures_title", lang), 15, True, NAVY),
              t("brief.figures_observed", lang, value=s.observed),
              t("brief.figures_expected", lang, value=s.expected),
-             t("brief.figures_bound", lang, value=s.bound),
+             t("brief.figures_bound", lang, label=s.bound_label, value=s.bound),
              t("brief.figures_change", lang, value=s.change)]
-    _box(slide, 8.9, 2.35, 4.1, 1.9, facts, size=13, fill=LIGHT)
+    _box(slide, 8.9, 2.2, 4.1, 1.9, facts, size=13, fill=LIGHT)
     visa = [(t("brief.visa_title", lang), 15, True, NAVY), *visa_lines(s.visa, b)]
-    _box(slide, 8.9, 4.4, 4.1, 2.45, visa, size=12, fill=LIGHT)
+    _box(slide, 8.9, 4.25, 4.1, 2.5, visa, size=12, fill=LIGHT)
     return slide
 
 
@@ -187,22 +187,6 @@ def _closing_slide(prs, b: Briefing, shown: int):
         caveats.append((f"• {text}", 14, False, RED if text == t("brief.caveat_synthetic", lang) else GREY))
     _box(slide, 6.7, 1.2, 6.3, 5.6, caveats, size=12)
     return slide
-
-
-def caveat_lines(b: Briefing, shown: int | None = None) -> list[str]:
-    """The caveats of a briefing: provisional periods, synthetic data, method, selection."""
-    lang = b.lang
-    lines = []
-    if b.synthetic:
-        lines.append(t("brief.caveat_synthetic", lang))
-    if b.provisional_periods:
-        lines.append(t("brief.caveat_provisional", lang, periods=", ".join(b.provisional_periods)))
-    else:
-        lines.append(t("brief.caveat_no_provisional", lang))
-    lines.append(t("brief.caveat_method", lang))
-    if shown is not None and shown < len(b.signals):
-        lines.append(t("brief.caveat_selection", lang, shown=shown, total=len(b.signals)))
-    return lines
 
 
 def build_deck(b: Briefing, *, which: str = "all", keys=None, charts: bool = True) -> Presentation:

@@ -9,7 +9,6 @@ briefer can act on.
 
 from __future__ import annotations
 
-import copy
 import csv
 import datetime as dt
 import io
@@ -22,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitoring.i18n import DEFAULT_LANG, t
+from monitoring.i18n import DEFAULT_LANG, period_label, t
 
 FORMATS = ("png", "svg", "pdf")
 # Layout size of an exported chart; PNGs are rendered at twice that (2200 px wide, for slides).
@@ -53,6 +52,19 @@ class ChartMeta:
     lang: str = DEFAULT_LANG
 
 
+def series_meta(title: str, indicator, history: pd.DataFrame, *, lang: str = DEFAULT_LANG,
+                synthetic: bool = False, today: dt.date | None = None) -> ChartMeta:
+    """Export metadata for a series chart: the indicator's source line and the last observed period.
+
+    ``indicator`` is a catalogue ``Indicator``; ``history`` has ``period`` and ``observed`` columns
+    (as ``monitoring.views.history_frame`` returns them).
+    """
+    seen = history.loc[history["observed"].notna(), "period"] if len(history) else history.get("period", [])
+    last = period_label(str(seen.iloc[-1]), lang) if len(seen) else ""
+    return ChartMeta(title=title, source=indicator.source_line, last_period=last, exported=today,
+                     synthetic=synthetic, lang=lang)
+
+
 def date_text(day: dt.date, lang: str = DEFAULT_LANG) -> str:
     """A date in words: ``26 November 2026``, ``26 nëntor 2026``, ``26. novembar 2026``."""
     return t("export.date", lang, day=day.day, month=t(f"date_month.{day.month}", lang), year=day.year)
@@ -75,7 +87,7 @@ def footer_text(meta: ChartMeta) -> str:
 
 def dress(fig: go.Figure, meta: ChartMeta, *, width: int = WIDTH, height: int = HEIGHT) -> go.Figure:
     """A copy of ``fig`` sized for export, with the title on top, the legend below and the footer."""
-    out = go.Figure(copy.deepcopy(fig))
+    out = go.Figure(fig)  # a copy: the caller's figure is left as it was
     out.update_layout(
         width=width, height=height, hovermode=False,
         title={"text": meta.title, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top",
@@ -179,7 +191,7 @@ def write_figure(fig: go.Figure, path: str | Path, meta: ChartMeta | None = None
 def file_name(*parts: str, suffix: str) -> str:
     """A safe download file name from parts: ``asylum_applications_DE_2026-10.png``."""
     keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in "_".join(p for p in parts if p))
-    return f"{keep.strip('_') or 'export'}.{suffix}"
+    return f"{keep.strip('._') or 'export'}.{suffix}"
 
 
 # --- tables --------------------------------------------------------------------------------------

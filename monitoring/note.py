@@ -15,8 +15,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from monitoring.briefing import Briefing, share, signal_table
-from monitoring.deck import caveat_lines
+from monitoring.briefing import Briefing, caveat_lines, share, signal_table
 from monitoring.exports import ExportError, date_text
 from monitoring.i18n import DEFAULT_LANG, t
 

@@ -1,0 +1,151 @@
+"""The briefing deck: written, read back with python-pptx, slide by slide, in every language."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+from PIL import Image
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from monitoring.__main__ import main
+from monitoring.briefing import BriefingError, caveat_lines
+from monitoring.deck import ROWS_PER_TABLE, build_deck, write_deck
+from monitoring.exports import date_text
+from monitoring.i18n import t
+from tests.briefing_db import TODAY, briefing, demo_db
+
+LANGS = ("en", "sq", "sr")
+
+
+def slide_texts(slide) -> str:
+    """Every non-empty text on a slide (text boxes, then table cells), in drawing order, one per line."""
+    out = []
+    for shape in slide.shapes:
+        if shape.has_text_frame:
+            out.append(shape.text_frame.text)
+        if shape.has_table:
+            out.extend(cell.text for row in shape.table.rows for cell in row.cells)
+    return "\n".join(text for text in out if text)
+
+
+def pictures(slide) -> list:
+    return [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
+
+
+def read_back(path) -> Presentation:
+    return Presentation(str(path))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_deck_slides_read_back(lang, tmp_path):
+    b = briefing(lang)
+    assert b.signals, "the demo data should raise at least one alert or watch"
+    keys = [s.key for s in b.signals[:3]]  # three chart slides per language keep the test quick
+    path = tmp_path / f"deck_{lang}.pptx"
+    n = write_deck(b, path, keys=keys)
+    prs = read_back(path)
+    summary_pages = math.ceil(len(b.signals) / ROWS_PER_TABLE)
+    assert len(prs.slides) == n == 1 + summary_pages + len(keys) + 1
+    slides = list(prs.slides)
+
+    title = slide_texts(slides[0])
+    assert t("brief.title", lang) in title
+    assert t("brief.period", lang, period=b.period_label) in title
+    assert b.status_text() in title
+    assert b.counts_text() in title
+    assert t("brief.prepared", lang, date=date_text(TODAY, lang)) in title
+    assert t("brief.synthetic_warning", lang) in title  # the demo data are labelled synthetic
+
+    summary = "\n".join(slide_texts(s) for s in slides[1:1 + summary_pages])
+    assert t("brief.summary_title", lang, period=b.period_label) in summary
+    for column in (t("col.level", lang), t("col.indicator", lang), t("brief.col_visa_ref", lang)):
+        assert column in summary
+    for s in b.signals:  # the summary lists every signal, not only the chosen ones
+        assert s.indicator_name in summary and s.geo_label in summary
+        assert t(f"level.{s.level}", lang) in summary
+
+    for slide, s in zip(slides[1 + summary_pages:-1], b.signals[:3], strict=True):
+        text = slide_texts(slide)
+        assert f"{s.title}, {s.period_label}" in text
+        assert s.sentence in text
+        assert t("brief.visa_title", lang) in text
+        assert t("brief.figures_observed", lang, value=s.observed) in text
+        assert t("export.source", lang, source=s.source) in text
+        (picture,) = pictures(slide)
+        image = Image.open(io.BytesIO(picture.image.blob))
+        assert image.format == "PNG" and image.width >= 1600
+
+    closing = slide_texts(slides[-1])
+    assert t("brief.sources_heading", lang) in closing
+    assert t("brief.caveats_heading", lang) in closing
+    for src, _ in b.sources:
+        assert src in closing
+    assert t("brief.caveat_synthetic", lang) in closing
+    if b.provisional_periods:
+        assert t("brief.caveat_provisional", lang, periods=", ".join(b.provisional_periods)) in closing
+    assert t("brief.caveat_selection", lang, shown=len(keys), total=len(b.signals)) in closing
+    assert f"{n} / {n}" in closing
+
+
+def test_one_slide_per_signal_and_alerts_only():
+    b = briefing("en")
+    summary_pages = math.ceil(len(b.signals) / ROWS_PER_TABLE)
+    every = build_deck(b, which="all", charts=False)
+    assert len(every.slides) == 1 + summary_pages + len(b.signals) + 1
+    alerts = [s for s in b.signals if s.level == "alert"]
+    only = build_deck(b, which="alert", charts=False)
+    assert len(only.slides) == 1 + summary_pages + len(alerts) + 1
+    titles = [slide_texts(s).split("\n")[0] for s in list(only.slides)[1 + summary_pages:-1]]
+    assert titles == [f"{s.title}, {s.period_label}" for s in alerts]
+    # Without charts there is no picture (and no browser is needed).
+    assert not any(pictures(s) for s in only.slides)
+
+
+def test_a_chosen_signal_only():
+    b = briefing("en")
+    last = b.signals[-1]
+    prs = build_deck(b, keys=[last.key], charts=False)
+    summary_pages = math.ceil(len(b.signals) / ROWS_PER_TABLE)
+    assert len(prs.slides) == 1 + summary_pages + 1 + 1
+    chosen = slide_texts(prs.slides[1 + summary_pages])
+    assert chosen.startswith(f"{last.title}, {last.period_label}")
+    assert last.sentence in chosen
+
+
+def test_caveats_say_what_was_left_out():
+    b = briefing("en")
+    assert t("brief.caveat_selection", "en", shown=1, total=len(b.signals)) in caveat_lines(b, 1)
+    assert not any("slide for" in line for line in caveat_lines(b, len(b.signals)))
+
+
+def test_unknown_selection_is_refused():
+    with pytest.raises(BriefingError, match=r'Unknown choice of alerts "some"; choose one of all, alert\.'):
+        build_deck(briefing("en"), which="some", charts=False)
+
+
+def test_cli_writes_the_deck(tmp_path, capsys):
+    out = tmp_path / "brief.pptx"
+    code = main(["brief", "--db", str(demo_db()), "--lang", "sr", "--alerts", "alert", "--out", str(out)],
+                today=TODAY)
+    assert code == 0, capsys.readouterr().err
+    b = briefing("sr")
+    prs = read_back(out)
+    alerts = [s for s in b.signals if s.level == "alert"]
+    assert len(prs.slides) == 2 + math.ceil(len(b.signals) / ROWS_PER_TABLE) + len(alerts)
+    assert t("brief.title", "sr") in slide_texts(prs.slides[0])
+    assert capsys.readouterr().out.startswith(f"zapisana prezentacija {out}: {len(prs.slides)} slajdova")
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--out", "x.docx"], 2, 'The output file must end in .pptx (deck) or .pdf (note), not ".docx".'),
+    (["--period", "2031-01", "--out", "x.pptx"], 1,
+     "No scored results for 2031-01 (the latest month with results is 2026-10)."),
+])
+def test_cli_errors(args, code, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["brief", "--db", str(demo_db()), *args], today=TODAY) == code
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not list(tmp_path.iterdir())

@@ -1,0 +1,219 @@
+"""Chart exports (PNG/SVG/PDF through kaleido and Chromium) and tables (CSV/XLSX), opened and checked.
+
+The chart tests need a Chrome/Chromium (installed here and in CI). Without one they fail with the
+ExportError message; they never skip.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from pypdf import PdfReader
+
+from monitoring import exports
+from monitoring.briefing import signal_table
+from monitoring.exports import ChartMeta, ExportError
+from monitoring.figures import series_figure
+from monitoring.i18n import t
+from tests.briefing_db import TODAY, briefing
+
+LANGS = ("en", "sq", "sr")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _flat(text: str) -> str:
+    """Extracted PDF text with all whitespace (and the narrow no-break space) as single spaces."""
+    return re.sub(r"\s+", " ", text.replace("\u202f", " ")).strip()
+
+
+def _chart(lang: str):
+    b = briefing(lang)
+    assert b.signals, "the demo data should raise at least one alert or watch"
+    s = b.signals[0]
+    meta = ChartMeta(title=f"{s.title}, {s.period_label}", source=s.source, last_period=s.period_label,
+                     exported=TODAY, synthetic=b.synthetic, lang=lang)
+    return series_figure(s.history, lang=lang), meta, s
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_png_is_wide_and_not_blank(lang):
+    fig, meta, _ = _chart(lang)
+    image = Image.open(io.BytesIO(exports.figure_bytes(fig, "png", meta)))
+    assert image.format == "PNG"
+    assert image.width >= 1600
+    pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 10  # a blank (or single-colour) image has no variance
+    assert (pixels < 100).mean() > 0.002  # some dark ink: lines, text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_svg_parses_and_carries_title_source_period_and_date(lang):
+    fig, meta, s = _chart(lang)
+    root = ET.fromstring(exports.figure_bytes(fig, "svg", meta))
+    assert root.tag == f"{SVG}svg"
+    texts = " | ".join("".join(e.itertext()) for e in root.iter(f"{SVG}text"))
+    assert meta.title in texts
+    assert t("export.source", lang, source=s.source) in texts
+    assert t("export.synthetic", lang) in texts
+    assert t("export.data_to", lang, period=s.period_label) in texts
+    assert t("export.exported", lang, date=exports.date_text(TODAY, lang)) in texts
+    assert t("fig.observed", lang) in texts  # the legend is in the language too
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_pdf_has_one_page_with_title_and_source(lang):
+    fig, meta, s = _chart(lang)
+    reader = PdfReader(io.BytesIO(exports.figure_bytes(fig, "pdf", meta)))
+    assert len(reader.pages) == 1
+    text = _flat(reader.pages[0].extract_text()).replace("_", " ")
+    assert _flat(meta.title) in text
+    assert _flat(t("export.source", lang, source=s.source)).replace("_", " ") in text
+    assert exports.date_text(TODAY, lang) in text
+
+
+def test_the_kaleido_server_is_started_once_and_reused():
+    import kaleido
+
+    fig, meta, _ = _chart("en")
+    exports.figure_bytes(fig, "svg", meta)
+    assert kaleido._global_server.is_running()
+    thread = kaleido._global_server._thread
+    exports.figure_bytes(fig, "svg", meta)
+    assert kaleido._global_server._thread is thread
+
+
+def test_write_figure_takes_the_format_from_the_suffix(tmp_path):
+    fig, meta, _ = _chart("en")
+    path = exports.write_figure(fig, tmp_path / "chart.svg", meta)
+    assert ET.parse(path).getroot().tag == f"{SVG}svg"
+    with pytest.raises(ExportError, match=r'Unknown export format "gif"; choose one of png, svg, pdf\.'):
+        exports.write_figure(fig, tmp_path / "chart.gif", meta)
+
+
+def test_no_browser_gives_a_clear_message(monkeypatch, tmp_path):
+    missing = tmp_path / "no-chrome"
+    monkeypatch.setenv("BROWSER_PATH", str(missing))
+    with pytest.raises(ExportError, match=r"^Chart export needs Chrome or Chromium, and none was found\. "
+                                          r"BROWSER_PATH=.*no-chrome' is not a file\. Install it"):
+        exports.browser_path()
+
+
+def test_the_browser_is_found_here():
+    # CI and this machine have Debian's chromium; without it every chart test fails with this message.
+    assert exports.browser_path()
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "26 November 2026"),
+    ("sq", "26 nëntor 2026"),
+    ("sr", "26. novembra 2026."),
+])
+def test_dates_in_words(lang, expected):
+    assert exports.date_text(dt.date(2026, 11, 26), lang) == expected
+
+
+@pytest.mark.parametrize("synthetic, lang, expected", [
+    (True, "en", "Source: Eurostat migr_asyappctzm; synthetic demo data · Data to October 2026 · "
+                 "Exported 26 November 2026"),
+    (False, "en", "Source: Eurostat migr_asyappctzm · Data to October 2026 · Exported 26 November 2026"),
+    (True, "sq", "Burimi: Eurostat migr_asyappctzm; të dhëna demonstruese sintetike · Të dhëna deri në "
+                 "tetor 2026 · Eksportuar më 26 nëntor 2026"),
+])
+def test_footer_text(synthetic, lang, expected):
+    meta = ChartMeta(title="x", source="Eurostat migr_asyappctzm", last_period=t("month.10", lang) + " 2026",
+                     exported=dt.date(2026, 11, 26), synthetic=synthetic, lang=lang)
+    assert exports.footer_text(meta) == expected
+
+
+def test_series_meta_names_the_source_and_the_last_observed_period():
+    from indicators.catalogue import load_catalogue
+
+    ind = load_catalogue()["asylum_applications"]
+    history = pd.DataFrame({"period": ["2026-08", "2026-09", "2026-10"], "observed": [5.0, 6.0, None]})
+    meta = exports.series_meta("Asylum – Germany", ind, history, lang="sr", synthetic=True, today=TODAY)
+    assert meta == ChartMeta(title="Asylum – Germany", source="Eurostat migr_asyappctzm",
+                             last_period="septembar 2026", exported=TODAY, synthetic=True, lang="sr")
+    assert exports.series_meta("x", ind, history.iloc[:0]).last_period == ""
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+2", "'=1+2"),
+    ("+31 44 123", "'+31 44 123"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ("Gjermania", "Gjermania"),
+    ("−5%", "−5%"),  # the typographic minus of our percentages is not a formula
+    ("", ""),
+    (-5, -5),
+    (2.5, 2.5),
+])
+def test_neutralise(value, expected):
+    assert exports.neutralise(value) == expected
+
+
+EVIL = pd.DataFrame({
+    "indicator": ["=HYPERLINK(\"http://x\",\"click\")", "Lica zatečena u Nemačkoj", "@cmd", "+1", "-1+1"],
+    "observed": [1, -2, 3, 4, 5],
+    "=header": ["a", "b", "c", "d", "e"],
+})
+
+
+def test_csv_neutralises_formulas_and_keeps_unicode():
+    data = exports.table_csv(EVIL)
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["indicator", "observed", "'=header"]
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\",\"click\")", "Lica zatečena u Nemačkoj",
+                                        "'@cmd", "'+1", "'-1+1"]
+    assert [r[1] for r in rows[1:]] == ["1", "-2", "3", "4", "5"]  # numbers stay numbers
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_xlsx_reads_back_with_formulas_neutralised(lang):
+    b = briefing(lang)
+    table = signal_table(b.signals, lang)
+    evil = table.iloc[:1].copy()
+    evil.iloc[0, 1] = "=cmd|' /C calc'!A0"
+    frame = pd.concat([table, evil], ignore_index=True)
+    title = t("export.table_title", lang, title=t("brief.note_table", lang), period=b.period_label)
+    wb = load_workbook(io.BytesIO(exports.table_xlsx(frame, "briefing", title=title)))
+    ws = wb.active
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert rows[0][0] == title
+    header = rows[2]
+    assert header == list(table.columns)
+    body = rows[3:]
+    assert len(body) == len(frame)
+    assert body[0][1] == b.signals[0].indicator_name
+    assert body[-1][1] == "'=cmd|' /C calc'!A0"
+    for row in ws.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+            if isinstance(cell.value, str):
+                assert not cell.value.startswith(exports.FORMULA_START), cell.coordinate
+
+
+def test_xlsx_keeps_numbers_numeric():
+    wb = load_workbook(io.BytesIO(exports.table_xlsx(EVIL)))
+    ws = wb.active
+    assert [c.value for c in ws["B"]][1:] == [1, -2, 3, 4, 5]
+    assert ws["C1"].value == "'=header"
+
+
+def test_file_names_are_safe():
+    assert exports.file_name("asylum_applications", "DE", "2026-10", suffix="png") == \
+        "asylum_applications_DE_2026-10.png"
+    assert exports.file_name("../../etc/passwd", suffix="csv") == "etc_passwd.csv"

@@ -13,6 +13,8 @@ DEFAULT_PATH = Path(__file__).with_name("catalogue.toml")
 GEO_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 CATEGORIES = ("outflow", "leading", "return", "context")
 DIRECTIONS = ("up", "down", "both")
+# What a series' geo is: the destination (asylum in FR), the origin (readmitted from DE), or home (XK).
+GEO_ROLES = ("destination", "origin", "home")
 FREQUENCIES = ("M", "Q", "A")
 LANGUAGES = ("en", "sq", "sr")
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -55,6 +57,7 @@ class Indicator:
     source: str
     description: str
     dataset: str = ""
+    geo_role: str = "destination"
     names: Mapping[str, str] = field(default_factory=lambda: FrozenMap({}), compare=False)
 
     def name_in(self, lang: str) -> str:
@@ -110,14 +113,21 @@ def valid_geo(code: str) -> bool:
 
 
 def _indicator(raw: dict, where: str) -> Indicator:
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: expected a table of fields")
     missing = [f for f in _FIELDS if not str(raw.get(f, "")).strip()]
     if missing:
         raise CatalogueError(f"{where}: missing {', '.join(missing)}")
+    not_text = [f for f in (*_FIELDS, "dataset", *(f"name_{lang}" for lang in LANGUAGES))
+                if f in raw and not isinstance(raw[f], str)]
+    if not_text:
+        raise CatalogueError(f"{where}: {not_text[0]} {raw[not_text[0]]!r} is not text")
     checks = (
         ("id", _ID_PATTERN.match(raw["id"]) is not None, "lower-case letters, digits and _"),
         ("frequency", raw["frequency"] in FREQUENCIES, "one of " + ", ".join(FREQUENCIES)),
         ("category", raw["category"] in CATEGORIES, "one of " + ", ".join(CATEGORIES)),
         ("bad_direction", raw["bad_direction"] in DIRECTIONS, "one of " + ", ".join(DIRECTIONS)),
+        ("geo_role", raw.setdefault("geo_role", "destination") in GEO_ROLES, "one of " + ", ".join(GEO_ROLES)),
     )
     for name, ok, expected in checks:
         if not ok:
@@ -127,6 +137,7 @@ def _indicator(raw: dict, where: str) -> Indicator:
     return Indicator(
         **{f: str(raw[f]) for f in _FIELDS},
         dataset=str(raw.get("dataset", "")),
+        geo_role=raw["geo_role"],
         names=FrozenMap(names),
     )
 
@@ -138,6 +149,18 @@ def parse_catalogue(text: str, path: Path | None = None) -> Catalogue:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"{where}: not valid TOML: {exc}") from None
+    if not isinstance(data.get("indicator", []), list):
+        raise CatalogueError(f"{where}: indicator must be a list of [[indicator]] tables")
+    for key in ("geo", "aggregates"):
+        if not isinstance(data.get(key, {}), dict):
+            raise CatalogueError(f"{where}: {key} must be a table")
+    agg = data.get("aggregates", {})
+    for key in ("codes", "eu_plus"):
+        if key in agg and not (isinstance(agg[key], list) and all(isinstance(c, str) for c in agg[key])):
+            raise CatalogueError(f"{where}: aggregates.{key} must be a list of geo codes")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CatalogueError(f"{where}: version {version!r} is not a whole number")
     indicators = tuple(
         _indicator(raw, f"{where}: indicator {n}") for n, raw in enumerate(data.get("indicator", []), 1)
     )
@@ -149,9 +172,8 @@ def parse_catalogue(text: str, path: Path | None = None) -> Catalogue:
     bad = [code for code in geo if not valid_geo(code)]
     if bad:
         raise CatalogueError(f"{where}: bad geo code {bad[0]!r}")
-    agg = data.get("aggregates", {})
     return Catalogue(
-        version=int(data.get("version", 1)),
+        version=version,
         indicators=indicators,
         geo_names=FrozenMap(geo),
         aggregates=tuple(agg.get("codes", ("EU27_2020", "EU_PLUS", "TOTAL"))),
@@ -183,7 +205,7 @@ def indicator_toml(ind: Indicator) -> str:
     for lang in ("sq", "sr"):
         if ind.names.get(lang):
             lines.append(f"name_{lang} = {q(ind.names[lang])}")
-    for name in ("unit", "frequency", "category", "bad_direction", "source", "dataset", "description"):
+    for name in ("unit", "frequency", "category", "bad_direction", "geo_role", "source", "dataset", "description"):
         lines.append(f"{name} = {q(getattr(ind, name))}")
     return "\n".join(lines) + "\n"
 

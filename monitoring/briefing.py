@@ -19,7 +19,7 @@ from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, observations, results
 from monitoring.i18n import DEFAULT_LANG, number, percent, period_label, strings, t
-from monitoring.narrative import sentence, value_text
+from monitoring.narrative import geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.views import history_frame, indicator_of, reference_label
 from monitoring.visa_rule import visa_rule
@@ -32,22 +32,6 @@ HOME = "XK"
 
 class BriefingError(ValueError):
     """A briefing that cannot be assembled (no results, unknown period or language)."""
-
-
-def geo_name(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = None) -> str:
-    """A destination's name in the language (``geo.DE``), else the catalogue's, else the code."""
-    key = f"geo.{code}"
-    if key in strings(lang) or key in strings(DEFAULT_LANG):
-        return t(key, lang)
-    return catalogue.geo_name(code) if catalogue is not None else code
-
-
-def geo_in(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = None) -> str:
-    """The destination as it reads after "in" (Serbian locative, Albanian indefinite form)."""
-    key = f"geo_in.{code}"
-    if key in strings(lang):
-        return t(key, lang)
-    return geo_name(code, lang, catalogue)
 
 
 @dataclass(frozen=True)
@@ -233,7 +217,6 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
         history = history[(history["period_start"] <= end)
                           & (history["period_start"] > end - pd.DateOffset(years=CHART_YEARS))]
         history = history.reset_index(drop=True)
-    narrative_geo = HOME if geo == HOME else geo_in(geo, lang, catalogue)
     last_year = row.get("last_year")
     change = None if _missing(last_year) or not last_year or _missing(row["observed"]) \
         else row["observed"] / last_year - 1
@@ -247,7 +230,7 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
         indicator_id=ind.id, geo=geo, period=row["period"], level=row["level"],
         provisional=bool(row.get("provisional")), score=float(row["score"]) if not _missing(row["score"]) else 0.0,
         indicator_name=ind.name_in(lang), geo_label=geo_name(geo, lang, catalogue),
-        period_label=period_label(row["period"], lang), sentence=sentence(row, ind, narrative_geo, lang),
+        period_label=period_label(row["period"], lang), sentence=sentence(row, ind, geo, lang, catalogue),
         observed=value_text(row["observed"], ind, lang), expected=value_text(row["expected"], ind, lang),
         bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line,
         visa=visa_figures(history, ind, row["period"], settings, lang), history=history)

@@ -65,8 +65,10 @@ def percent(change: float | None, lang: str = DEFAULT_LANG) -> str:
     """A signed percentage change: ``+121%``."""
     if change is None or (isinstance(change, float) and math.isnan(change)):
         return "–"
-    sign = "+" if change >= 0 else "−"
-    return sign + number(abs(change) * 100, lang) + "%"
+    text = number(abs(change) * 100, lang)
+    if text.strip("0.,\u202f") == "":  # rounds to zero: no sign ("0%", never "−0%")
+        return text + "%"
+    return ("+" if change > 0 else "−") + text + "%"
 
 
 def period_label(period: pd.Period | str, lang: str = DEFAULT_LANG) -> str:

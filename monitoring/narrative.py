@@ -11,13 +11,30 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from indicators.catalogue import Indicator
+from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PERIODS_PER_YEAR, to_period
 from monitoring.i18n import DEFAULT_LANG, number, percent, period_label, strings, t
 
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+HOME = "XK"
+
+
+def geo_name(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = None) -> str:
+    """A geo's name in the language (``geo.DE``), else the catalogue's name, else the code."""
+    key = f"geo.{code}"
+    if key in strings(lang) or key in strings(DEFAULT_LANG):
+        return t(key, lang)
+    return catalogue.geo_name(code) if catalogue is not None else code
+
+
+def geo_in(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = None) -> str:
+    """The geo as it reads after "in" (Serbian locative "u Nemačkoj", Albanian "në Gjermani")."""
+    key = f"geo_in.{code}"
+    return t(key, lang) if key in strings(lang) else geo_name(code, lang, catalogue)
 
 
 def year_earlier(period: pd.Period) -> pd.Period:
@@ -41,19 +58,24 @@ def channel_names(channels: str, lang: str = DEFAULT_LANG) -> str:
     return ", ".join(t(f"channel.{c}", lang) if f"channel.{c}" in known else c for c in names)
 
 
-def sentence(row: Mapping, indicator: Indicator, geo_name: str, lang: str = DEFAULT_LANG) -> str:
-    """The plain sentence for one scored period.
+def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_LANG,
+             catalogue: Catalogue | None = None) -> str:
+    """The plain sentence for one scored period, in the language.
 
     ``row`` needs: period, observed, expected, lower, upper, last_year (the value a year earlier),
-    channels and provisional. Home series (geo XK) are named without "in Kosovo".
+    channels and provisional. ``geo`` is the code: a destination reads "in France", an origin (the
+    indicator's ``geo_role``) "(Germany)", and Kosovo's own series are named without a place.
     """
     period = row["period"] if isinstance(row["period"], pd.Period) else to_period(str(row["period"]))
     name = indicator.name_in(lang)
     when = period_label(period, lang)
-    if geo_name in ("XK", "Kosovo"):
+    if geo == HOME or indicator.geo_role == "home":
         subject = t("narrative.subject_home", lang, indicator=name, period=when)
+    elif indicator.geo_role == "origin":
+        subject = t("narrative.subject_origin", lang, indicator=name, geo=geo_name(geo, lang, catalogue),
+                    period=when)
     else:
-        subject = t("narrative.subject", lang, indicator=name, geo=geo_name, period=when)
+        subject = t("narrative.subject", lang, indicator=name, geo=geo_in(geo, lang, catalogue), period=when)
     observed = t(
         f"narrative.observed_{indicator.bad_direction}",
         lang,

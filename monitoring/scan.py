@@ -204,7 +204,7 @@ def level_frame(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSet
 def _with_reasons(levels: pd.DataFrame, catalogue: Catalogue, lang: str = "en") -> pd.DataFrame:
     levels = levels.copy()
     levels["reason"] = [
-        sentence(row, _indicator_for(catalogue, row["indicator"]), catalogue.geo_name(row["geo"]), lang)
+        sentence(row, _indicator_for(catalogue, row["indicator"]), row["geo"], lang, catalogue)
         if row["level"] in ("watch", "alert") else ""
         for row in levels.to_dict("records")
     ]

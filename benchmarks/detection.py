@@ -54,22 +54,39 @@ METHODS = ("r", "glm", "ours")  # R's alarm, our GLM channel alone at alpha 0.01
 # ------------------------------------------------------------------------------ our pipeline
 
 
+def _product(series: pd.Series, with_visa_rule: bool) -> pd.Series:
+    """Levels exactly as the scan makes them: ``score_series`` then ``rethreshold`` at the defaults."""
+    from dataclasses import replace
+
+    from indicators.catalogue import load_catalogue
+    from monitoring.levels import rethreshold
+    from monitoring.scoring import score_series
+    from monitoring.settings import MonitorSettings
+
+    indicator = load_catalogue()["asylum_applications"]  # monthly, bad direction up
+    settings = MonitorSettings().for_indicator(indicator.id)
+    levels = settings.levels
+    if not with_visa_rule:
+        levels = replace(levels, channels=tuple(c for c in levels.channels if not c.startswith("visa")))
+    flags = pd.Series(None, index=series.index, dtype=object)
+    stored = score_series(series, flags, indicator, settings, score_from=FIRST_SCORED)
+    out = rethreshold(stored, levels, direction=indicator.bad_direction, visa=settings.visa_rule)
+    return pd.Series(out["level"].to_numpy(), index=pd.PeriodIndex(stored["period"], freq="M"))
+
+
 def product_levels(series: pd.Series) -> pd.Series:
-    """Our statistical channels combined into levels with the default LevelSettings ('up', nothing provisional).
+    """The product's statistical channels (GLM, EARS, CUSUM; STL off) at the default settings.
 
-    The GLM (alpha from its p-value: watch 0.05, alert 0.01, alert after 2 consecutive watches) and
-    the NB CUSUM on the GLM's expected values; EARS only where the GLM has no result (never here)
-    and STL is off by default. The visa rule is left out: it is a policy rule, and its reference
-    months (Nov-Dec 2023) mean nothing in simulated series.
+    The visa-suspension rule is a policy rule measured separately (``product_levels_with_visa_rule``):
+    its Nov–Dec 2023 reference is a calendar fact, and on seasonal in-control series it fires in the
+    high season by definition.
     """
-    from monitoring.baselines import GLMSettings, glm_baseline
-    from monitoring.detectors import nb_cusum
-    from monitoring.levels import LevelSettings, combine
+    return _product(series, with_visa_rule=False)
 
-    glm = glm_baseline(series, GLMSettings(), direction="up", score_from=FIRST_SCORED)
-    cusum = nb_cusum(series, glm["expected"], glm["dispersion"], direction="up")
-    levels = combine({"glm": glm, "cusum": cusum}, direction="up", settings=LevelSettings())
-    return levels["level"]
+
+def product_levels_with_visa_rule(series: pd.Series) -> pd.Series:
+    """Everything that can raise an alert in the product, the visa-suspension rule included."""
+    return _product(series, with_visa_rule=True)
 
 
 def glm_alert(series: pd.Series) -> pd.Series:

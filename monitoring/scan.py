@@ -99,19 +99,24 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
     return out
 
 
-def _score_batch(batch: list[tuple], today: pd.Timestamp) -> list[pd.DataFrame]:
+def _score_batch(batch: list[tuple], today: pd.Timestamp, since: pd.Period | None = None) -> list[pd.DataFrame]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return [score_series(values, flags, indicator, settings, today).assign(geo=geo)
+    return [score_series(values, flags, indicator, settings, today, _since_in(since, values)).assign(geo=geo)
             for indicator, geo, values, flags, settings in batch]
 
 
+def _since_in(since: pd.Period | None, values: pd.Series) -> pd.Period | None:
+    """``--since`` (a month) in the series' own frequency."""
+    return None if since is None else since.asfreq(values.index.freq, how="start")
+
+
 def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd.Timestamp,
-               workers: int, progress: Progress | None) -> list[pd.DataFrame]:
+               workers: int, progress: Progress | None, since: pd.Period | None = None) -> list[pd.DataFrame]:
     jobs = [(s.indicator, s.geo, s.values, s.flags, settings.for_indicator(s.indicator.id)) for s in todo]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_SERIES:
         frames = []
         for n, job in enumerate(jobs, 1):
-            frames.extend(_score_batch([job], today))
+            frames.extend(_score_batch([job], today, since))
             if progress:
                 progress(n, len(jobs), f"{job[0].id} {job[1]}")
         return frames
@@ -121,7 +126,8 @@ def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd
     done = 0
     # spawn, not fork: the dashboard process has threads (and DuckDB's), which fork would copy mid-state.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for batch, result in zip(batches, pool.map(_score_batch, batches, [today] * len(batches)), strict=True):
+        for batch, result in zip(batches, pool.map(_score_batch, batches, [today] * len(batches),
+                                                   [since] * len(batches)), strict=True):
             frames.extend(result)
             done += len(batch)
             if progress:
@@ -151,10 +157,8 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
             states.append((s.indicator.id, s.geo, fp, fh, s.note))
         elif s.key in state:
             states.append((s.indicator.id, s.geo, *state[s.key], s.note))
-    frames = _score_all(todo, settings, today, workers, progress)
+    frames = _score_all(todo, settings, today, workers, progress, since)
     new = pd.concat(frames, ignore_index=True) if frames else None
-    if new is not None and since is not None:
-        new = new[pd.to_datetime(new["period_start"]) >= since.start_time].reset_index(drop=True)
     current = {s.key for s in series}
     refitted = {s.key for s in todo}
     old = results.read_scores(store)

@@ -20,31 +20,36 @@ def _years_of_history(values: pd.Series, ppy: int) -> float:
 
 
 def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, settings: IndicatorSettings,
-                 today: pd.Timestamp | None = None) -> pd.DataFrame:
+                 today: pd.Timestamp | None = None, score_from: pd.Period | None = None) -> pd.DataFrame:
     """The stored frame of one series: every channel's per-period parameters, ready for the store.
 
     The GLM scores periods with at least ``min_years`` of history (method ``auto`` or ``glm``); EARS
     scores the rest (and whole series shorter than that, or every period with method ``ears``).
-    The CUSUM runs against the GLM's expected values; STL is a stored second opinion.
+    The CUSUM runs against the GLM's expected values; STL is a stored second opinion. With
+    ``score_from``, only periods from then on are scored (and returned).
     """
     direction = indicator.bad_direction
     ppy = PERIODS_PER_YEAR[indicator.frequency]
     channels: dict[str, pd.DataFrame] = {}
     if settings.method != "ears" and ppy > 1 and _years_of_history(values, ppy) > settings.glm.min_years:
-        glm = glm_baseline(values, settings.glm, direction=direction)
+        glm = glm_baseline(values, settings.glm, direction=direction, score_from=score_from)
         if len(glm):
             channels["glm"] = glm
             channels["cusum"] = nb_cusum(values, glm["expected"], glm["dispersion"], direction=direction)
     if settings.method != "glm" or "glm" not in channels:
         channels["ears"] = ears(values, "C2", alpha=settings.levels.watch_alpha, direction=direction)
     if ppy > 1 and _years_of_history(values, ppy) > 3:
-        channels["stl"] = stl_residual(values, period=ppy, direction=direction, alpha=settings.levels.watch_alpha)
+        channels["stl"] = stl_residual(values, period=ppy, direction=direction, alpha=settings.levels.watch_alpha,
+                                       score_from=score_from)
     if ppy > 1:
         channels["visa"] = visa_rule(values, settings.visa_rule, direction=direction)
     provisional = flags.reindex(values.index).eq("p").fillna(False).astype(bool)
     stored = to_stored(channels, direction=direction, provisional=provisional, series=values)
     stored["last_year"] = values.shift(ppy).reindex(stored.index)
-    stored = stored[stored.index >= values.first_valid_index()] if values.notna().any() else stored.iloc[:0]
+    first = values.first_valid_index() if values.notna().any() else None
+    if score_from is not None and first is not None:
+        first = max(first, score_from)
+    stored = stored[stored.index >= first] if first is not None else stored.iloc[:0]
     out = stored.reset_index()
     out["cusum_shift_start"] = [None if pd.isna(p) else to_text(p) if isinstance(p, pd.Period) else str(p)
                                 for p in out["cusum_shift_start"]]

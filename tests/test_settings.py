@@ -15,7 +15,7 @@ from monitoring.settings import (
 
 def test_shipped_defaults_load():
     s = load_settings()
-    assert (s.levels.watch_alpha, s.levels.alert_alpha, s.levels.persistence) == (0.05, 0.01, 2)
+    assert (s.levels.watch_alpha, s.levels.alert_alpha, s.levels.persistence) == (0.05, 0.01, 0)
     assert (s.visa_rule.watch, s.visa_rule.alert) == (0.30, 0.50)
     assert s.visa_rule.reference == ("2023-11", "2023-12")
     assert s.glm.years == 5 and s.glm.exclude_recent_months == 6

@@ -1,4 +1,5 @@
-"""``python -m indicators``: load data files, list the catalogue with coverage, add an indicator."""
+"""``python -m indicators``: load data files, list the catalogue with coverage, add an indicator,
+back up and restore the database, view or export the audit log."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from indicators import catalogue as cat
 from indicators.loaders import load_files
-from indicators.store import Store, StoreError, default_db_path
+from indicators.store import Store, StoreError, audit, backup, default_db_path
 from indicators.store.observations import coverage
 from indicators.validation import LoadError
 
@@ -72,7 +73,73 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--catalogue", type=Path, help="catalogue file (default: MONITOR_CATALOGUE or the shipped one)"
     )
+    bak = sub.add_parser(
+        "backup",
+        help="export the database into a new folder (DuckDB EXPORT DATABASE)",
+        description="Export a consistent snapshot of the database into DIR (new or empty): Parquet files, "
+        "the schema and a manifest. Loads and scans may run meanwhile.",
+    )
+    bak.add_argument("dir", metavar="DIR", type=Path)
+    bak.add_argument("--db", type=Path, help=_db_help())
+
+    res = sub.add_parser(
+        "restore",
+        help="replace the database with a backup (audited)",
+        description="Replace the database with the backup in DIR, atomically. The audit rows logged since "
+        "the backup are kept, ids are never reused, and the restore itself is logged.",
+    )
+    res.add_argument("dir", metavar="DIR", type=Path)
+    res.add_argument("--db", type=Path, help=_db_help())
+    res.add_argument("--who", default="local", help="name recorded in the audit log (default: local)")
+
+    aud = sub.add_parser(
+        "audit",
+        help="print the audit log, or export it as CSV",
+        description="Every change people made (loads, threshold changes, acknowledgements, event edits, "
+        "restores) with who, when, what, before and after. Append-only.",
+    )
+    aud.add_argument("--db", type=Path, help=_db_help())
+    aud.add_argument("--out", type=Path, metavar="FILE.csv", help="write the whole log as CSV instead")
     return parser
+
+
+def _backup(args, out) -> int:
+    store = Store(args.db or default_db_path())
+    manifest = backup.backup(store, args.dir)
+    rows = sum(manifest["tables"].values())
+    print(
+        f"backed up {store.path} into {args.dir.resolve()}: {len(manifest['tables'])} tables, {rows} rows",
+        file=out,
+    )
+    return 0
+
+
+def _restore(args, out) -> int:
+    store = Store(args.db or default_db_path())
+    report = backup.restore(store, args.dir, who=args.who)
+    print(
+        f"restored {store.path} from {report.folder} (backup of {report.created_at}, {report.rows} rows); "
+        f"{report.audit_rows_kept} audit row{'s' if report.audit_rows_kept != 1 else ''} logged since the backup kept",
+        file=out,
+    )
+    if report.note:
+        print(f"note: {report.note}", file=out)
+    return 0
+
+
+def _audit(args, out) -> int:
+    store = Store(args.db or default_db_path())
+    if args.out:
+        n = audit.export_audit(store, args.out)
+        print(f"wrote {n} audit rows to {args.out}", file=out)
+        return 0
+    for r in audit.read_audit(store).itertuples():
+        what = " ".join(str(x) for x in (r.action, r.target) if isinstance(x, str) and x)
+        line = f"{r.id:>6}  {r.logged_at:%Y-%m-%d %H:%M:%S}  {r.who}  {what}"
+        if isinstance(r.reason, str) and r.reason:
+            line += f"  reason: {r.reason!r}"
+        print(line, file=out)
+    return 0
 
 
 def _load(args, out, err) -> int:
@@ -150,6 +217,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
             return _load(args, out, err)
         if args.command == "list":
             return _list(args, out)
+        if args.command in ("backup", "restore", "audit"):
+            return {"backup": _backup, "restore": _restore, "audit": _audit}[args.command](args, out)
         return _add_indicator(args, out)
     except (cat.CatalogueError, StoreError, OSError) as exc:
         print(f"error: {exc}", file=err)

@@ -16,7 +16,6 @@ them are written in one atomic store write.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import eurostat
+from indicators import eurostat, textfile
 from indicators.catalogue import Catalogue
 from indicators.store import Store, StoreError
 from indicators.store.csvfiles import read_fields
@@ -111,41 +110,51 @@ def _head(text: str, file: str, parsed: ParsedFile) -> tuple[int, str] | None:
     return None
 
 
-def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return None, problem(
-            file,
-            line,
-            f"bytes that are not UTF-8 text ({data[exc.start : exc.start + 4]!r})",
-            "a UTF-8 text file",
-        )
-    for char, name in (("\x00", "a NUL character"), ("\x1f", "a unit-separator control character")):
-        at = text.find(char)
-        if at >= 0:
-            return None, problem(file, text.count("\n", 0, at) + 1, name, "plain text")
-    if "\r" in text:  # DuckDB's reader needs one kind of line ending throughout
-        lone = re.search(r"\r(?!\n)", text)
-        if lone:
-            return None, problem(
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_EXTRA = 3  # fields read beyond the header's, to recognise a number split by its commas
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"\d+,\d+")
+
+
+def _header_problem(file: str, line: int, header: str) -> Problem:
+    for delim, name in _DELIMITERS.items():
+        cells = ",".join(c.strip().strip('"').strip().lower() for c in header.split(delim))
+        if delim in header and cells in TIDY_HEADERS:
+            return problem(
                 file,
-                text.count("\n", 0, lone.start()) + 1,
-                "a carriage return (\\r) inside a line",
-                "lines ending in \\n or \\r\\n",
+                line,
+                f"fields separated by {name} (header {quoted(header.strip())})",
+                f"fields separated by commas: {TIDY_HEADERS[0]}[,flag]",
             )
-        bare = re.search(r"(?<!\r)\n", text)
-        if bare:
-            return None, problem(
+    return problem(
+        file, line, f"header {quoted(header.strip())}", f"the header {TIDY_HEADERS[0]} or {TIDY_HEADERS[1]}"
+    )
+
+
+def _field_count_problem(file: str, row, width: int, names: list[str]) -> Problem:
+    """Too many or too few fields; a number written with a comma is named as such."""
+    n, v = int(row.n_fields), names.index("value") + 1
+    if width < n <= width + _EXTRA:
+        number = ",".join(getattr(row, f"c{i}") for i in range(v, v + n - width + 1)).strip('"')
+        if _THOUSANDS.fullmatch(number):
+            return problem(
                 file,
-                text.count("\n", 0, bare.start()) + 1,
-                "a line ending in \\n in a file whose lines end in \\r\\n",
-                "one kind of line ending throughout",
+                int(row.line),
+                f"{quoted(number)} (a thousands separator)",
+                "a plain number such as 41250, with no separators",
+                v,
+                "value",
             )
-    return text, None
+        if _DECIMAL_COMMA.fullmatch(number):
+            return problem(
+                file,
+                int(row.line),
+                f"{quoted(number)} (a decimal comma)",
+                "a number with a decimal point, such as 5.5",
+                v,
+                "value",
+            )
+    return problem(file, int(row.line), f"{n} field{'s' if n != 1 else ''}", f"{width} ({','.join(names)})")
 
 
 def _tidy(
@@ -159,27 +168,23 @@ def _tidy(
 ) -> None:
     names = [c.strip().strip('"').strip().lower() for c in header.split(",")]
     if ",".join(names) not in TIDY_HEADERS:
+        parsed.problems.append(_header_problem(parsed.file, header_line, header))
+        return
+    width = len(names)
+    frame, _ = read_fields(path, first_line=header_line + 1, width=width + _EXTRA, unquote=unquote)
+    if frame.empty:
         parsed.problems.append(
             problem(
                 parsed.file,
                 header_line,
-                f"header {quoted(header.strip())}",
-                f"the header {TIDY_HEADERS[0]} or {TIDY_HEADERS[1]}",
+                "a header and no data rows",
+                "at least one data row after the header",
             )
         )
         return
-    width = len(names)
-    frame, _ = read_fields(path, first_line=header_line + 1, width=width, unquote=unquote)
     bad = frame["n_fields"] != width
-    shown = ",".join(names)
     parsed.problems += [
-        problem(
-            parsed.file,
-            int(r.line),
-            f"{int(r.n_fields)} field{'s' if r.n_fields != 1 else ''}",
-            f"{width} ({shown})",
-        )
-        for r in frame[bad].head(MAX_PROBLEMS).itertuples()
+        _field_count_problem(parsed.file, r, width, names) for r in frame[bad].head(MAX_PROBLEMS).itertuples()
     ]
     parsed.more += max(0, int(bad.sum()) - MAX_PROBLEMS)
     frame = frame[~bad]
@@ -262,6 +267,10 @@ def parse_file(
     path = Path(path)
     parsed = ParsedFile(str(path))
     try:
+        too_big = textfile.check_size(parsed.file, path.stat().st_size)
+        if too_big:
+            parsed.problems.append(too_big)
+            return parsed
         data = path.read_bytes()
     except OSError as exc:
         parsed.problems.append(
@@ -269,15 +278,10 @@ def parse_file(
         )
         return parsed
     parsed.sha256 = hashlib.sha256(data).hexdigest()
+    bad = None
     if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError):
-            parsed.problems.append(
-                problem(parsed.file, None, "a damaged .gz file", "a gzip-compressed text file")
-            )
-            return parsed
-    text, bad = _decode(data, parsed.file)
+        data, bad = textfile.gunzip(data, parsed.file)
+    text, bad = (None, bad) if bad else textfile.decode(data, parsed.file)
     if bad:
         parsed.problems.append(bad)
         return parsed

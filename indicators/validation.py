@@ -21,6 +21,7 @@ import pandas as pd
 from indicators.catalogue import GEO_PATTERN, Catalogue
 
 MAX_PROBLEMS = 50
+MAX_COUNT = 1e12  # more people than live on Earth, by two orders of magnitude
 FLAGS = ("p", "e", "b", "c", "u")
 FIELDS = ("indicator", "geo", "period", "value", "flag")
 PERIOD_FORMS = {"M": "monthly period YYYY-MM", "Q": "quarterly period YYYY-Qn", "A": "annual period YYYY"}
@@ -208,6 +209,8 @@ def check_rows(
     percent = text["indicator"].isin([i.id for i in catalogue.indicators if i.unit == "percent"])
     got.add(numeric & percent & ((value < 0) | (value > 100)), "value", "a percentage from 0 to 100")
     got.add(numeric & ~percent & (value < 0), "value", "a count of 0 or more")
+    # Overflowing (9e999 reads as infinity) or absurd counts would break the statistics.
+    got.add(numeric & ~percent & (value >= MAX_COUNT), "value", f"a count below {MAX_COUNT:.0e}")
 
     flag = text["flag"]
     got.add(~flag.isin(("", *FLAGS)), "flag", "one of " + ", ".join(FLAGS) + " or an empty cell")

@@ -113,12 +113,14 @@ def _coerce(value, annotation, where: str):
             if not isinstance(value, str):
                 raise TypeError
             return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"{where}: {value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
     return value
 
 
 def _section(cls, raw: Mapping, where: str) -> dict:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"{where}: expected a table of settings")
     known = {f.name: f for f in fields(cls)}
     hints = typing.get_type_hints(cls)
     out = {}
@@ -144,6 +146,8 @@ def parse_settings(data: Mapping, where: str = "settings") -> MonitorSettings:
         raise SettingsError(f"{where}: method {method!r} is not one of {', '.join(METHODS)}")
     parts = {name: cls(**_section(cls, data.get(name, {}), f"{where} [{name}]")) for name, cls in SECTIONS.items()}
     overrides: dict[str, dict[str, dict]] = {}
+    if not isinstance(data.get("indicator", {}), Mapping):
+        raise SettingsError(f"{where} [indicator]: expected tables of settings per indicator, [indicator.<id>]")
     for ind, raw in data.get("indicator", {}).items():
         if not isinstance(raw, Mapping):
             raise SettingsError(f"{where} [indicator.{ind}]: expected a table of settings")

@@ -45,9 +45,10 @@ class Store:
             yield cur
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection whose changes are published atomically when the block succeeds."""
-        with db.write_copy(self.path, self.lock_timeout) as con:
+    def write(self, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection whose changes are published atomically when the block succeeds (``fresh``: on an
+        empty database that replaces the current one, for a restore)."""
+        with db.write_copy(self.path, self.lock_timeout, fresh=fresh) as con:
             yield con
 
     def version(self) -> tuple[int, int, int]:

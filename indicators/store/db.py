@@ -8,7 +8,9 @@ sessions are threads of one process) and occasional writers in other processes (
 * A writer takes an exclusive ``flock`` on ``<db>.lock`` (bounded wait), copies the live file to a
   private temporary file, writes there, checkpoints, fsyncs and atomically ``os.replace``-s it
   over the live file. A writer killed at any moment leaves the live file untouched (all or
-  nothing, for free); its temporary file is removed by the next writer.
+  nothing, for free); its temporary file is removed by the next writer. Writers take turns: first
+  come, first served within a process, with a short gap between two writes of one process so that
+  a writer in another process is not starved (``benchmarks/stress.py``).
 * A reader attaches the live file read-only in an in-memory DuckDB instance kept per file
   version (inode, mtime, size) and hands out a cursor per use. A replaced file gets a new
   snapshot; the old one is closed when its last reader finishes. Readers never wait.
@@ -25,6 +27,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -130,30 +133,76 @@ def forget_snapshots() -> None:
             del _POOL.snapshots[name]
 
 
+# Writers take turns. Inside a process, threads queue first-come first-served; only the thread at
+# the head of the queue polls the file lock, every POLL s. Handing the lock to the next thread of the
+# same process waits HANDOFF s first, so that a writer in another process (polling too) gets its turn
+# instead of being starved by a busy dashboard.
+POLL = 0.01
+HANDOFF = 0.03
+
+
+@dataclass
+class _Turns:
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    queue: deque = field(default_factory=deque)
+    released_at: float = 0.0
+
+
+_TURNS: dict[str, _Turns] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def _busy(path: Path, timeout: float) -> StoreBusy:
+    return StoreBusy(
+        f"the database {path.name} is busy: another load, scan or save has been writing "
+        f"for more than {timeout:.0f} s; try again in a minute"
+    )
+
+
+@contextmanager
+def _my_turn(lock_path: Path, path: Path, deadline: float, timeout: float) -> Iterator[_Turns]:
+    with _TURNS_LOCK:
+        turns = _TURNS.setdefault(str(lock_path), _Turns())
+    me = object()
+    with turns.cond:
+        turns.queue.append(me)
+        while turns.queue[0] is not me:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                turns.queue.remove(me)
+                turns.cond.notify_all()
+                raise _busy(path, timeout)
+            turns.cond.wait(remaining)
+    try:
+        yield turns
+    finally:
+        with turns.cond:
+            turns.queue.popleft()
+            turns.cond.notify_all()
+
+
 @contextmanager
 def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
     """The writers' lock: an exclusive flock on ``<db>.lock``, waited for at most ``timeout`` s."""
     lock_path = path.with_name(path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreBusy(
-                        f"the database {path.name} is busy: another load, scan or save has been writing "
-                        f"for more than {timeout:.0f} s; try again in a minute"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+    deadline = time.monotonic() + timeout
+    with _my_turn(lock_path, path, deadline, timeout) as turns:
+        time.sleep(max(0.0, min(turns.released_at + HANDOFF - time.monotonic(), HANDOFF)))
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise _busy(path, timeout) from None
+                    time.sleep(POLL)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+            turns.released_at = time.monotonic()
 
 
 def _remove_stale(path: Path) -> None:
@@ -171,12 +220,15 @@ def _fsync(path: Path) -> None:
 
 
 @contextmanager
-def write_copy(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection on a private copy, published atomically if the block succeeds."""
+def write_copy(path: Path, timeout: float, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a private copy, published atomically if the block succeeds.
+
+    ``fresh`` starts from an empty database instead of a copy (a restore replaces everything).
+    """
     with exclusive_lock(path, timeout):
         _remove_stale(path)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        if path.exists():
+        if path.exists() and not fresh:
             shutil.copyfile(path, tmp)
         con = duckdb.connect(str(tmp))
         try:

@@ -1,0 +1,193 @@
+"""Backups with DuckDB's EXPORT DATABASE / IMPORT DATABASE (Parquet files, a schema and a manifest).
+
+A backup reads one consistent snapshot (writers are not held up) and writes ``schema.sql``,
+``load.sql``, one Parquet file per table and, last, ``backup.json`` (the manifest: schema version,
+time, row count per table). A folder without the manifest is not a backup (or an unfinished one).
+
+A restore is a writer like any other: under the writers' lock it imports the backup into a new
+temporary database, checks every table's row count against the manifest, migrates an older schema,
+keeps the audit rows logged since the backup, moves every sequence past the ids the current
+database has used (so no id is ever handed out twice), logs itself and atomically replaces the live
+file. Killed or refused at any point, it leaves the live database as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from indicators.store import Store, StoreError, audit, schema
+from indicators.store.db import SNAPSHOT
+
+MANIFEST = "backup.json"
+KIND = "ew-monitor backup"
+_SCRIPTS = {
+    "schema.sql": re.compile(r"CREATE (SEQUENCE [a-z_]+ [A-Z0-9 ]+|TABLE [a-z_]+\((?!.*\bAS\b)[^;]*\));"),
+    "load.sql": re.compile(r"COPY [a-z_]+ FROM '[^']*/[a-z_]+\.parquet' \(FORMAT 'parquet'\);"),
+}
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    folder: Path
+    created_at: str
+    rows: int
+    audit_rows_kept: int
+    note: str = ""
+
+
+def _literal(path: Path) -> str:
+    # EXPORT/IMPORT take no parameters: the folder is a quoted SQL string literal.
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _counts(con) -> dict[str, int]:
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = 'main' ORDER BY table_name"
+        ).fetchall()
+    ]
+    # Table names come from the catalog, never from input.
+    return {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables}  # noqa: S608
+
+
+def _next_values(con) -> dict[str, int]:
+    """Per sequence, the next value it would hand out."""
+    rows = con.execute(
+        "SELECT sequence_name, start_value, last_value, increment_by FROM duckdb_sequences() "
+        "WHERE database_name = current_database()"
+    ).fetchall()
+    return {
+        name: max(start, (last + step) if last is not None else start) for name, start, last, step in rows
+    }
+
+
+def backup(store: Store, folder: str | Path, *, now=None) -> dict:
+    """Export the current database into ``folder`` (new or empty); returns the manifest."""
+    folder = Path(folder).resolve()
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise StoreError(f"cannot back up into {folder}: it is not an empty folder; choose a new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    with store.read() as cur:
+        version = schema.version_of(cur)
+        counts = _counts(cur)
+        cur.execute(f"EXPORT DATABASE {SNAPSHOT} TO {_literal(folder)} (FORMAT parquet)")
+    manifest = {
+        "kind": KIND,
+        "schema_version": version,
+        "created_at": str(now or store.clock()),
+        "source": str(store.path),
+        "tables": counts,
+    }
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)  # written last: a folder with the manifest is a complete backup
+    return manifest
+
+
+def read_manifest(folder: str | Path) -> dict:
+    """The manifest of a backup folder, or a ``StoreError`` saying why the folder is not a backup."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise StoreError(f"cannot restore from {folder}: no such folder")
+    not_backup = f"cannot restore from {folder}: it is not a backup made by `python -m indicators backup`"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{not_backup} (no {MANIFEST})") from None
+    except (ValueError, UnicodeDecodeError):
+        raise StoreError(f"{not_backup} ({MANIFEST} is not valid JSON)") from None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("kind") != KIND
+        or not isinstance(manifest.get("tables"), dict)
+    ):
+        raise StoreError(f"{not_backup} ({MANIFEST} is not a backup manifest)")
+    missing = [name for name in ("schema.sql", "load.sql") if not (folder / name).is_file()]
+    if missing:
+        raise StoreError(f"{not_backup} (no {missing[0]})")
+    # IMPORT DATABASE runs these two scripts: allow only what EXPORT DATABASE writes.
+    for name, allowed in _SCRIPTS.items():
+        for n, line in enumerate((folder / name).read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip() and not allowed.fullmatch(line.strip()):
+                raise StoreError(f"{not_backup} ({name}, line {n}: a statement EXPORT DATABASE does not write)")
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or version > schema.CURRENT_VERSION:
+        raise StoreError(
+            f"cannot restore from {folder}: the backup has schema version {version}, newer than "
+            f"this program's {schema.CURRENT_VERSION}; upgrade the program"
+        )
+    return manifest
+
+
+def _current(store: Store) -> tuple[dict[str, int], dict[str, int], list[tuple], str]:
+    """Row counts, next sequence values and audit rows of the live database (empty when unreadable)."""
+    if not store.path.exists():
+        return {}, {}, [], "there was no current database"
+    try:
+        with store.read() as cur:
+            rows = cur.execute("SELECT * FROM audit ORDER BY id").fetchall()
+            return _counts(cur), _next_values(cur), rows, ""
+    except (duckdb.Error, StoreError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return (
+            {},
+            {},
+            [],
+            f"the current database could not be read ({first}); no audit rows were carried over",
+        )
+
+
+def restore(store: Store, folder: str | Path, *, who: str = "local") -> RestoreReport:
+    """Replace the database with the backup in ``folder`` (see the module docstring)."""
+    folder = Path(folder).resolve()
+    manifest = read_manifest(folder)
+    now = store.clock()
+    with store.write(fresh=True) as con:
+        # Read under the writers' lock: no write can land between this and the replace.
+        before, live_next, live_audit, note = _current(store)
+        try:
+            con.execute(f"IMPORT DATABASE {_literal(folder)}")
+        except duckdb.Error as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise StoreError(
+                f"cannot restore from {folder}: the backup could not be imported ({first})"
+            ) from None
+        imported = _counts(con)
+        for table, rows in manifest["tables"].items():
+            if imported.get(table) != rows:
+                raise StoreError(
+                    f"cannot restore from {folder}: the backup is damaged (table {table} has "
+                    f"{imported.get(table, 'no')} rows; the manifest says {rows})"
+                )
+        schema.migrate(con, now)
+        backed_up = int(con.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0])
+        kept = [r for r in live_audit if r[0] > backed_up]
+        for row in kept:
+            con.execute("INSERT INTO audit VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", list(row))
+        for name, value in _next_values(con).items():
+            start = max(
+                value, live_next.get(name, 0), (kept[-1][0] + 1) if kept and name == "audit_ids" else 0
+            )
+            if start != value:  # names come from the catalog; a sequence cannot be moved, only recreated
+                con.execute(f"DROP SEQUENCE {name}")
+                con.execute(f"CREATE SEQUENCE {name} START {int(start)}")
+        after = {"backup": str(folder), "created_at": manifest["created_at"], "tables": imported}
+        audit.append(
+            con,
+            now,
+            who,
+            "restore",
+            str(folder),
+            json.dumps({"tables": before}, sort_keys=True),
+            json.dumps(after, sort_keys=True),
+            note or None,
+        )
+    return RestoreReport(folder, str(manifest["created_at"]), sum(imported.values()), len(kept), note)

@@ -12,7 +12,11 @@ from app_pages import common
 from monitoring import actions
 from monitoring.i18n import t
 
-st.set_page_config(page_title="GAM – Migration early warning", page_icon=":material/monitoring:", layout="wide")
+st.set_page_config(
+    page_title="GAM – Migration early warning", page_icon=":material/monitoring:", layout="wide"
+)
+# Less empty space above the page title, so that the overview's alert table starts on the first screen.
+st.html("<style>.stMainBlockContainer {padding-top: 3.75rem;}</style>")
 
 
 def first_start(lang: str) -> bool:
@@ -25,21 +29,18 @@ def first_start(lang: str) -> bool:
             return True
         st.subheader(t("ui.first_start", lang))
         note = st.empty()
-        bar = st.progress(0.0, text=t("ui.scan_start", lang))
-
-        def progress(done: int, total: int, label: str) -> None:
-            bar.progress(done / max(total, 1), text=t("ui.scanning", lang, done=done, total=total, label=label))
-
+        progress = common.progress_bar(lang, before=note.empty)  # the loading note gives way to the scan
         try:
             if actions.demo_allowed():
                 note.info(t("ui.loading_demo", lang))
-            _, report = actions.first_start(store, common.catalogue(), common.settings(), today=common.today(),
-                                            progress=progress, who=common.current_user()[0] or "local")
+            _, report = actions.first_start(store, common.catalogue(), common.settings(),
+                                            today=common.today(), progress=progress,
+                                            who=common.current_user()[0] or "local")
         except Exception as exc:
             common.show_error(exc)
             return False
         note.empty()
-        bar.empty()
+        progress.bar.empty()
         if report is not None:
             st.toast(t("ui.scan_done", lang, alerts=report.alerts, watches=report.watches,
                        series=report.series_total))
@@ -50,7 +51,6 @@ def main() -> None:
     lang = common.language_selector()
     page = st.navigation(common.pages(lang))
     common.sidebar_user()
-    st.sidebar.caption(t("ui.app_title", lang))
     try:
         ready = first_start(lang)
         if common.synthetic_in_use():

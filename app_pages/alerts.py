@@ -1,10 +1,84 @@
-"""alerts page (being built)."""
+"""Alerts (analysts): the alert log over time; acknowledge, dismiss as explained, reopen."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import streamlit as st
 
 from app_pages import common
+from monitoring import actions, figures, records
 from monitoring.i18n import t
 
-st.title(t("nav.alerts", common.lang()))
+SINCE = {"12": 12, "24": 24, "60": 60, "all": None}
+ACTIONS = ("acknowledged", "dismissed", "open")
+
+
+def render() -> None:
+    lang = common.lang()
+    st.title(t("alerts.title", lang))
+    common.show_flash()
+    cat = common.catalogue()
+    left, middle, right = st.columns([2, 3, 3])
+    since = left.selectbox(t("alerts.since", lang), list(SINCE), index=1, key="al_since",
+                           format_func=lambda k: t(f"alerts.since_{k}", lang))
+    statuses = middle.multiselect(t("alerts.status_filter", lang), records.STATUSES,
+                                  default=["open", "acknowledged"], key="al_status",
+                                  format_func=lambda s: t(f"alerts.status_{s}", lang))
+    ids = [i.id for i in cat.indicators]
+    indicator = right.selectbox(
+        t("alerts.indicator_filter", lang),
+        [None, *ids],
+        key="al_indicator",
+        format_func=lambda i: t("alerts.all_indicators", lang) if i is None else cat[i].name_in(lang),
+    )
+    log = common.alert_log(lang, SINCE[since], tuple(statuses), indicator)
+    st.plotly_chart(figures.alert_log_figure(log.chart, lang=lang, title=t("alerts.chart_title", lang)),
+                    width="stretch", key="alert_log_chart")
+    if log.table.empty:
+        st.info(t("alerts.none", lang))
+        return
+    st.caption(t("alerts.count", lang, n=len(log.table)))
+    st.dataframe(log.table[list(records.LOG_COLUMNS)], hide_index=True, width="stretch", height=320,
+                 column_config={c: t(f"alerts.col_{c}", lang) for c in records.LOG_COLUMNS})
+    _act(log.table, lang)
+
+
+def _act(table, lang: str) -> None:
+    st.subheader(t("alerts.act_title", lang))
+    labels = {
+        n: f"{r.indicator} – {r.geo}, {r.period} ({r.status})" for n, r in enumerate(table.itertuples())
+    }
+    choice = st.selectbox(t("alerts.choose", lang), list(labels), format_func=labels.get, key="al_choice")
+    row = table.iloc[choice]
+    key = (row["indicator_id"], row["geo_code"], row["period_code"])
+    if row["first_reason"]:
+        st.caption(t("alerts.first_seen_as", lang, reason=row["first_reason"]))
+    with st.form("alert_action", border=True):
+        action = st.radio(t("alerts.action", lang), ACTIONS, horizontal=True, key="al_action",
+                          format_func=lambda a: t(f"alerts.do_{a}", lang))
+        comment = st.text_area(
+            t("alerts.comment", lang), key="al_comment", height=80, placeholder=t("alerts.comment_hint", lang)
+        )
+        expires = st.date_input(t("alerts.expires", lang), value=None, key="al_expires",
+                                min_value=dt.date.today(), help=t("alerts.expires_help", lang))
+        if st.form_submit_button(t("alerts.apply", lang), type="primary") and common.require_analyst():
+            try:
+                actions.set_alert_status(common.store(), key, action, who=common.current_user()[0],
+                                         comment=comment,
+                                         expires=expires if action == "acknowledged" else None)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                common.flash(t("alerts.done", lang, action=t(f"alerts.status_{action}", lang)))
+                st.rerun()
+    history = common.alert_history(key, lang)
+    st.markdown(f"**{t('alerts.history', lang)}**")
+    if history.empty:
+        st.caption(t("alerts.no_history", lang))
+    else:
+        st.dataframe(history, hide_index=True, width="stretch",
+                     column_config={c: t(f"alerts.col_{c}", lang) for c in history.columns})
+
+
+common.guarded(render)

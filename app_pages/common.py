@@ -15,20 +15,16 @@ import streamlit as st
 
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.store import Store, default_db_path, observations, open_store
-from monitoring import views
+from monitoring import figures, records, tuning, views
 from monitoring.i18n import DEFAULT_LANG, LANGUAGES, t
-from monitoring.settings import MonitorSettings, saved_settings
+from monitoring.settings import MonitorSettings, saved_settings, settings_from_json
 
 log = logging.getLogger("monitor.dashboard")
 ANALYST, VIEWER = "analyst", "viewer"
 _CONTROL_FLOW = {"StopException", "RerunException"}
-PAGES = {
-    "overview": "app_pages/overview.py",
-    "explorer": "app_pages/explorer.py",
-    "thresholds": "app_pages/thresholds.py",
-    "alerts": "app_pages/alerts.py",
-    "data": "app_pages/data.py",
-}
+PAGES = {"overview": "app_pages/overview.py", "explorer": "app_pages/explorer.py",
+         "thresholds": "app_pages/thresholds.py", "alerts": "app_pages/alerts.py",
+         "data": "app_pages/data.py"}
 ICONS = {"overview": ":material/dashboard:", "explorer": ":material/show_chart:",
          "thresholds": ":material/tune:", "alerts": ":material/notifications:", "data": ":material/database:"}
 
@@ -74,11 +70,15 @@ def language_selector() -> str:
 
 def pages(lang_code: str) -> list:
     """The navigation, with titles in the language."""
-    return [st.Page(path, title=t(f"nav.{name}", lang_code), icon=ICONS[name], url_path=name,
-                    default=name == "overview") for name, path in PAGES.items()]
+    return [
+        st.Page(path, title=t(f"nav.{name}", lang_code), icon=ICONS[name], url_path=name,
+                default=name == "overview")
+        for name, path in PAGES.items()
+    ]
 
 
 # --- users and roles -------------------------------------------------------------------------------
+
 
 def _auth_configured() -> bool:
     try:
@@ -144,6 +144,7 @@ def sidebar_user() -> None:
 
 # --- errors --------------------------------------------------------------------------------------
 
+
 def show_error(exc: BaseException) -> None:
     """A message that says what to do; the traceback goes to the server log only."""
     log.error("dashboard error: %s\n%s", exc, "".join(traceback.format_exception(exc)))
@@ -168,6 +169,7 @@ def guarded(render: Callable[[], None]) -> None:
 
 
 # --- cached page data (keyed by the database version: a new load, scan or save invalidates) --------
+
 
 def version() -> tuple[int, int, int]:
     return store().version()
@@ -202,7 +204,9 @@ def series_choices() -> dict[str, list[str]]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)  # shared, never mutated (holds an Indicator)
-def _explorer(path: str, key: tuple[int, int, int], indicator: str, geo: str, lang_code: str) -> views.ExplorerView:
+def _explorer(
+    path: str, key: tuple[int, int, int], indicator: str, geo: str, lang_code: str
+) -> views.ExplorerView:
     return views.explorer_view(_store(path), catalogue(), settings(), indicator, geo, lang_code)
 
 
@@ -229,3 +233,119 @@ def _synthetic(path: str, key: tuple[int, int, int]) -> bool:
 def synthetic_in_use() -> bool:
     """Whether any current observation comes from a synthetic (demo) load: the banner shows."""
     return _synthetic(str(default_db_path()), version())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _stored_scores(path: str, key: tuple[int, int, int], day: str) -> pd.DataFrame:
+    return tuning.stored_scores(_store(path), pd.Timestamp(day))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _threshold_counts(
+    path: str, key: tuple[int, int, int], day: str, settings_json: str, indicator: str | None
+) -> tuning.Counts:
+    stored = _stored_scores(path, key, day)
+    return tuning.counts(stored, catalogue(), settings_from_json(settings_json), pd.Timestamp(day), indicator)
+
+
+def threshold_counts(candidate: MonitorSettings, indicator: str | None = None) -> tuning.Counts:
+    """Alerts and watches of the last 12 months at candidate settings (re-thresholding, cached)."""
+    return _threshold_counts(
+        str(default_db_path()), version(), str(today().date()), candidate.to_json(), indicator
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _audit_log(path: str, key: tuple[int, int, int]) -> pd.DataFrame:
+    return tuning.audit_log(_store(path))
+
+
+def audit_log() -> pd.DataFrame:
+    return _audit_log(str(default_db_path()), version())
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message shown once, after the rerun that follows a write."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    kind, message = st.session_state.pop("_flash", (None, None))
+    if message:
+        getattr(st, kind)(message)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _alert_log(path: str, key: tuple[int, int, int], lang_code: str, day: str, since: int | None,
+               statuses: tuple[str, ...], indicator: str | None) -> records.AlertLog:
+    return records.alert_log(_store(path), catalogue(), pd.Timestamp(day), lang_code, since_months=since,
+                             statuses=statuses, indicator=indicator)
+
+
+def alert_log(
+    lang_code: str, since: int | None, statuses: tuple[str, ...], indicator: str | None
+) -> records.AlertLog:
+    return _alert_log(
+        str(default_db_path()), version(), lang_code, str(today().date()), since, statuses, indicator
+    )
+
+
+def alert_history(key: tuple[str, str, str], lang_code: str) -> pd.DataFrame:
+    return records.alert_history(store(), key, lang_code)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _coverage_cells(
+    path: str, key: tuple[int, int, int], indicators: tuple[str, ...], lang_code: str
+) -> pd.DataFrame:
+    return records.coverage_cells(_store(path), catalogue(), lang_code, list(indicators) or None)
+
+
+def coverage_cells(indicators: tuple[str, ...], lang_code: str) -> pd.DataFrame:
+    return _coverage_cells(str(default_db_path()), version(), indicators, lang_code)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _data_tables(path: str, key: tuple[int, int, int], lang_code: str) -> dict[str, pd.DataFrame]:
+    s = _store(path)
+    return {"coverage": records.coverage_table(s, catalogue(), lang_code), "loads": records.load_log(s),
+            "revisions": records.revision_log(s, catalogue(), lang_code),
+            "events": records.event_table(s, catalogue(), lang_code)}
+
+
+def data_tables(lang_code: str) -> dict[str, pd.DataFrame]:
+    """Coverage, last load per file, revisions and events (cached per database version)."""
+    return _data_tables(str(default_db_path()), version(), lang_code)
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def progress_bar(lang_code: str, before: Callable[[], None] | None = None) -> Progress:
+    """A progress bar fed by the scan's ``progress(done, total, label)``, naming series (not codes)."""
+    bar = st.progress(0.0, text=t("ui.scan_start", lang_code))
+    cat = catalogue()
+
+    def progress(done: int, total: int, label: str) -> None:
+        if before is not None and done <= 1:
+            before()
+        code, _, geo = label.partition(" ")
+        ind = views.indicator_of(cat, code)
+        name = ind.name_in(lang_code) if ind else code
+        where = f"{name} – {views.geo_label(cat, geo, lang_code)}" if geo else name
+        text = t("ui.scanning", lang_code, done=done, total=total, label=where)
+        bar.progress(done / max(total, 1), text=text)
+
+    progress.bar = bar  # so that the caller can remove it
+    return progress
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _small_multiples(path: str, key: tuple[int, int, int], lang_code: str, day: str) -> dict:
+    panels = _overview(path, key, lang_code, day).panels
+    return figures.small_multiples_figure(panels, lang=lang_code).to_dict()
+
+
+def small_multiples(lang_code: str) -> dict:
+    """The overview's grid of small charts, built once per database version and language (~0.1 s)."""
+    return _small_multiples(str(default_db_path()), version(), lang_code, str(today().date()))

@@ -1,10 +1,128 @@
-"""data page (being built)."""
+"""Data: coverage, loads and revisions; upload files (same loader and messages as the CLI); events."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages import common
+from indicators.validation import LoadError
+from monitoring import actions, figures, records
 from monitoring.i18n import t
 
-st.title(t("nav.data", common.lang()))
+
+def render() -> None:
+    lang = common.lang()
+    st.title(t("data.title", lang))
+    common.show_flash()
+    cat = common.catalogue()
+    ids = [i.id for i in cat.indicators]
+    chosen = st.multiselect(t("data.coverage_of", lang), ids, default=ids[:3], key="da_indicators",
+                            format_func=lambda i: cat[i].name_in(lang), placeholder=t("data.all", lang))
+    cells = common.coverage_cells(tuple(chosen), lang)
+    st.plotly_chart(figures.coverage_figure(cells, lang=lang, title=t("data.coverage_title", lang)),
+                    width="stretch", key="coverage_chart")
+    with st.expander(t("data.coverage_table", lang)):
+        cov = common.data_tables(lang)["coverage"]
+        st.dataframe(
+            cov, hide_index=True, width="stretch", column_config={c: t(f"data.col_{c}", lang) for c in cov}
+        )
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("data.loads", lang))
+        loads = common.data_tables(lang)["loads"]
+        st.dataframe(loads, hide_index=True, width="stretch", height=260,
+                     column_config={c: t(f"data.col_{c}", lang) for c in loads})
+    with right:
+        st.subheader(t("data.revisions", lang))
+        revs = common.data_tables(lang)["revisions"]
+        if revs.empty:
+            st.caption(t("data.no_revisions", lang))
+        else:
+            st.dataframe(revs, hide_index=True, width="stretch", height=260,
+                         column_config={c: t(f"data.col_{c}", lang) for c in revs})
+    _upload(lang)
+    _events(lang)
+
+
+def _upload(lang: str) -> None:
+    st.subheader(t("data.upload", lang))
+    st.caption(t("data.upload_help", lang))
+    files = st.file_uploader(
+        t("data.files", lang), type=["csv", "tsv", "txt", "gz"], accept_multiple_files=True, key="da_files"
+    )
+    if (
+        st.button(t("data.load", lang), type="primary", disabled=not files, key="da_load")
+        and common.require_analyst()
+    ):
+        progress = common.progress_bar(lang)
+        try:
+            result = actions.upload_files(common.store(), common.catalogue(), common.settings(),
+                                          [(f.name, f.getvalue()) for f in files], today=common.today(),
+                                          who=common.current_user()[0], progress=progress)
+        except LoadError as exc:
+            progress.bar.empty()
+            problems = "\n".join(f"- {line}" for line in str(exc).splitlines())
+            st.error(t("data.load_failed", lang) + "\n\n" + problems)
+            return
+        progress.bar.empty()
+        lines = [r.summary() for r in result.reports]
+        if result.scan is not None:
+            lines.append(t("data.rescanned", lang, n=len(result.touched), alerts=result.scan.alerts,
+                           watches=result.scan.watches))
+        common.flash("\n\n".join(lines))
+        st.rerun()
+
+
+def _events(lang: str) -> None:
+    st.subheader(t("data.events", lang))
+    evts = common.data_tables(lang)["events"]
+    st.dataframe(evts, hide_index=True, width="stretch", height=240, column_order=records.EVENT_COLUMNS,
+                 column_config={c: t(f"data.col_{c}", lang) for c in records.EVENT_COLUMNS})
+    add, edit = st.columns(2)
+    with add, st.form("add_event", clear_on_submit=True):
+        st.markdown(f"**{t('data.add_event', lang)}**")
+        date = st.date_input(t("data.col_date", lang), value=None, key="ev_date")
+        label = st.text_input(t("data.col_label", lang), key="ev_label")
+        cat = common.catalogue()
+        indicator = st.selectbox(t("data.event_indicator", lang), [None, *cat.ids], key="ev_indicator",
+                                 format_func=lambda i: t("data.every_indicator", lang) if i is None
+                                 else cat[i].name_in(lang))
+        geo = st.text_input(t("data.event_geo", lang), key="ev_geo", help=t("data.event_geo_help", lang))
+        if st.form_submit_button(t("data.add", lang)) and common.require_analyst():
+            if date is None or not label.strip():
+                st.error(t("data.event_needs", lang))
+            else:
+                actions.add_event(common.store(), date, label.strip(), who=common.current_user()[0],
+                                  indicator=indicator, geo=geo.strip().upper() or None)
+                common.flash(t("data.event_added", lang))
+                st.rerun()
+    if evts.empty:
+        return
+    with edit:
+        chosen = st.selectbox(
+            t("data.edit_event", lang),
+            list(evts["id"]),
+            key="ev_edit",
+            format_func=lambda i: (
+                f"{evts.set_index('id').at[i, 'date']:%Y-%m-%d} – {evts.set_index('id').at[i, 'label']}"
+            ),
+        )
+        row = evts.set_index("id").loc[chosen]
+        with st.form(f"edit_event_{chosen}"):
+            date = st.date_input(t("data.col_date", lang), value=row["date"], key=f"ev_edit_date_{chosen}")
+            label = st.text_input(
+                t("data.col_label", lang), value=row["label"], key=f"ev_edit_label_{chosen}"
+            )
+            delete = st.checkbox(t("data.delete_event", lang), key=f"ev_delete_{chosen}")
+            if st.form_submit_button(t("data.save_event", lang)) and common.require_analyst():
+                store, who = common.store(), common.current_user()[0]
+                if delete:
+                    actions.delete_event(store, int(chosen), who=who)
+                else:
+                    actions.update_event(store, int(chosen), who=who, date=date, label=label.strip(),
+                                         indicator=row["indicator_id"], geo=row["geo_code"])
+                common.flash(t("data.event_saved", lang))
+                st.rerun()
+
+
+common.guarded(render)

@@ -11,6 +11,11 @@ from monitoring.derived import EU_PLUS
 from monitoring.i18n import t
 
 RANGES = {"5y": 5, "10y": 10, "all": None}
+SHOWN = 3  # alarm sentences shown before "more"
+
+
+def _badge(level: str, lang: str) -> str:
+    return f":{'red' if level == 'alert' else 'orange'}-badge[{t('level.' + level, lang)}] "
 
 
 def _pick(choices: dict[str, list[str]], lang: str) -> tuple[str, str]:
@@ -22,15 +27,16 @@ def _pick(choices: dict[str, list[str]], lang: str) -> tuple[str, str]:
         st.session_state["ex_indicator"] = wanted[0]
         if wanted[1] in choices[wanted[0]]:
             st.session_state["ex_geo"] = wanted[1]
-    left, middle, right = st.columns([3, 2, 1])
+    left, middle, right = st.columns([3, 2, 1.3])
     ids = list(choices)
     indicator = left.selectbox(t("explorer.indicator", lang), ids, key="ex_indicator",
                                format_func=lambda i: views.indicator_of(cat, i).name_in(lang))
     geos = choices[indicator]
     if st.session_state.get("ex_geo") not in geos:
         st.session_state["ex_geo"] = EU_PLUS if EU_PLUS in geos else geos[0]
-    geo = middle.selectbox(t("explorer.geo", lang), geos, key="ex_geo",
-                           format_func=lambda g: views.geo_label(cat, g, lang))
+    geo = middle.selectbox(
+        t("explorer.geo", lang), geos, key="ex_geo", format_func=lambda g: views.geo_label(cat, g, lang)
+    )
     right.selectbox(t("explorer.range", lang), list(RANGES), key="ex_range",
                     format_func=lambda r: t(f"explorer.range_{r}", lang))
     st.query_params.update({"indicator": indicator, "geo": geo})
@@ -52,34 +58,57 @@ def render() -> None:
     if years and not history.empty:
         start = history["period_start"].max() - pd.DateOffset(years=years)
         history = history[history["period_start"] > start]
+    decimals = 1 if view.indicator.unit == "percent" else 0
     st.plotly_chart(
-        figures.series_figure(history, title=view.title, events=view.events, lang=lang,
-                              y_title=view.indicator.unit, decimals=1 if view.indicator.unit == "percent" else 0),
-        width="stretch", key="series_chart")
+        figures.series_figure(history, title=view.title, events=view.events, lang=lang, decimals=decimals,
+                              y_title=views.unit_label(view.indicator.unit, lang)),
+        width="stretch",
+        key="series_chart",
+    )
     st.caption(t("explorer.chart_note", lang))
-    for level, sentence in view.sentences:
-        (st.error if level == "alert" else st.warning)(sentence, icon="🔴" if level == "alert" else "🟠")
+    if view.sentences:
+        with st.container(border=True):
+            st.markdown(f"**{t('explorer.alarms_title', lang)}**")
+            for level, sentence in view.sentences[:SHOWN]:
+                st.markdown(_badge(level, lang) + sentence)
+            if len(view.sentences) > SHOWN:
+                with st.expander(t("explorer.more_alarms", lang, n=len(view.sentences) - SHOWN)):
+                    for level, sentence in view.sentences[SHOWN:]:
+                        st.markdown(_badge(level, lang) + sentence)
 
-    st.subheader(t("explorer.visa_title", lang))
-    rule = common.settings().for_indicator(indicator).visa_rule
-    reference = views.reference_label(rule.reference, lang)
-    st.plotly_chart(figures.visa_rule_figure(view.visa, watch=rule.watch, alert=rule.alert, lang=lang,
-                                             reference_label=reference), width="stretch", key="visa_chart")
-    st.caption(t("explorer.visa_note", lang, reference=reference))
-
-    st.subheader(t("explorer.impact_title", lang))
-    st.plotly_chart(figures.impact_figure(common.impact(indicator, geo), lang=lang), width="stretch",
-                    key="impact_chart")
-    st.caption(t("explorer.impact_note", lang))
-
+    if view.indicator.unit == "percent":  # the visa rule and the impact compare counts, not shares
+        st.caption(t("explorer.counts_only", lang))
+    else:
+        _visa_and_impact(view, indicator, geo, lang)
     if geo == EU_PLUS:
         st.subheader(t("explorer.breakdown_title", lang, period=view.breakdown_period))
-        st.plotly_chart(figures.breakdown_figure(view.breakdown, lang=lang), width="stretch",
-                        key="breakdown_chart")
+        st.plotly_chart(
+            figures.breakdown_figure(view.breakdown, lang=lang), width="stretch", key="breakdown_chart"
+        )
 
     st.subheader(t("explorer.recent_title", lang))
     st.dataframe(view.recent, hide_index=True, width="stretch",
                  column_config={c: t(f"col.{c}", lang) for c in view.recent.columns})
+
+
+def _visa_and_impact(view, indicator: str, geo: str, lang: str) -> None:
+    st.subheader(t("explorer.visa_title", lang))
+    rule = common.settings().for_indicator(indicator).visa_rule
+    reference = views.reference_label(rule.reference, lang)
+    st.plotly_chart(
+        figures.visa_rule_figure(
+            view.visa, watch=rule.watch, alert=rule.alert, lang=lang, reference_label=reference
+        ),
+        width="stretch",
+        key="visa_chart",
+    )
+    st.caption(t("explorer.visa_note", lang, reference=reference))
+
+    st.subheader(t("explorer.impact_title", lang))
+    st.plotly_chart(
+        figures.impact_figure(common.impact(indicator, geo), lang=lang), width="stretch", key="impact_chart"
+    )
+    st.caption(t("explorer.impact_note", lang))
 
 
 common.guarded(render)

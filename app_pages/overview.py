@@ -5,12 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from monitoring import figures, views
+from monitoring import views
 from monitoring.i18n import t
 
 LEVEL_STYLE = {"alert": "background-color: #fde2e1; color: #9b1c1c; font-weight: 600",
                "watch": "background-color: #fdf0d5; color: #8a5a00; font-weight: 600"}
-TOP = 5
+TOP = 3
+WIDTHS = {"level": 70, "indicator": 230, "geo": 110, "period": 125, "observed": 80, "expected": 80,
+          "upper": 95, "change": 125, "reason": 560, "channels": 260}
 
 
 def render() -> None:
@@ -21,14 +23,18 @@ def render() -> None:
         st.info(t("ui.no_data", lang))
         return
     st.caption(t("overview.latest", lang, periods=view.latest_text, scanned=view.scanned_text))
+    fresh = view.freshness
+    st.caption(t("overview.fresh", lang) + " " + "; ".join(
+        t("overview.fresh_source", lang, source=r.source, period=r.last_period, loaded=r.last_load)
+        for r in fresh.itertuples(index=False)))
     tiles = st.columns(len(view.tiles))
     for column, tile in zip(tiles, view.tiles, strict=True):
         with column.container(border=True):
             st.markdown(f"**{tile.label}**")
             a, w = st.columns(2)
-            a.metric(t("overview.alerts", lang), tile.alerts)
-            w.metric(t("overview.watches", lang), tile.watches)
-            st.caption(t("overview.series_count", lang, n=tile.series))
+            series = t("overview.series_count", lang, n=tile.series)
+            a.metric(t("overview.alerts", lang), tile.alerts, help=series)
+            w.metric(t("overview.watches", lang), tile.watches, help=series)
 
     st.subheader(t("overview.current", lang, months=views.RECENT_MONTHS))
     table = view.current
@@ -38,13 +44,13 @@ def render() -> None:
         for row in table.head(TOP).itertuples(index=False):
             colour = "red" if row.level == "alert" else "orange"
             st.markdown(f":{colour}-badge[{t('level.' + row.level, lang)}] {row.reason}")
-        shown = table[list(views.CURRENT_COLUMNS)].assign(level=[t(f"level.{lv}", lang) for lv in table["level"]])
-        styled = shown.style.apply(lambda _: [LEVEL_STYLE.get(lv, "") for lv in table["level"]], subset=["level"])
-        event = st.dataframe(
-            styled, hide_index=True, width="stretch", key="current_table",
-            on_select="rerun", selection_mode="single-row",
-            column_config={c: st.column_config.TextColumn(t(f"col.{c}", lang), width=_width(c))
-                           for c in views.CURRENT_COLUMNS})
+        levels = list(table["level"])
+        shown = table[list(views.CURRENT_COLUMNS)].assign(level=[t(f"level.{lv}", lang) for lv in levels])
+        styled = shown.style.apply(lambda _: [LEVEL_STYLE.get(lv, "") for lv in levels], subset=["level"])
+        columns = {c: st.column_config.TextColumn(t(f"col.{c}", lang), width=WIDTHS[c])
+                   for c in views.CURRENT_COLUMNS}
+        event = st.dataframe(styled, hide_index=True, width="stretch", key="current_table", on_select="rerun",
+                             selection_mode="single-row", column_config=columns)
         rows = event.selection.rows if event and event.selection else []
         if rows:
             _open(table.iloc[rows[0]])
@@ -58,22 +64,17 @@ def render() -> None:
 
     if view.panels:
         st.subheader(t("overview.small_charts", lang))
-        st.plotly_chart(figures.small_multiples_figure(view.panels, lang=lang), width="stretch",
-                        config={"displayModeBar": False})
+        st.plotly_chart(common.small_multiples(lang), width="stretch", config={"displayModeBar": False})
 
     with st.expander(t("overview.freshness", lang), expanded=False):
         st.dataframe(view.freshness, hide_index=True, width="stretch",
                      column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})
 
 
-def _width(column: str) -> str:
-    return "large" if column == "reason" else ("medium" if column in ("indicator", "geo") else "small")
-
-
 def _open(row) -> None:
-    st.session_state["explore"] = (row["indicator_id"], row["geo_code"])
-    st.switch_page(common.PAGES["explorer"], query_params={"indicator": row["indicator_id"],
-                                                           "geo": row["geo_code"]})
+    """The explorer on this series (its widgets preset from the query string)."""
+    query = {"indicator": row["indicator_id"], "geo": row["geo_code"]}
+    st.switch_page(common.PAGES["explorer"], query_params=query)
 
 
 common.guarded(render)

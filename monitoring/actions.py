@@ -41,7 +41,8 @@ def demo_allowed() -> bool:
 
 
 def first_start(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp,
-                progress: Progress | None = None, who: str = "local") -> tuple[list[LoadReport], ScanReport | None]:
+                progress: Progress | None = None,
+                who: str = "local") -> tuple[list[LoadReport], ScanReport | None]:
     """Load the demo data into an empty database, then scan whatever has not been scanned."""
     loaded = load_demo_if_empty(store, catalogue, pd.Timestamp(today).date()) if demo_allowed() else []
     if observations.observation_count(store) == 0:
@@ -76,8 +77,9 @@ def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths:
     return UploadResult(reports, touched, report)
 
 
-def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings, files: Sequence[tuple[str, bytes]],
-                 *, today: pd.Timestamp, who: str, progress: Progress | None = None) -> UploadResult:
+def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,
+                 files: Sequence[tuple[str, bytes]], *, today: pd.Timestamp, who: str,
+                 progress: Progress | None = None) -> UploadResult:
     """Uploaded files (name, bytes): kept under ``uploads/<time>/`` beside the database for provenance,
     then loaded and rescanned as ``upload``. Problems name the file as uploaded; a failed load keeps
     nothing."""
@@ -122,8 +124,9 @@ def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings,
     return saved
 
 
-def revert_settings(store: Store, catalogue: Catalogue, entry_id: int, *, who: str, reason: str,
-                    today: pd.Timestamp) -> int:
+def revert_settings(
+    store: Store, catalogue: Catalogue, entry_id: int, *, who: str, reason: str, today: pd.Timestamp
+) -> int:
     """Save an earlier settings version again (a new log entry pointing at the one reverted to)."""
     log = results.settings_log(store)
     row = log[log["id"] == entry_id]
@@ -141,15 +144,18 @@ def set_alert_status(store: Store, key: tuple[str, str, str], status: str, *, wh
     results.set_alert_status(store, key, status=status, who=who, comment=comment.strip(), expires=expires)
 
 
-def add_event(store: Store, date, label: str, *, who: str, indicator: str | None = None,
-              geo: str | None = None) -> int:
+def add_event(
+    store: Store, date, label: str, *, who: str, indicator: str | None = None, geo: str | None = None
+) -> int:
     return events.add_event(store, date, label, who, indicator=indicator or None, geo=geo or None)
 
 
-def update_event(store: Store, event_id: int, *, who: str, date, label: str, indicator: str | None,
-                 geo: str | None) -> None:
-    events.update_event(store, event_id, who, date=date, label=label, indicator=indicator or None,
-                        geo=geo or None)
+def update_event(
+    store: Store, event_id: int, *, who: str, date, label: str, indicator: str | None, geo: str | None
+) -> None:
+    events.update_event(
+        store, event_id, who, date=date, label=label, indicator=indicator or None, geo=geo or None
+    )
 
 
 def delete_event(store: Store, event_id: int, *, who: str) -> None:

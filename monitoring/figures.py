@@ -30,7 +30,9 @@ FONT = "Source Sans Pro, Arial, sans-serif"
 
 def _layout(fig: go.Figure, *, title: str = "", height: int = 420, y_title: str = "") -> go.Figure:
     fig.update_layout(
-        template="plotly_white", height=height, font={"family": FONT, "size": 13},
+        template="plotly_white",
+        height=height,
+        font={"family": FONT, "size": 13},
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}} if title else None,
         margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 40},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
@@ -63,7 +65,8 @@ def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: st
         lines.append((VISA_FREE, t("fig.visa_free", lang), "#7c3aed", "#7c3aed"))
     for date, label, colour, text_colour in lines:
         visa = date == VISA_FREE
-        fig.add_vline(x=date, line={"color": colour, "width": 1.5 if visa else 1, "dash": "dash" if visa else "dot"},
+        fig.add_vline(x=date,
+                      line={"color": colour, "width": 1.5 if visa else 1, "dash": "dash" if visa else "dot"},
                       **kwargs)
         if row:
             continue
@@ -92,38 +95,59 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
         xs = pd.to_datetime(sub["period_start"])
         upper = sub["upper"].where(sub["upper"].notna(), sub["expected"])
         lower = sub["lower"].where(sub["lower"].notna(), sub["expected"]).clip(lower=0)
-        fig.add_trace(go.Scatter(x=xs, y=upper, mode="lines", line={"width": 0}, hoverinfo="skip",
-                                 showlegend=False, connectgaps=False))
-        fig.add_trace(go.Scatter(x=xs, y=lower, mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=BAND, name=t("fig.band", lang), hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=xs, y=sub["upper"], mode="lines", name=t("fig.upper", lang),
-                                 line={"color": EXPECTED, "width": 1}, showlegend=False,
-                                 customdata=_hover_values(sub["upper"], lang, decimals),
-                                 hovertemplate="%{customdata}"))
+        fig.add_trace(
+            go.Scatter(x=xs, y=upper, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
+                       connectgaps=False)
+        )
+        fig.add_trace(
+            go.Scatter(x=xs, y=lower, mode="lines", line={"width": 0}, fill="tonexty", fillcolor=BAND,
+                       name=t("fig.band", lang), hoverinfo="skip")
+        )
+        fig.add_trace(
+            go.Scatter(x=xs, y=sub["upper"], mode="lines", name=t("fig.upper", lang),
+                       line={"color": EXPECTED, "width": 1}, showlegend=False,
+                       customdata=_hover_values(sub["upper"], lang, decimals), hovertemplate="%{customdata}")
+        )
         fig.add_trace(go.Scatter(x=xs, y=sub["expected"], mode="lines", name=t("fig.expected", lang),
                                  line={"color": EXPECTED, "width": 1.5, "dash": "dash"},
                                  customdata=_hover_values(sub["expected"], lang, decimals),
                                  hovertemplate="%{customdata}"))
     provisional = history["provisional"].fillna(False).astype(bool)
-    fig.add_trace(go.Scatter(
-        x=x, y=history["observed"], mode="lines+markers", name=t("fig.observed", lang),
-        line={"color": OBSERVED, "width": 2}, connectgaps=False,
-        marker={"size": np.where(provisional, 8, 4), "color": np.where(provisional, "white", OBSERVED),
-                "symbol": "circle", "line": {"color": OBSERVED, "width": np.where(provisional, 2, 0)}},
-        customdata=_hover_values(history["observed"], lang, decimals), hovertemplate="%{customdata}"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=history["observed"],
+            mode="lines+markers",
+            name=t("fig.observed", lang),
+            line={"color": OBSERVED, "width": 2},
+            connectgaps=False,
+            marker={"size": np.where(provisional, 8, 4), "color": np.where(provisional, "white", OBSERVED),
+                    "symbol": "circle", "line": {"color": OBSERVED, "width": np.where(provisional, 2, 0)}},
+            customdata=_hover_values(history["observed"], lang, decimals),
+            hovertemplate="%{customdata}",
+        )
+    )
     if provisional.any():
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=t("fig.provisional", lang),
-                                 marker={"size": 8, "color": "white", "line": {"color": OBSERVED, "width": 2}}))
+        fig.add_trace(
+            go.Scatter(x=[None], y=[None], mode="markers", name=t("fig.provisional", lang),
+                       marker={"size": 8, "color": "white", "line": {"color": OBSERVED, "width": 2}})
+        )
     for level, colour, symbol in (("watch", WATCH, "circle"), ("alert", ALERT, "diamond")):
         hit = history[history["level"] == level]
         if hit.empty:
             continue
         prov = hit["provisional"].fillna(False).astype(bool)
-        fig.add_trace(go.Scatter(
-            x=pd.to_datetime(hit["period_start"]), y=hit["observed"], mode="markers", name=t(f"level.{level}", lang),
-            marker={"size": 13, "symbol": np.where(prov, symbol + "-open", symbol), "color": colour,
-                    "line": {"color": colour, "width": 2}},
-            hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(hit["period_start"]),
+                y=hit["observed"],
+                mode="markers",
+                name=t(f"level.{level}", lang),
+                marker={"size": 13, "symbol": np.where(prov, symbol + "-open", symbol), "color": colour,
+                        "line": {"color": colour, "width": 2}},
+                hoverinfo="skip",
+            )
+        )
     add_events(fig, events, x.min(), x.max(), lang)
     return _layout(fig, title=title, height=height, y_title=y_title)
 
@@ -148,13 +172,16 @@ def visa_rule_figure(changes: pd.DataFrame, *, watch: float = 0.30, alert: float
         return _empty(t("fig.no_visa", lang), title, height)
     x = pd.to_datetime(changes["period_start"])
     fig = go.Figure()
-    for column, name, colour in (("change_yoy", t("fig.change_yoy", lang), OBSERVED),
-                                 ("change_ref", t("fig.change_ref", lang, reference=reference_label), "#0891b2")):
+    for column, name, colour in (
+        ("change_yoy", t("fig.change_yoy", lang), OBSERVED),
+        ("change_ref", t("fig.change_ref", lang, reference=reference_label), "#0891b2"),
+    ):
         values = changes[column] * 100
-        fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name, marker={"size": 4},
-                                 line={"color": colour, "width": 2}, connectgaps=False,
-                                 customdata=[_signed(v, lang) for v in changes[column]],
-                                 hovertemplate="%{customdata}"))
+        fig.add_trace(
+            go.Scatter(x=x, y=values, mode="lines+markers", name=name, marker={"size": 4},
+                       line={"color": colour, "width": 2}, connectgaps=False,
+                       customdata=[_signed(v, lang) for v in changes[column]], hovertemplate="%{customdata}")
+        )
     for level, value, colour in (("watch", watch, WATCH), ("alert", alert, ALERT)):
         fig.add_hline(y=value * 100, line={"color": colour, "width": 1.5, "dash": "dash"},
                       annotation_text=t(f"fig.visa_{level}", lang, pct=number(value * 100, lang)),
@@ -171,8 +198,9 @@ def _signed(value: float, lang: str) -> str:
     return ("+" if value >= 0 else "−") + number(abs(value) * 100, lang) + "%"
 
 
-def impact_figure(impact: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "",
-                  height: int = 440) -> go.Figure:
+def impact_figure(
+    impact: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "", height: int = 440
+) -> go.Figure:
     """Excess over the pre-2024 projection: monthly bars and the cumulative sum, with intervals.
 
     ``impact`` has columns period_start, excess, excess_lower, excess_upper, cumulative,
@@ -181,32 +209,56 @@ def impact_figure(impact: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str 
     if impact.empty:
         return _empty(t("fig.no_impact", lang), title, height)
     x = pd.to_datetime(impact["period_start"])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("fig.excess_monthly", lang),
-                                                        t("fig.excess_cumulative", lang)))
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=(t("fig.excess_monthly", lang), t("fig.excess_cumulative", lang))
+    )
     colours = np.where(impact["excess"] >= 0, ALERT, NORMAL)
-    fig.add_trace(go.Bar(
-        x=x, y=impact["excess"], marker_color=colours, name=t("fig.excess", lang), showlegend=False,
-        error_y={"type": "data", "symmetric": False, "array": impact["excess_upper"] - impact["excess"],
-                 "arrayminus": impact["excess"] - impact["excess_lower"], "color": "#6b7280", "thickness": 1},
-        customdata=_hover_values(impact["excess"], lang, 0), hovertemplate="%{customdata}<extra></extra>"),
-        row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=impact["cumulative_upper"], mode="lines", line={"width": 0},
-                             hoverinfo="skip", showlegend=False), row=1, col=2)
-    fig.add_trace(go.Scatter(x=x, y=impact["cumulative_lower"], mode="lines", line={"width": 0},
-                             fill="tonexty", fillcolor=BAND, name=t("fig.interval", lang), hoverinfo="skip"),
-                  row=1, col=2)
-    fig.add_trace(go.Scatter(x=x, y=impact["cumulative"], mode="lines+markers", name=t("fig.cumulative", lang),
-                             line={"color": ALERT, "width": 2}, marker={"size": 4},
-                             customdata=_hover_values(impact["cumulative"], lang, 0),
-                             hovertemplate="%{customdata}<extra></extra>"), row=1, col=2)
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=impact["excess"],
+            marker_color=colours,
+            name=t("fig.excess", lang),
+            showlegend=False,
+            error_y={"type": "data", "symmetric": False, "array": impact["excess_upper"] - impact["excess"],
+                     "arrayminus": impact["excess"] - impact["excess_lower"], "color": "#6b7280",
+                     "thickness": 1},
+            customdata=_hover_values(impact["excess"], lang, 0),
+            hovertemplate="%{customdata}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=x, y=impact["cumulative_upper"], mode="lines", line={"width": 0}, hoverinfo="skip",
+                   showlegend=False),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Scatter(x=x, y=impact["cumulative_lower"], mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor=BAND, name=t("fig.interval", lang), hoverinfo="skip"),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Scatter(x=x, y=impact["cumulative"], mode="lines+markers", name=t("fig.cumulative", lang),
+                   line={"color": ALERT, "width": 2}, marker={"size": 4},
+                   customdata=_hover_values(impact["cumulative"], lang, 0),
+                   hovertemplate="%{customdata}<extra></extra>"),
+        row=1,
+        col=2,
+    )
     _layout(fig, title=title, height=height)
-    fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#9ca3af")
-    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#9ca3af", separatethousands=True)
+    fig.update_layout(hovermode="closest",
+                      legend={"orientation": "h", "y": -0.12, "x": 1, "xanchor": "right", "yanchor": "top"})
     return fig
 
 
-def breakdown_figure(breakdown: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "",
-                     height: int | None = None) -> go.Figure:
+def breakdown_figure(
+    breakdown: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "", height: int | None = None
+) -> go.Figure:
     """Which destinations drive an EU+ movement: observed minus expected per destination.
 
     ``breakdown`` has columns geo_name, excess (observed - expected), level.
@@ -215,16 +267,17 @@ def breakdown_figure(breakdown: pd.DataFrame, *, lang: str = DEFAULT_LANG, title
         return _empty(t("fig.no_breakdown", lang), title, 260)
     frame = breakdown.sort_values("excess")
     colour_of = {"alert": ALERT, "watch": WATCH}
-    colours = [colour_of.get(level, OBSERVED if v >= 0 else NORMAL) for level, v in zip(frame["level"],
-                                                                                           frame["excess"],
-                                                                                           strict=True)]
-    fig = go.Figure(go.Bar(
-        y=frame["geo_name"], x=frame["excess"], orientation="h", marker_color=colours,
-        text=[("+" if v >= 0 else "−") + number(abs(v), lang) for v in frame["excess"]], textposition="outside",
-        cliponaxis=False, hoverinfo="skip"))
+    colours = [
+        colour_of.get(level, OBSERVED if v >= 0 else NORMAL)
+        for level, v in zip(frame["level"], frame["excess"], strict=True)
+    ]
+    fig = go.Figure(go.Bar(y=frame["geo_name"], x=frame["excess"], orientation="h", marker_color=colours,
+                           text=[("+" if v >= 0 else "−") + number(abs(v), lang) for v in frame["excess"]],
+                           textposition="outside", cliponaxis=False, hoverinfo="skip"))
     _layout(fig, title=title, height=height or max(240, 60 + 28 * len(frame)))
-    fig.update_xaxes(title_text=t("fig.excess_axis", lang), zeroline=True, zerolinecolor="#6b7280",
-                     separatethousands=True)
+    fig.update_xaxes(
+        title_text=t("fig.excess_axis", lang), zeroline=True, zerolinecolor="#6b7280", separatethousands=True
+    )
     fig.update_yaxes(title_text="", rangemode="normal")
     fig.update_layout(margin={"l": 140, "r": 50})
     return fig
@@ -251,10 +304,11 @@ def coverage_figure(coverage: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: 
     names = [t(f"fig.cov_{s}", lang) for s in COVERAGE_STATES]
     text = np.array(names, dtype=object)[z.astype(int)]
     scale = [[0, MISSING], [0.33, MISSING], [0.33, OBSERVED], [0.66, OBSERVED], [0.66, WATCH], [1, WATCH]]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=grid.columns, y=grid.index, colorscale=scale, zmin=0, zmax=2, xgap=0, ygap=1,
-        customdata=text, hovertemplate="%{y}<br>%{x|%Y-%m}: %{customdata}<extra></extra>",
-        colorbar={"tickvals": [0.33, 1, 1.67], "ticktext": names, "thickness": 12, "len": 0.5}))
+    fig = go.Figure(
+        go.Heatmap(z=z, x=grid.columns, y=grid.index, colorscale=scale, zmin=0, zmax=2, xgap=0, ygap=1,
+                   customdata=text, hovertemplate="%{y}<br>%{x|%Y-%m}: %{customdata}<extra></extra>",
+                   colorbar={"tickvals": [0.33, 1, 1.67], "ticktext": names, "thickness": 12, "len": 0.5})
+    )
     _layout(fig, title=title, height=max(260, 80 + 18 * len(grid)))
     fig.update_yaxes(rangemode="normal", tickfont={"size": 11})
     fig.update_layout(margin={"l": 10}, hovermode="closest")
@@ -262,9 +316,10 @@ def coverage_figure(coverage: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: 
     return fig
 
 
-def small_multiples_figure(panels: list[tuple[str, pd.DataFrame]], *, lang: str = DEFAULT_LANG,
-                           columns: int = 3, months: int = 36) -> go.Figure:
-    """A grid of small series charts (the last ``months`` periods), one per (title, history) panel."""
+def small_multiples_figure(
+    panels: list[tuple[str, pd.DataFrame]], *, lang: str = DEFAULT_LANG, columns: int = 3, years: int = 3
+) -> go.Figure:
+    """A grid of small series charts (the last ``years`` years), one per (title, history) panel."""
     if not panels:
         return _empty(t("fig.no_alerts", lang), "", 200)
     rows = math.ceil(len(panels) / columns)
@@ -272,25 +327,41 @@ def small_multiples_figure(panels: list[tuple[str, pd.DataFrame]], *, lang: str 
                         vertical_spacing=0.5 / rows if rows > 1 else 0.1, horizontal_spacing=0.06)
     for n, (_, history) in enumerate(panels):
         row, col = n // columns + 1, n % columns + 1
-        recent = history.tail(months)
+        starts = pd.to_datetime(history["period_start"])
+        recent = history[starts > starts.max() - pd.DateOffset(years=years)] if len(history) else history
         x = pd.to_datetime(recent["period_start"])
         scored = recent[recent["expected"].notna()]
         if not scored.empty:
-            fig.add_trace(go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["upper"], mode="lines",
-                                     line={"color": EXPECTED, "width": 1, "dash": "dot"}, showlegend=False,
-                                     hoverinfo="skip"), row=row, col=col)
-            fig.add_trace(go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["expected"],
-                                     mode="lines", line={"color": EXPECTED, "width": 1, "dash": "dash"},
-                                     showlegend=False, hoverinfo="skip"), row=row, col=col)
-        fig.add_trace(go.Scatter(x=x, y=recent["observed"], mode="lines", line={"color": OBSERVED, "width": 1.5},
-                                 showlegend=False, customdata=_hover_values(recent["observed"], lang, 0),
-                                 hovertemplate="%{x|%Y-%m}: %{customdata}<extra></extra>"), row=row, col=col)
+            fig.add_trace(
+                go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["upper"], mode="lines",
+                           line={"color": EXPECTED, "width": 1, "dash": "dot"}, showlegend=False,
+                           hoverinfo="skip"),
+                row=row,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["expected"], mode="lines",
+                           line={"color": EXPECTED, "width": 1, "dash": "dash"}, showlegend=False,
+                           hoverinfo="skip"),
+                row=row,
+                col=col,
+            )
+        fig.add_trace(
+            go.Scatter(x=x, y=recent["observed"], mode="lines", line={"color": OBSERVED, "width": 1.5},
+                       showlegend=False, customdata=_hover_values(recent["observed"], lang, 0),
+                       hovertemplate="%{x|%Y-%m}: %{customdata}<extra></extra>"),
+            row=row,
+            col=col,
+        )
         for level, colour in (("watch", WATCH), ("alert", ALERT)):
             hit = recent[recent["level"] == level]
             if not hit.empty:
-                fig.add_trace(go.Scatter(x=pd.to_datetime(hit["period_start"]), y=hit["observed"], mode="markers",
-                                         marker={"color": colour, "size": 7}, showlegend=False, hoverinfo="skip"),
-                              row=row, col=col)
+                fig.add_trace(
+                    go.Scatter(x=pd.to_datetime(hit["period_start"]), y=hit["observed"], mode="markers",
+                               marker={"color": colour, "size": 7}, showlegend=False, hoverinfo="skip"),
+                    row=row,
+                    col=col,
+                )
     fig.update_annotations(font_size=12)
     fig.update_layout(template="plotly_white", height=190 * rows + 40, font={"family": FONT, "size": 11},
                       margin={"l": 40, "r": 10, "t": 40, "b": 20}, hovermode="closest")
@@ -303,17 +374,24 @@ def _short(title: str, limit: int = 48) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-def alert_log_figure(log: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "",
-                     height: int = 260) -> go.Figure:
-    """Alerts and watches per period over time (stacked bars). ``log`` has period_start and level."""
+def alert_log_figure(
+    log: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "", height: int = 260
+) -> go.Figure:
+    """Alerts and watches per quarter (stacked bars). ``log`` has period_start and level.
+
+    Monthly and quarterly series are counted together by the quarter their period falls in (a
+    monthly axis would pile every quarterly alert on the quarter's first month).
+    """
     if log.empty:
         return _empty(t("fig.no_alerts", lang), title, height)
-    counts = log.groupby([pd.to_datetime(log["period_start"]), "level"]).size().unstack(fill_value=0)
+    quarter = pd.to_datetime(log["period_start"]).dt.to_period("Q").dt.start_time
+    counts = log.groupby([quarter, "level"]).size().unstack(fill_value=0)
     fig = go.Figure()
     for level, colour in (("alert", ALERT), ("watch", WATCH)):
         if level in counts:
             fig.add_trace(go.Bar(x=counts.index, y=counts[level], name=t(f"level.{level}", lang),
-                                 marker_color=colour))
+                                 marker_color=colour, xperiod="M3", xperiodalignment="middle",
+                                 hovertemplate="%{x|%Y Q%q}: %{y}<extra></extra>"))
     fig.update_layout(barmode="stack")
     _layout(fig, title=title, height=height, y_title=t("fig.count_axis", lang))
     return fig

@@ -19,8 +19,9 @@ from monitoring.settings import MonitorSettings, load_settings, parse_settings, 
 WINDOW_MONTHS = 12  # counts cover this many months back from today
 LOOKBACK_MONTHS = 12  # extra history read so that persistence runs starting earlier are seen
 # Widget fields: (section, key). "method" is the baseline method.
-FIELDS = (("method", "method"), ("levels", "watch_alpha"), ("levels", "alert_alpha"), ("levels", "persistence"),
-          ("levels", "min_count"), ("visa_rule", "watch"), ("visa_rule", "alert"), ("visa_rule", "reference"))
+FIELDS = (("method", "method"), ("levels", "watch_alpha"), ("levels", "alert_alpha"),
+          ("levels", "persistence"), ("levels", "min_count"), ("visa_rule", "watch"), ("visa_rule", "alert"),
+          ("visa_rule", "reference"))
 ALPHAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 
 
@@ -29,7 +30,7 @@ def window_start(today: pd.Timestamp, months: int = WINDOW_MONTHS) -> pd.Timesta
 
 
 def stored_scores(store: Store, today: pd.Timestamp) -> pd.DataFrame:
-    """Stored parameters of the counting window plus the lookback (cached per database version by the page)."""
+    """Stored parameters of the counting window plus the lookback (the page caches them per version)."""
     since = window_start(today, WINDOW_MONTHS + LOOKBACK_MONTHS).date()
     return results.read_scores(store, since=since)
 
@@ -50,8 +51,13 @@ def counts(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSettings
         return Counts(0, 0, pd.DataFrame(columns=["indicator", "alert", "watch"]))
     levels = level_frame(stored, catalogue, settings, pd.Timestamp(today))
     recent = levels[pd.to_datetime(levels["period_start"]) >= window_start(today)]
-    table = (recent[recent["level"].isin(["alert", "watch"])].groupby(["indicator", "level"]).size()
-             .unstack(fill_value=0).reindex(columns=["alert", "watch"], fill_value=0))
+    table = (
+        recent[recent["level"].isin(["alert", "watch"])]
+        .groupby(["indicator", "level"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=["alert", "watch"], fill_value=0)
+    )
     table = table.reindex(sorted(set(stored["indicator"])), fill_value=0).reset_index()
     return Counts(int(table["alert"].sum()), int(table["watch"].sum()), table)
 
@@ -59,11 +65,15 @@ def counts(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSettings
 def values_of(settings: MonitorSettings, indicator: str | None) -> dict[str, object]:
     """The editable values, global or as in force for one indicator."""
     eff = settings if indicator is None else settings.for_indicator(indicator)
-    return {key: (eff.method if section == "method" else getattr(getattr(eff, section), key))
-            for section, key in FIELDS}
+    return {
+        key: (eff.method if section == "method" else getattr(getattr(eff, section), key))
+        for section, key in FIELDS
+    }
 
 
-def with_values(settings: MonitorSettings, indicator: str | None, values: dict[str, object]) -> MonitorSettings:
+def with_values(
+    settings: MonitorSettings, indicator: str | None, values: dict[str, object]
+) -> MonitorSettings:
     """New settings with ``values`` (keys of ``FIELDS``) set globally or for one indicator.
 
     An indicator's value equal to the global one is stored as no override. Raises ``SettingsError``
@@ -109,13 +119,16 @@ def _flat(data: dict, prefix: str = "") -> dict[str, object]:
 
 def changes(old: MonitorSettings | str | None, new: MonitorSettings | str) -> list[str]:
     """``levels.watch_alpha: 0.05 → 0.02`` for every value that differs."""
+
     def as_dict(s):
         if s is None:
             return {}
         return json.loads(s) if isinstance(s, str) else json.loads(s.to_json())
 
     a, b = _flat(as_dict(old)), _flat(as_dict(new))
-    return [f"{k}: {_text(a.get(k))} → {_text(b.get(k))}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return [
+        f"{k}: {_text(a.get(k))} → {_text(b.get(k))}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+    ]
 
 
 def _text(value) -> str:
@@ -132,10 +145,14 @@ def audit_log(store: Store) -> pd.DataFrame:
     if log.empty:
         return pd.DataFrame(columns=["id", "saved_at", "who", "reason", "changes", "reverts"])
     ordered = log.sort_values("id")
-    previous = [load_settings().to_json(), *ordered["settings"].iloc[:-1]]  # the first vs the shipped defaults
-    ordered = ordered.assign(changes=["; ".join(changes(p, s)) or "–" for p, s in
-                                      zip(previous, ordered["settings"], strict=True)])
-    return ordered.sort_values("id", ascending=False)[["id", "saved_at", "who", "reason", "changes", "reverts"]]
+    previous = [load_settings().to_json(),
+                *ordered["settings"].iloc[:-1]]  # the first vs the shipped defaults
+    ordered = ordered.assign(
+        changes=["; ".join(changes(p, s)) or "–" for p, s in zip(previous, ordered["settings"], strict=True)]
+    )
+    return ordered.sort_values("id", ascending=False)[
+        ["id", "saved_at", "who", "reason", "changes", "reverts"]
+    ]
 
 
 def needs_refit(old: MonitorSettings, new: MonitorSettings, catalogue: Catalogue) -> bool:

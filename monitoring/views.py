@@ -16,7 +16,7 @@ from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS
-from monitoring.i18n import number, percent, period_label, t
+from monitoring.i18n import number, percent, period_label, strings, t
 from monitoring.impact import visa_free_impact
 from monitoring.narrative import channel_names, sentence, value_text
 from monitoring.settings import MonitorSettings
@@ -36,7 +36,14 @@ def indicator_of(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
 
 
 def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:
-    return t("ui.eu_plus", lang) if geo == EU_PLUS else catalogue.geo_name(geo)
+    """A destination's name in the language (the catalogue's name for codes without a translation)."""
+    if geo == EU_PLUS:
+        return t("ui.eu_plus", lang)
+    return t(f"geo.{geo}", lang) if f"geo.{geo}" in strings("en") else catalogue.geo_name(geo)
+
+
+def unit_label(unit: str, lang: str) -> str:
+    return t(f"unit.{unit}", lang) if f"unit.{unit}" in strings("en") else unit
 
 
 def sentence_for(row: dict, catalogue: Catalogue, lang: str) -> str:
@@ -44,7 +51,15 @@ def sentence_for(row: dict, catalogue: Catalogue, lang: str) -> str:
     ind = indicator_of(catalogue, row["indicator"])
     if ind is None or row.get("level") not in SEVERITY:
         return ""
-    geo = "EU+" if row["geo"] == EU_PLUS else catalogue.geo_name(row["geo"])
+    code = row["geo"]
+    if code == "XK":
+        return sentence(row, ind, "XK", lang)
+    # The destination as it reads after "in" (Serbian locative, Albanian form after "në").
+    geo = (
+        t(f"geo_in.{code}", lang)
+        if f"geo_in.{code}" in strings(lang)
+        else ("EU+" if code == EU_PLUS else geo_label(catalogue, code, lang))
+    )
     return sentence(row, ind, geo, lang)
 
 
@@ -56,6 +71,7 @@ def _with_starts(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- overview ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -86,8 +102,9 @@ def current_levels(res: pd.DataFrame, months: int = RECENT_MONTHS) -> pd.DataFra
     recent = res["period_start"] > last - pd.DateOffset(months=months)
     rows = res[recent & res["level"].isin(list(SEVERITY))].copy()
     rows["severity"] = rows["level"].map(SEVERITY)
-    return rows.sort_values(["severity", "score", "period_start"], ascending=[False, False, False],
-                            na_position="last")
+    return rows.sort_values(
+        ["severity", "score", "period_start"], ascending=[False, False, False], na_position="last"
+    )
 
 
 def latest_complete(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> str:
@@ -119,8 +136,8 @@ def freshness(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Dat
         if cov.empty:
             continue
         latest = max(cov["last_period"], key=lambda p: to_period(p).start_time)
-        rows.append({"source": source, "indicators": ", ".join(i.name_in(lang) for i in inds
-                                                               if i.id in set(cov["indicator"])),
+        rows.append({"source": source,
+                     "indicators": ", ".join(i.name_in(lang) for i in inds if i.id in set(cov["indicator"])),
                      "last_period": period_label(latest, lang),
                      "last_load": pd.Timestamp(cov["last_loaded_at"].max()).strftime("%Y-%m-%d %H:%M")})
     return pd.DataFrame(rows)
@@ -133,18 +150,22 @@ def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Data
         ind = indicator_of(catalogue, r["indicator"])
         if ind is None:
             continue
-        change = (r["observed"] / r["last_year"] - 1) if r.get("last_year") and not pd.isna(r.get("last_year")) \
-            and not pd.isna(r["observed"]) else None
-        out.append({
-            "indicator": ind.name_in(lang), "geo": geo_label(catalogue, r["geo"], lang),
-            "period": period_label(r["period"], lang) + (" *" if r.get("provisional") else ""),
-            "observed": value_text(r["observed"], ind, lang), "expected": value_text(r["expected"], ind, lang),
-            "upper": value_text(r["lower"] if ind.bad_direction == "down" else r["upper"], ind, lang),
-            "change": percent(change, lang), "level": r["level"],
-            "channels": channel_names(r.get("channels") or "", lang), "reason": sentence_for(r, catalogue, lang),
-            "indicator_id": r["indicator"], "geo_code": r["geo"], "period_code": r["period"],
-            "score": r.get("score"),
-        })
+        change = (
+            (r["observed"] / r["last_year"] - 1)
+            if r.get("last_year") and not pd.isna(r.get("last_year")) and not pd.isna(r["observed"])
+            else None
+        )
+        out.append(
+            {"indicator": ind.name_in(lang), "geo": geo_label(catalogue, r["geo"], lang),
+             "period": period_label(r["period"], lang) + (" *" if r.get("provisional") else ""),
+             "observed": value_text(r["observed"], ind, lang),
+             "expected": value_text(r["expected"], ind, lang),
+             "upper": value_text(r["lower"] if ind.bad_direction == "down" else r["upper"], ind, lang),
+             "change": percent(change, lang), "level": r["level"],
+             "channels": channel_names(r.get("channels") or "", lang),
+             "reason": sentence_for(r, catalogue, lang), "indicator_id": r["indicator"], "geo_code": r["geo"],
+             "period_code": r["period"], "score": r.get("score")}
+        )
     return pd.DataFrame(out, columns=[*CURRENT_COLUMNS, "indicator_id", "geo_code", "period_code", "score"])
 
 
@@ -172,13 +193,13 @@ def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang:
         panels.append((f"{ind.name_in(lang)} – {geo_label(catalogue, r.geo, lang)}", history))
     run = results.runs(store, limit=1)
     scanned = "" if run.empty else pd.Timestamp(run["finished_at"].iloc[0]).strftime("%Y-%m-%d %H:%M")
-    return OverviewView(
-        empty=False, latest_text=latest_complete(cov, catalogue, lang), scanned_text=scanned,
-        tiles=tuple(tiles), current=display_rows(current, catalogue, lang), panels=panels,
-        freshness=freshness(cov, catalogue, lang))
+    return OverviewView(empty=False, latest_text=latest_complete(cov, catalogue, lang), scanned_text=scanned,
+                        tiles=tuple(tiles), current=display_rows(current, catalogue, lang), panels=panels,
+                        freshness=freshness(cov, catalogue, lang))
 
 
 # --- explorer ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ExplorerView:
@@ -208,12 +229,14 @@ def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
 
 
 def history_frame(store: Store, indicator: Indicator, geo: str) -> pd.DataFrame:
-    """Every observed period of a series joined with its stored result (expected etc. NaN where not scored)."""
+    """Every observed period of a series joined with its stored result (NaN where not scored)."""
     obs = observations.series(store, indicator.id, geo)
     res = results.read_results(store, indicator=indicator.id, geo=geo)
     if obs.empty and res.empty:
-        return pd.DataFrame(columns=["period", "period_start", "observed", "expected", "lower", "upper", "level",
-                                     "provisional", "flag"])
+        return pd.DataFrame(
+            columns=["period", "period_start", "observed", "expected", "lower", "upper", "level",
+                     "provisional", "flag"]
+        )
     cols = ["period", "expected", "lower", "upper", "score", "level", "channels", "provisional", "last_year",
             "reason", "observed", "change_yoy", "change_ref"]
     res = res[[c for c in cols if c in res]]
@@ -223,8 +246,8 @@ def history_frame(store: Store, indicator: Indicator, geo: str) -> pd.DataFrame:
     else:
         frame = obs.rename(columns={"value": "observed"}).drop(columns=["period_start"])
         frame = frame.merge(res.drop(columns=["observed"], errors="ignore"), on="period", how="left")
-    frame["provisional"] = frame["provisional"].astype("boolean").fillna(False).astype(bool) | \
-        frame["flag"].eq("p").fillna(False).astype(bool)
+    frame["provisional"] = frame["provisional"].astype("boolean").fillna(False).astype(bool) | frame[
+        "flag"].eq("p").fillna(False).astype(bool)
     frame = _with_starts(frame).sort_values("period_start").reset_index(drop=True)
     return frame
 
@@ -244,37 +267,41 @@ def visa_changes(history: pd.DataFrame, indicator: Indicator, settings: MonitorS
     freq = PANDAS_FREQ[indicator.frequency]
     values = pd.Series(history["observed"].to_numpy(dtype=float),
                        index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
-    rule = visa_rule(values, settings.for_indicator(indicator.id).visa_rule, direction=indicator.bad_direction)
+    rule = visa_rule(
+        values, settings.for_indicator(indicator.id).visa_rule, direction=indicator.bad_direction
+    )
     rule = rule[rule.index.start_time >= pd.Timestamp("2023-01-01")]
     return pd.DataFrame({"period_start": rule.index.start_time, "change_yoy": rule["change_yoy"].to_numpy(),
                          "change_ref": rule["change_ref"].to_numpy()})
 
 
-def breakdown(store: Store, catalogue: Catalogue, indicator: Indicator, period: str,
-              lang: str) -> pd.DataFrame:
+def breakdown(
+    store: Store, catalogue: Catalogue, indicator: Indicator, period: str, lang: str
+) -> pd.DataFrame:
     """Per EU+ member destination in ``period``: observed minus expected and the level."""
     res = results.read_results(store, indicator=indicator.id)
     rows = res[(res["period"] == period) & res["geo"].isin(catalogue.eu_plus)]
     if rows.empty:
         return pd.DataFrame(columns=["geo_name", "excess", "level", "observed", "expected"])
-    return pd.DataFrame({"geo_name": [catalogue.geo_name(g) for g in rows["geo"]],
-                         "excess": (rows["observed"] - rows["expected"]).to_numpy(),
-                         "level": rows["level"].to_numpy(), "observed": rows["observed"].to_numpy(),
-                         "expected": rows["expected"].to_numpy()}).dropna(subset=["excess"])
+    return pd.DataFrame(
+        {"geo_name": [geo_label(catalogue, g, lang) for g in rows["geo"]],
+         "excess": (rows["observed"] - rows["expected"]).to_numpy(), "level": rows["level"].to_numpy(),
+         "observed": rows["observed"].to_numpy(), "expected": rows["expected"].to_numpy()}
+    ).dropna(subset=["excess"])
 
 
 def recent_table(history: pd.DataFrame, indicator: Indicator, lang: str, n: int = 12) -> pd.DataFrame:
     rows = history.tail(n).iloc[::-1]
-    return pd.DataFrame({
-        "period": [period_label(p, lang) for p in rows["period"]],
-        "observed": [value_text(v, indicator, lang) for v in rows["observed"]],
-        "expected": [value_text(v, indicator, lang) for v in rows["expected"]],
-        "lower": [value_text(v, indicator, lang) for v in rows["lower"]],
-        "upper": [value_text(v, indicator, lang) for v in rows["upper"]],
-        "score": [number(v, lang, 2) for v in rows.get("score", pd.Series(np.nan, index=rows.index))],
-        "level": [t(f"level.{lv}", lang) if isinstance(lv, str) and lv else "–" for lv in rows["level"]],
-        "flag": [_flag_text(f, lang) for f in rows["flag"]],
-    })
+    return pd.DataFrame(
+        {"period": [period_label(p, lang) for p in rows["period"]],
+         "observed": [value_text(v, indicator, lang) for v in rows["observed"]],
+         "expected": [value_text(v, indicator, lang) for v in rows["expected"]],
+         "lower": [value_text(v, indicator, lang) for v in rows["lower"]],
+         "upper": [value_text(v, indicator, lang) for v in rows["upper"]],
+         "score": [number(v, lang, 2) for v in rows.get("score", pd.Series(np.nan, index=rows.index))],
+         "level": [t(f"level.{lv}", lang) if isinstance(lv, str) and lv else "–" for lv in rows["level"]],
+         "flag": [_flag_text(f, lang) for f in rows["flag"]]}
+    )
 
 
 def _flag_text(flag, lang: str) -> str:
@@ -292,22 +319,24 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
     history = history_frame(store, indicator, geo)
     evts = events.list_events(store)
     if not evts.empty:
-        keep = (evts["indicator"].isna() | (evts["indicator"] == indicator_id)) & \
-               (evts["geo"].isna() | (evts["geo"] == geo))
+        keep = (evts["indicator"].isna() | (evts["indicator"] == indicator_id)) & (
+            evts["geo"].isna() | (evts["geo"] == geo))
         evts = evts[keep]
     alarms = history[history["level"].isin(list(SEVERITY))] if "level" in history else history.iloc[:0]
-    sentences = tuple((r["level"], sentence_for({**r, "indicator": indicator_id, "geo": geo}, catalogue, lang))
-                      for r in alarms.iloc[::-1].head(12).to_dict("records"))
+    sentences = tuple(
+        (r["level"], sentence_for({**r, "indicator": indicator_id, "geo": geo}, catalogue, lang))
+        for r in alarms.iloc[::-1].head(12).to_dict("records")
+    )
     drill, drill_period = pd.DataFrame(), ""
     if geo == EU_PLUS and not history.empty:
         target = alarms["period"].iloc[-1] if not alarms.empty else history["period"].iloc[-1]
         drill = breakdown(store, catalogue, indicator, target, lang)
         drill_period = period_label(target, lang)
     title = f"{indicator.name_in(lang)} – {geo_label(catalogue, geo, lang)}"
-    return ExplorerView(
-        indicator=indicator, geo=geo, title=title, history=history, events=evts,
-        visa=visa_changes(history, indicator, settings), breakdown=drill, breakdown_period=drill_period,
-        recent=recent_table(history, indicator, lang), sentences=sentences)
+    return ExplorerView(indicator=indicator, geo=geo, title=title, history=history, events=evts,
+                        visa=visa_changes(history, indicator, settings), breakdown=drill,
+                        breakdown_period=drill_period, recent=recent_table(history, indicator, lang),
+                        sentences=sentences)
 
 
 def impact_frame(history: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
@@ -325,12 +354,12 @@ def impact_frame(history: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
     imp = visa_free_impact(values)
     if imp.empty or imp["expected"].isna().all():
         return pd.DataFrame(columns=columns)
-    return pd.DataFrame({
-        "period_start": imp.index.start_time, "excess": imp["excess"].to_numpy(),
-        "excess_lower": (imp["observed"] - imp["upper"]).to_numpy(),
-        "excess_upper": (imp["observed"] - imp["lower"]).to_numpy(),
-        "cumulative": imp["cumulative_excess"].to_numpy(), "cumulative_lower": imp["cumulative_lower"].to_numpy(),
-        "cumulative_upper": imp["cumulative_upper"].to_numpy()})
+    return pd.DataFrame({"period_start": imp.index.start_time, "excess": imp["excess"].to_numpy(),
+                         "excess_lower": (imp["observed"] - imp["upper"]).to_numpy(),
+                         "excess_upper": (imp["observed"] - imp["lower"]).to_numpy(),
+                         "cumulative": imp["cumulative_excess"].to_numpy(),
+                         "cumulative_lower": imp["cumulative_lower"].to_numpy(),
+                         "cumulative_upper": imp["cumulative_upper"].to_numpy()})
 
 
 def reference_label(reference: tuple[str, ...], lang: str = "en") -> str:

@@ -31,7 +31,8 @@ def settle(page, timeout_s: float = 120.0, quiet_s: float = 1.2) -> None:
         busy = page.evaluate(
             "() => !!document.querySelector('[data-testid=\"stStatusWidget\"] button')"
             " || !!document.querySelector('[data-testid=\"stSpinner\"]')"
-            " || !!document.querySelector('[data-testid=\"stSkeleton\"]')")
+            " || !!document.querySelector('[data-testid=\"stSkeleton\"]')"
+        )
         now = time.monotonic()
         if busy:
             calm_since = None
@@ -83,7 +84,9 @@ def test_overview_table_then_explorer_chart(demo_db, tmp_path):
         assert page.get_by_text("SYNTHETIC demo data").count() == 1
         page.screenshot(path=str(shots / "overview.png"))
         # Click through from the alert list to the explorer (the select box under the table).
-        page.get_by_text("Choose an alert or watch").click()
+        box = page.locator("[data-testid='stSelectbox']", has_text="Open in the indicator explorer")
+        box.scroll_into_view_if_needed()
+        box.locator("input").click()
         page.get_by_role("option").first.click()
         settle(page)
         assert "/explorer" in page.url and "indicator=" in page.url
@@ -100,7 +103,8 @@ def screenshots(db: Path, out: Path, height: int = 900) -> list[Path]:
     """Every page at 1440 x ``height``; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with streamlit_server(db.resolve(), env={"MONITOR_TODAY": TODAY}) as url, browser_page(height=height) as page:
+    with (streamlit_server(db.resolve(), env={"MONITOR_TODAY": TODAY}) as url,
+          browser_page(height=height) as page):
         for name in PAGES:
             open_page(page, url, name)
             no_exception(page)

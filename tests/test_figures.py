@@ -13,17 +13,16 @@ from monitoring.i18n import t
 def history(n: int = 48, *, levels: dict[int, str] | None = None, provisional: int = 2) -> pd.DataFrame:
     months = pd.period_range("2023-01", periods=n, freq="M")
     observed = 100 + 10 * np.sin(np.arange(n))
-    frame = pd.DataFrame({
-        "period": [str(p) for p in months], "period_start": months.start_time,
-        "observed": observed, "expected": 100.0, "lower": 80.0, "upper": 125.0,
-        "level": "normal", "provisional": False,
-    })
+    frame = pd.DataFrame(
+        {"period": [str(p) for p in months], "period_start": months.start_time, "observed": observed,
+         "expected": 100.0, "lower": 80.0, "upper": 125.0, "level": "normal", "provisional": False}
+    )
     frame.loc[:11, ["expected", "lower", "upper"]] = np.nan  # the first year is not scored
     frame.loc[:11, "level"] = None
     for pos, level in (levels or {}).items():
         frame.loc[pos, "level"] = level
         frame.loc[pos, "observed"] = 160.0
-    frame.loc[n - provisional:, "provisional"] = True
+    frame.loc[n - provisional :, "provisional"] = True
     return frame
 
 
@@ -55,8 +54,10 @@ def test_alert_in_a_provisional_period_uses_an_open_symbol():
 
 
 def test_visa_free_line_and_events_inside_the_range_only():
-    events = pd.DataFrame({"date": ["2015-09-15", "2024-01-01", "2024-06-01"],
-                           "label": ["Hungary closes its border", "Visa-free travel begins", "A user event"]})
+    events = pd.DataFrame(
+        {"date": ["2015-09-15", "2024-01-01", "2024-06-01"],
+         "label": ["Hungary closes its border", "Visa-free travel begins", "A user event"]}
+    )
     fig = figures.series_figure(history(), events=events)
     texts = [a.text for a in fig.layout.annotations]
     assert "Visa-free travel begins" in texts and "A user event" in texts
@@ -78,8 +79,10 @@ def test_empty_history_says_so():
 
 def test_visa_rule_figure_has_both_changes_and_threshold_lines():
     months = pd.period_range("2024-01", periods=12, freq="M")
-    changes = pd.DataFrame({"period_start": months.start_time, "change_yoy": np.linspace(-0.1, 0.6, 12),
-                            "change_ref": np.linspace(0.0, 0.4, 12)})
+    changes = pd.DataFrame(
+        {"period_start": months.start_time, "change_yoy": np.linspace(-0.1, 0.6, 12),
+         "change_ref": np.linspace(0.0, 0.4, 12)}
+    )
     fig = figures.visa_rule_figure(changes, watch=0.3, alert=0.5, reference_label="Nov–Dec 2023")
     assert len(fig.data) == 2
     assert [tr.name for tr in fig.data][1].endswith("Nov–Dec 2023")
@@ -91,9 +94,11 @@ def test_visa_rule_figure_has_both_changes_and_threshold_lines():
 def test_impact_figure_monthly_and_cumulative_with_interval():
     months = pd.period_range("2024-01", periods=6, freq="M")
     excess = pd.Series([10.0, -5, 20, 30, 15, 5])
-    impact = pd.DataFrame({"period_start": months.start_time, "excess": excess, "excess_lower": excess - 8,
-                           "excess_upper": excess + 8, "cumulative": excess.cumsum(),
-                           "cumulative_lower": excess.cumsum() - 20, "cumulative_upper": excess.cumsum() + 20})
+    impact = pd.DataFrame(
+        {"period_start": months.start_time, "excess": excess, "excess_lower": excess - 8,
+         "excess_upper": excess + 8, "cumulative": excess.cumsum(), "cumulative_lower": excess.cumsum() - 20,
+         "cumulative_upper": excess.cumsum() + 20}
+    )
     fig = figures.impact_figure(impact)
     bars = fig.data[0]
     assert list(bars.y) == list(excess)
@@ -102,8 +107,10 @@ def test_impact_figure_monthly_and_cumulative_with_interval():
 
 
 def test_breakdown_sorted_and_coloured_by_level():
-    frame = pd.DataFrame({"geo_name": ["Germany", "France", "Italy"], "excess": [50.0, 120.0, -4.0],
-                          "level": ["watch", "alert", "normal"]})
+    frame = pd.DataFrame(
+        {"geo_name": ["Germany", "France", "Italy"], "excess": [50.0, 120.0, -4.0],
+         "level": ["watch", "alert", "normal"]}
+    )
     fig = figures.breakdown_figure(frame)
     bar = fig.data[0]
     assert list(bar.y) == ["Italy", "Germany", "France"]
@@ -112,8 +119,10 @@ def test_breakdown_sorted_and_coloured_by_level():
 
 def test_coverage_figure_codes_states():
     months = pd.date_range("2024-01-01", periods=4, freq="MS")
-    frame = pd.DataFrame({"label": ["A"] * 4 + ["B"] * 2, "month": list(months) + list(months[:2]),
-                          "state": ["present", "missing", "present", "provisional", "present", "present"]})
+    frame = pd.DataFrame(
+        {"label": ["A"] * 4 + ["B"] * 2, "month": list(months) + list(months[:2]),
+         "state": ["present", "missing", "present", "provisional", "present", "present"]}
+    )
     fig = figures.coverage_figure(frame)
     heat = fig.data[0]
     z = np.asarray(heat.z)
@@ -127,9 +136,10 @@ def test_small_multiples_one_panel_each():
     assert [a.text for a in fig.layout.annotations] == ["a", "b"]
 
 
-def test_alert_log_figure_stacks_levels():
-    log = pd.DataFrame({"period_start": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-02-01"]),
-                        "level": ["alert", "watch", "alert"]})
+def test_alert_log_figure_stacks_levels_by_quarter():
+    months = ["2026-01-01", "2026-01-01", "2026-02-01", "2026-04-01"]
+    levels = ["alert", "watch", "alert", "alert"]
+    log = pd.DataFrame({"period_start": pd.to_datetime(months), "level": levels})
     fig = figures.alert_log_figure(log)
     assert [tr.name for tr in fig.data] == ["alert", "watch"]
-    assert list(fig.data[0].y) == [1, 1]
+    assert list(fig.data[0].y) == [2, 1]  # January and February fall in the same quarter

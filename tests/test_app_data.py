@@ -1,0 +1,106 @@
+"""Data page (AppTest): coverage heat map; upload through the loader (same messages); rescan; events."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pandas as pd
+
+from indicators.store import events, observations, open_store, results
+from monitoring.i18n import t
+from tests.apptest_support import app, texts
+
+pytest_plugins = ("tests.app_fixtures",)
+NEW_MONTH = "indicator,geo,period,value,flag\nasylum_applications,DE,2026-11,400,p\n"
+
+
+def array(value) -> np.ndarray:
+    """A plotly JSON array (plain list or typed ``bdata``)."""
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value["shape"]).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
+
+
+def upload(at, name: str, text: str):
+    at.file_uploader(key="da_files").set_value([(name, text.encode(), "text/csv")]).run()
+    at.button(key="da_load").click().run()
+    return at
+
+
+def test_coverage_heat_map_follows_the_chosen_indicators(demo_db):
+    at = app("data")
+    assert not at.exception
+    heat = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    rows = list(heat["y"])
+    nl = rows.index("First-time asylum applications – Netherlands")
+    assert (array(heat["z"])[nl] == 0).sum() == 4  # the four missing months of 2018
+    at.multiselect(key="da_indicators").set_value(["border_exits"]).run()
+    heat = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert list(heat["y"]) == ["Exits of Kosovo citizens at border crossing points – Kosovo"]
+    loads = at.dataframe[1].value
+    assert "asylum_applications.csv" in set(loads["file"])
+
+
+def test_upload_loads_and_rescans_the_touched_series(demo_db):
+    store = open_store(demo_db)
+    runs_before = len(results.runs(store))
+    at = upload(app("data"), "november.csv", NEW_MONTH)
+    assert not at.exception and not texts(at, "error")
+    assert any("november.csv: 1 new" in s for s in texts(at, "success"))
+    de = observations.series(store, "asylum_applications", "DE")
+    assert de["period"].iloc[-1] == "2026-11" and de["value"].iloc[-1] == 400
+    assert len(results.runs(store)) == runs_before + 1
+    assert "2026-11" in set(results.read_results(store, indicator="asylum_applications", geo="DE")["period"])
+    # The same file again changes nothing.
+    at = upload(app("data"), "november.csv", NEW_MONTH)
+    assert any("already loaded" in s for s in texts(at, "success"))
+    assert len(results.runs(store)) == runs_before + 1
+
+
+def test_a_bad_file_changes_nothing_and_says_where(demo_db):
+    store = open_store(demo_db)
+    count = observations.observation_count(store)
+    bad = ("indicator,geo,period,value,flag\n"
+           "asylum_applications,DE,2026-13,12,\nnot_an_indicator,DE,2026-11,3,\n")
+    at = upload(app("data"), "bad.csv", bad)
+    assert not at.exception
+    [message] = texts(at, "error")
+    assert message.startswith(t("data.load_failed"))
+    assert "bad.csv, line 2" in message and "bad.csv, line 3" in message
+    assert "/tmp" not in message  # named as uploaded, not by the server's path
+    assert observations.observation_count(store) == count
+
+
+def test_add_edit_and_delete_an_event(demo_db):
+    store = open_store(demo_db)
+    at = app("data")
+    at.date_input(key="ev_date").set_value(pd.Timestamp("2026-06-01").date())
+    at.text_input(key="ev_label").input("Germany changes its reception rules")
+    at.text_input(key="ev_geo").input("de")
+    at.selectbox(key="ev_indicator").set_value("asylum_applications")
+    at.button[1].click().run()
+    assert not at.exception
+    evts = events.list_events(store)
+    added = evts[evts["label"] == "Germany changes its reception rules"]
+    assert list(added["geo"]) == ["DE"] and list(added["indicator"]) == ["asylum_applications"]
+    event_id = int(added["id"].iloc[0])
+    at.selectbox(key="ev_edit").set_value(event_id).run()
+    at.text_input(key=f"ev_edit_label_{event_id}").input("Germany tightens its reception rules")
+    at.button[2].click().run()
+    assert "Germany tightens its reception rules" in set(events.list_events(store)["label"])
+    at.selectbox(key="ev_edit").set_value(event_id).run()
+    at.checkbox(key=f"ev_delete_{event_id}").check()
+    at.button[2].click().run()
+    assert event_id not in set(events.list_events(store)["id"])
+
+
+def test_a_viewer_cannot_upload(demo_db, app_env):
+    app_env.setenv("MONITOR_ROLE", "viewer")
+    store = open_store(demo_db)
+    count = observations.observation_count(store)
+    at = upload(app("data"), "november.csv", NEW_MONTH)
+    assert t("ui.analysts_only") in texts(at, "error")
+    assert observations.observation_count(store) == count

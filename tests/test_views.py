@@ -1,0 +1,163 @@
+"""Page data (monitoring.views, tuning, records): pure functions over a store, on the demo database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from indicators.catalogue import load_catalogue
+from indicators.store import open_store, results
+from monitoring import records, tuning, views
+from monitoring.i18n import strings
+from monitoring.settings import load_settings
+from tests.apptest_support import TODAY, build_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOGUE = load_catalogue()
+NOW = pd.Timestamp(TODAY)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return open_store(build_demo(tmp_path_factory.mktemp("views") / "monitor.duckdb"))
+
+
+def test_overview_current_alerts_most_severe_first(demo):
+    view = views.overview_view(demo, CATALOGUE, NOW)
+    assert not view.empty
+    assert view.latest_text == "October 2026 (monthly); Q3 2026 (quarterly)"
+    table = view.current
+    severity = table["level"].map(views.SEVERITY)
+    assert severity.is_monotonic_decreasing
+    alerts = table[table["level"] == "alert"]
+    assert alerts["score"].is_monotonic_decreasing
+    # The planted French spike of May 2026 is among the current alerts, with its sentence.
+    fr = table[
+        (table["indicator_id"] == "asylum_applications")
+        & (table["geo_code"] == "FR")
+        & (table["period_code"] == "2026-05")
+    ]
+    assert fr["level"].tolist() == ["alert"]
+    assert fr["reason"].iloc[0].startswith("First-time asylum applications in France, May 2026:")
+    assert {tile.category for tile in view.tiles} == {"outflow", "return", "leading"}
+    assert sum(tile.series for tile in view.tiles) > 0
+    assert set(view.freshness["source"]) >= {"Eurostat", "Kosovo Police"}
+
+
+def test_current_levels_keep_only_the_recent_months():
+    res = pd.DataFrame(
+        {"indicator": "a", "geo": "DE", "period": ["2025-01", "2026-05", "2026-09", "2026-10"],
+         "level": ["alert", "watch", "alert", "normal"], "score": [9.0, 1.0, 2.0, 0.0]}
+    )
+    current = views.current_levels(res, months=6)
+    assert current["period"].tolist() == ["2026-09", "2026-05"]  # alert before watch; 2025 is too old
+
+
+def test_sentences_follow_the_language(demo):
+    view = views.overview_view(demo, CATALOGUE, NOW, "sr")
+    assert view.current["reason"].str.contains("očekivano").all()
+    assert "Prvi zahtevi za azil" in set(view.current["indicator"])
+
+
+def test_explorer_history_joins_observations_and_results(demo):
+    view = views.explorer_view(demo, CATALOGUE, load_settings(), "asylum_applications", "EU_PLUS")
+    history = view.history
+    assert history["period"].iloc[0] == "2015-01" and history["period"].iloc[-1] == "2026-10"
+    assert history["expected"].iloc[:6].isna().all()  # not scored: too little history
+    assert history["expected"].iloc[-24:].notna().all()
+    assert history["provisional"].iloc[-2:].all() and not history["provisional"].iloc[-3]
+    assert not view.visa.empty and view.visa["period_start"].min() >= pd.Timestamp("2023-01-01")
+    assert set(view.breakdown["geo_name"]) >= {"Germany", "France"}
+    assert len(view.recent) == 12
+
+
+def test_impact_frame_projects_from_before_2024(demo):
+    ind = CATALOGUE["asylum_applications"]
+    impact = views.impact_frame(views.history_frame(demo, ind, "EU_PLUS"), ind)
+    assert impact["period_start"].min() == pd.Timestamp("2024-01-01")
+    assert (impact["excess_lower"] <= impact["excess"]).all() and (
+        impact["excess"] <= impact["excess_upper"]
+    ).all()
+    assert impact["cumulative"].iloc[-1] > 0  # the demo has a visa-free rise of asylum applications
+
+
+def test_reference_label():
+    assert views.reference_label(("2023-11", "2023-12")) == "November–December 2023"
+    assert views.reference_label(("2023-11", "2023-12"), "sq") == "nëntor–dhjetor 2023"
+    assert views.reference_label(("2023-12",)) == "December 2023"
+
+
+def test_counts_are_monotone_in_alpha_and_visa_thresholds(demo):
+    stored = tuning.stored_scores(demo, NOW)
+    saved = load_settings()
+    counts = [
+        tuning.counts(
+            stored, CATALOGUE, tuning.with_values(saved, None, {"watch_alpha": a, "alert_alpha": a}), NOW
+        ).alerts
+        for a in (0.05, 0.01, 0.001)
+    ]
+    assert counts[0] >= counts[1] >= counts[2]
+    strict = tuning.with_values(saved, None, {"watch": 1.0, "alert": 2.0})
+    assert (
+        tuning.counts(stored, CATALOGUE, strict, NOW).alerts
+        < tuning.counts(stored, CATALOGUE, saved, NOW).alerts
+    )
+
+
+def test_counts_at_the_saved_settings_match_the_stored_results(demo):
+    stored = tuning.stored_scores(demo, NOW)
+    counted = tuning.counts(stored, CATALOGUE, load_settings(), NOW)
+    res = results.read_results(demo, since=tuning.window_start(NOW).date())
+    assert counted.alerts == int((res["level"] == "alert").sum())
+    assert counted.watches == int((res["level"] == "watch").sum())
+
+
+def test_indicator_override_equal_to_global_is_dropped():
+    saved = load_settings()
+    over = tuning.with_values(saved, "refused_entry", {"watch_alpha": 0.02})
+    assert over.for_indicator("refused_entry").levels.watch_alpha == 0.02
+    assert over.levels.watch_alpha == 0.05
+    back = tuning.with_values(over, "refused_entry", {"watch_alpha": 0.05})
+    assert "refused_entry" not in back.overrides
+    assert tuning.changes(saved, over) == ["indicator.refused_entry.watch_alpha: – → 0.02"]
+
+
+def test_coverage_cells_mark_missing_and_provisional_months(demo):
+    cells = records.coverage_cells(demo, CATALOGUE, indicators=["asylum_applications", "refused_entry"])
+    nl = cells[cells["label"] == "First-time asylum applications – Netherlands"]
+    assert (nl["state"] == "missing").sum() == 4
+    assert nl.set_index("month").loc[pd.Timestamp("2026-10-01"), "state"] == "provisional"
+    # A quarterly value covers its three months.
+    de = cells[cells["label"] == "Refusals of entry at the external border – Germany"]
+    assert len(de) % 3 == 0 and (de["state"] == "provisional").sum() == 6
+
+
+def test_every_string_key_used_by_the_dashboard_exists_in_every_language():
+    sources = [*ROOT.glob("app_pages/*.py"), ROOT / "dashboard.py",
+               *(ROOT / "monitoring" / f"{m}.py" for m in ("views", "figures", "records", "tuning"))]
+    used: set[str] = set()
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_0-9]+)["']""", text))
+    used = {k for k in used if not k.endswith("_")}  # prefixes of keys built at run time (below)
+    assert len(used) > 100
+    for lang in ("en", "sq", "sr"):
+        missing = sorted(k for k in used if k not in strings(lang))
+        assert not missing, f"{lang}: {missing}"
+    # Keys built at run time: each option of a widget or table.
+    dynamic = (
+        [f"nav.{p}" for p in ("overview", "explorer", "thresholds", "alerts", "data")]
+        + [f"alerts.status_{s}" for s in records.STATUSES]
+        + [f"th.method_{m}" for m in ("auto", "glm", "ears")]
+        + [f"alerts.col_{c}" for c in records.LOG_COLUMNS]
+        + [f"col.{c}" for c in views.CURRENT_COLUMNS]
+        + [f"ui.freq_{f}" for f in "MQA"]
+        + [f"category.{c}" for c in views.TILE_CATEGORIES]
+        + [f"fig.cov_{s}" for s in ("missing", "present", "provisional")]
+    )
+    for lang in ("en", "sq", "sr"):
+        assert not [k for k in dynamic if k not in strings(lang)], lang
+    assert strings("sq")["overview.title"] != strings("en")["overview.title"]

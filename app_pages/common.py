@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from app_pages.roles import ANALYST, VIEWER, load_role_map, role_for
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.store import Store, default_db_path, observations, open_store
 from monitoring import figures, records, tuning, views
@@ -20,7 +21,6 @@ from monitoring.i18n import DEFAULT_LANG, LANGUAGES, t
 from monitoring.settings import MonitorSettings, saved_settings, settings_from_json
 
 log = logging.getLogger("monitor.dashboard")
-ANALYST, VIEWER = "analyst", "viewer"
 _CONTROL_FLOW = {"StopException", "RerunException"}
 PAGES = {"overview": "app_pages/overview.py", "explorer": "app_pages/explorer.py",
          "thresholds": "app_pages/thresholds.py", "alerts": "app_pages/alerts.py",
@@ -90,9 +90,8 @@ def _auth_configured() -> bool:
 def current_user() -> tuple[str, str]:
     """(name, role). Without an identity provider ([auth] in secrets): local single-user mode.
 
-    In local mode the role is ``analyst`` unless ``MONITOR_ROLE=viewer`` (a read-only kiosk).
-    With [auth], a logged-in user is an analyst when their e-mail is listed in
-    ``[roles] analysts`` of the secrets, a viewer otherwise.
+    In local mode the role is ``analyst`` unless ``MONITOR_ROLE=viewer`` (a read-only kiosk). With
+    [auth], the signed-in identity's e-mail or groups are looked up in the roles file (roles.py).
     """
     if not _auth_configured():
         role = VIEWER if os.environ.get("MONITOR_ROLE", "").lower() == VIEWER else ANALYST
@@ -101,12 +100,10 @@ def current_user() -> tuple[str, str]:
         except Exception:
             name = "local"
         return name, role
-    user = st.user
+    user = st.user.to_dict()
     if not user.get("is_logged_in"):
         return "", VIEWER
-    email = str(user.get("email") or "")
-    analysts = [str(a).lower() for a in st.secrets.get("roles", {}).get("analysts", [])]
-    return str(user.get("name") or email), ANALYST if email.lower() in analysts else VIEWER
+    return str(user.get("name") or user.get("email") or ""), role_for(user, load_role_map())
 
 
 def local_mode() -> bool:

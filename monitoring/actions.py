@@ -116,12 +116,12 @@ def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings,
 
     Settings that change a fit (method, baseline years, ...) take effect at the next scan.
     """
-    reason = reason.strip()
-    if not reason:
+    if not reason.strip():
         raise ValueError("Write a reason before saving: it is kept in the audit log.")
-    saved = results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts)
-    results.write_levels(store, relevel(store, catalogue, settings, today=today), run_id=None)
-    return saved
+    levels = relevel(store, catalogue, settings, today=today)
+    # one write: the settings, their audit entry and the levels they produce land together
+    return results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts,
+                                 levels=levels)
 
 
 def revert_settings(
@@ -141,7 +141,7 @@ def set_alert_status(store: Store, key: tuple[str, str, str], status: str, *, wh
     """Acknowledge (with a comment and optional expiry), dismiss as explained, or reopen an alert."""
     if status in ("acknowledged", "dismissed") and not comment.strip():
         raise ValueError("Write a comment: it says why the alert was acknowledged or dismissed.")
-    results.set_alert_status(store, key, status=status, who=who, comment=comment.strip(), expires=expires)
+    results.set_alert_status(store, key, status=status, who=who, comment=comment, expires=expires)
 
 
 def add_event(

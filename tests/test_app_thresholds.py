@@ -117,7 +117,6 @@ def test_with_an_identity_provider_a_visitor_not_logged_in_is_a_viewer(demo_db):
     at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
                           "client_id": "id", "client_secret": "secret",
                           "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
-    at.secrets["roles"] = {"analysts": ["analyst@gam.example"]}
     at.run()
     assert not at.exception
     assert t("ui.local_mode") not in [c.value for c in at.sidebar.caption]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, downloads
 from monitoring import actions, figures, records
 from monitoring.i18n import t
 
@@ -33,14 +33,18 @@ def render() -> None:
         format_func=lambda i: t("alerts.all_indicators", lang) if i is None else cat[i].name_in(lang),
     )
     log = common.alert_log(lang, SINCE[since], tuple(statuses), indicator)
-    st.plotly_chart(figures.alert_log_figure(log.chart, lang=lang, title=t("alerts.chart_title", lang)),
-                    width="stretch", key="alert_log_chart")
+    log_chart = figures.alert_log_figure(log.chart, lang=lang, title=t("alerts.chart_title", lang))
+    st.plotly_chart(log_chart, width="stretch", key="alert_log_chart")
+    downloads.chart(log_chart, downloads.meta(t("alerts.chart_title", lang)), "alert_log", "al_chart")
     if log.table.empty:
         st.info(t("alerts.none", lang))
         return
     st.caption(t("alerts.count", lang, n=len(log.table)))
     st.dataframe(log.table[list(records.LOG_COLUMNS)], hide_index=True, width="stretch", height=320,
                  column_config={c: t(f"alerts.col_{c}", lang) for c in records.LOG_COLUMNS})
+    downloads.table(log.table[list(records.LOG_COLUMNS)].rename(
+        columns={c: t(f"alerts.col_{c}", lang) for c in records.LOG_COLUMNS}), "alert_log", "al_table",
+        title=t("alerts.chart_title", lang))
     _act(log.table, lang)
 
 

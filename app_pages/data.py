@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, downloads
 from indicators.validation import LoadError
 from monitoring import actions, figures, records
 from monitoring.i18n import t
@@ -19,13 +19,16 @@ def render() -> None:
     chosen = st.multiselect(t("data.coverage_of", lang), ids, default=ids[:3], key="da_indicators",
                             format_func=lambda i: cat[i].name_in(lang), placeholder=t("data.all", lang))
     cells = common.coverage_cells(tuple(chosen), lang)
-    st.plotly_chart(figures.coverage_figure(cells, lang=lang, title=t("data.coverage_title", lang)),
-                    width="stretch", key="coverage_chart")
+    coverage = figures.coverage_figure(cells, lang=lang, title=t("data.coverage_title", lang))
+    st.plotly_chart(coverage, width="stretch", key="coverage_chart")
+    downloads.chart(coverage, downloads.meta(t("data.coverage_title", lang)), "coverage", "da_chart")
     with st.expander(t("data.coverage_table", lang)):
         cov = common.data_tables(lang)["coverage"]
         st.dataframe(
             cov, hide_index=True, width="stretch", column_config={c: t(f"data.col_{c}", lang) for c in cov}
         )
+        downloads.table(cov.rename(columns={c: t(f"data.col_{c}", lang) for c in cov}), "coverage", "da_table",
+                        title=t("data.coverage_table", lang))
     left, right = st.columns(2)
     with left:
         st.subheader(t("data.loads", lang))

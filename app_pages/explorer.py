@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from monitoring import figures, views
+from app_pages import common, downloads
+from monitoring import exports, figures, views
 from monitoring.derived import EU_PLUS
 from monitoring.i18n import t
 
@@ -59,12 +61,12 @@ def render() -> None:
         start = history["period_start"].max() - pd.DateOffset(years=years)
         history = history[history["period_start"] > start]
     decimals = 1 if view.indicator.unit == "percent" else 0
-    st.plotly_chart(
-        figures.series_figure(history, title=view.title, events=view.events, lang=lang, decimals=decimals,
-                              y_title=views.unit_label(view.indicator.unit, lang)),
-        width="stretch",
-        key="series_chart",
-    )
+    series_fig = figures.series_figure(history, title=view.title, events=view.events, lang=lang, decimals=decimals,
+                                       y_title=views.unit_label(view.indicator.unit, lang))
+    st.plotly_chart(series_fig, width="stretch", key="series_chart")
+    series_meta = exports.series_meta(view.title, view.indicator, view.history, lang=lang,
+                                      synthetic=common.synthetic_in_use(), today=common.today().date())
+    downloads.chart(series_fig, series_meta, f"{indicator}_{geo}", "ex_series")
     st.caption(t("explorer.chart_note", lang))
     if view.sentences:
         with st.container(border=True):
@@ -79,35 +81,38 @@ def render() -> None:
     if view.indicator.unit == "percent":  # the visa rule and the impact compare counts, not shares
         st.caption(t("explorer.counts_only", lang))
     else:
-        _visa_and_impact(view, indicator, geo, lang)
+        _visa_and_impact(view, indicator, geo, lang, series_meta)
     if geo == EU_PLUS:
         st.subheader(t("explorer.breakdown_title", lang, period=view.breakdown_period))
-        st.plotly_chart(
-            figures.breakdown_figure(view.breakdown, lang=lang), width="stretch", key="breakdown_chart"
-        )
+        breakdown = figures.breakdown_figure(view.breakdown, lang=lang)
+        st.plotly_chart(breakdown, width="stretch", key="breakdown_chart")
+        downloads.chart(breakdown, replace(series_meta, title=t("explorer.breakdown_title", lang,
+                                                                period=view.breakdown_period)),
+                        f"{indicator}_breakdown", "ex_breakdown")
 
     st.subheader(t("explorer.recent_title", lang))
     st.dataframe(view.recent, hide_index=True, width="stretch",
                  column_config={c: t(f"col.{c}", lang) for c in view.recent.columns})
+    downloads.table(view.recent.rename(columns={c: t(f"col.{c}", lang) for c in view.recent.columns}),
+                    f"{indicator}_{geo}_recent", "ex_recent", title=view.title)
 
 
-def _visa_and_impact(view, indicator: str, geo: str, lang: str) -> None:
+def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> None:
     st.subheader(t("explorer.visa_title", lang))
     rule = common.settings().for_indicator(indicator).visa_rule
     reference = views.reference_label(rule.reference, lang)
-    st.plotly_chart(
-        figures.visa_rule_figure(
-            view.visa, watch=rule.watch, alert=rule.alert, lang=lang, reference_label=reference
-        ),
-        width="stretch",
-        key="visa_chart",
-    )
+    visa = figures.visa_rule_figure(view.visa, watch=rule.watch, alert=rule.alert, lang=lang,
+                                    reference_label=reference)
+    st.plotly_chart(visa, width="stretch", key="visa_chart")
+    downloads.chart(visa, replace(series_meta, title=f"{view.title}: {t('explorer.visa_title', lang)}"),
+                    f"{indicator}_{geo}_visa_rule", "ex_visa")
     st.caption(t("explorer.visa_note", lang, reference=reference))
 
     st.subheader(t("explorer.impact_title", lang))
-    st.plotly_chart(
-        figures.impact_figure(common.impact(indicator, geo), lang=lang), width="stretch", key="impact_chart"
-    )
+    impact = figures.impact_figure(common.impact(indicator, geo), lang=lang)
+    st.plotly_chart(impact, width="stretch", key="impact_chart")
+    downloads.chart(impact, replace(series_meta, title=f"{view.title}: {t('explorer.impact_title', lang)}"),
+                    f"{indicator}_{geo}_visa_free_impact", "ex_impact")
     st.caption(t("explorer.impact_note", lang))
 
 

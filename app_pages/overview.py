@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, downloads
 from monitoring import views
 from monitoring.i18n import t
 
@@ -51,6 +51,8 @@ def render() -> None:
                    for c in views.CURRENT_COLUMNS}
         event = st.dataframe(styled, hide_index=True, width="stretch", key="current_table", on_select="rerun",
                              selection_mode="single-row", column_config=columns)
+        downloads.table(shown.rename(columns={c: t(f"col.{c}", lang) for c in shown.columns}),
+                        "alerts_and_watches", "ov_table", title=t("overview.current", lang, months=views.RECENT_MONTHS))
         rows = event.selection.rows if event and event.selection else []
         if rows:
             _open(table.iloc[rows[0]])
@@ -64,8 +66,12 @@ def render() -> None:
 
     if view.panels:
         st.subheader(t("overview.small_charts", lang))
-        st.plotly_chart(common.small_multiples(lang), width="stretch", config={"displayModeBar": False})
+        small = common.small_multiples(lang)
+        st.plotly_chart(small, width="stretch", config={"displayModeBar": False})
+        downloads.chart(small, downloads.meta(t("overview.small_charts", lang)), "series_in_alert", "ov_small")
 
+    with st.expander(t("download.briefing_title", lang), expanded=False):
+        downloads.briefing_files(table)
     with st.expander(t("overview.freshness", lang), expanded=False):
         st.dataframe(view.freshness, hide_index=True, width="stretch",
                      column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})

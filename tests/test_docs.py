@@ -50,8 +50,10 @@ def test_every_environment_variable_the_code_reads_is_in_the_readme():
     for path in [*ROOT.glob("indicators/**/*.py"), *ROOT.glob("monitoring/**/*.py"),
                  *ROOT.glob("app_pages/*.py"), ROOT / "dashboard.py"]:
         if path.exists():
-            names |= set(re.findall(r"environ(?:\.get)?\(\s*[\"']([A-Z_]+)[\"']", path.read_text(encoding="utf-8")))
-            names |= set(re.findall(r"environ\[[\"']([A-Z_]+)[\"']\]", path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+            names |= set(re.findall(r"environ(?:\.get)?\(\s*[\"']([A-Z_]+)[\"']", text))
+            names |= set(re.findall(r"environ\[[\"']([A-Z_]+)[\"']\]", text))
+            names |= set(re.findall(r"[\"'](MONITOR_[A-Z_]+)[\"']", text))  # however it is read
     names -= {"OMP_NUM_THREADS"}  # set for worker processes, not a user setting
     assert "MONITOR_DB" in names
     missing = sorted(n for n in names if n not in README)

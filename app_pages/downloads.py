@@ -1,0 +1,76 @@
+"""Download buttons: charts as PNG/SVG/PDF (title, source and dates drawn into the image), tables as
+CSV/XLSX (formula-like cells neutralised), and the briefing deck and note. Each file is built when
+its button is clicked (a callable), never while the page runs."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from monitoring import briefing, deck, exports, note
+from monitoring.exports import ChartMeta, ExportError
+from monitoring.i18n import t
+
+CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+TABLE_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def meta(title: str, *, source: str = "", last_period: str = "") -> ChartMeta:
+    """What an exported chart says about itself, for the user's language and today's date."""
+    return ChartMeta(title=title, source=source or t("download.source_monitor", common.lang()),
+                     last_period=last_period, exported=common.today().date(),
+                     synthetic=common.synthetic_in_use(), lang=common.lang())
+
+
+def _buttons(items: dict[str, str], data, name: str, key: str) -> None:
+    lang = common.lang()
+    cols = st.columns([1] * len(items) + [8 - len(items)])
+    for col, (fmt, mime) in zip(cols, items.items(), strict=False):
+        col.download_button(t("download.button", lang, fmt=fmt.upper()), data=partial(data, fmt),
+                            file_name=exports.file_name(name, suffix=fmt), mime=mime, key=f"dl_{key}_{fmt}",
+                            on_click="ignore", icon=":material/download:")
+
+
+def chart(fig, chart_meta: ChartMeta, name: str, key: str) -> None:
+    """PNG (at least 1600 px wide), SVG and PDF of a chart, or why they cannot be made here."""
+    try:
+        exports.browser_path()
+    except ExportError as exc:
+        st.caption(str(exc))
+        return
+    _buttons(CHART_FORMATS, lambda fmt: exports.figure_bytes(fig, fmt, chart_meta), name, key)
+
+
+def table(frame: pd.DataFrame, name: str, key: str, *, title: str = "") -> None:
+    """CSV (UTF-8 for Excel) and XLSX of a table."""
+    def data(fmt: str) -> bytes:
+        return exports.table_csv(frame) if fmt == "csv" else exports.table_xlsx(frame, name[:31], title=title)
+
+    _buttons(TABLE_FORMATS, data, name, key)
+
+
+def briefing_files(signals: pd.DataFrame) -> None:
+    """The briefing deck (PPTX) and one-page note (PDF) for the latest month, with a choice of alarms."""
+    lang = common.lang()
+    labels = {(r.indicator_id, r.geo_code, r.period_code): f"{r.level} · {r.indicator} – {r.geo}, {r.period}"
+              for r in signals.itertuples()} if len(signals) else {}
+    chosen = st.multiselect(t("download.which", lang), list(labels), default=list(labels),
+                            format_func=labels.get, key="dl_brief_which")
+
+    def build() -> briefing.Briefing:
+        return briefing.build_briefing(common.store(), common.catalogue(), common.settings(), lang=lang,
+                                       today=common.today().date())
+
+    period = common.today().strftime("%Y-%m")
+    cols = st.columns([2, 2, 4])
+    cols[0].download_button(t("download.deck", lang), data=lambda: deck.deck_bytes(build(), keys=chosen),
+                            file_name=exports.file_name("briefing", period, lang, suffix="pptx"),
+                            mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                            key="dl_deck", on_click="ignore", icon=":material/slideshow:")
+    cols[1].download_button(t("download.note", lang), data=lambda: note.note_bytes(build()),
+                            file_name=exports.file_name("briefing_note", period, lang, suffix="pdf"),
+                            mime="application/pdf", key="dl_note", on_click="ignore",
+                            icon=":material/description:")

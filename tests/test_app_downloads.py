@@ -1,0 +1,45 @@
+"""Every chart offers PNG, SVG and PDF, every table CSV and XLSX, and the overview the briefing files.
+
+AppTest does not expose download bytes; the files themselves are checked in test_exports, test_deck
+and test_note, through the same functions the buttons call.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.apptest_support import app
+
+pytest_plugins = ("tests.app_fixtures",)
+
+
+def labels(at) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+@pytest.mark.parametrize("page, charts, tables", [
+    ("overview", 1, 1),    # small charts of the series in alert; the table of alerts and watches
+    ("explorer", 4, 1),    # series, visa rule, impact, EU+ breakdown; recent values
+    ("alerts", 1, 1),      # alert log chart and table
+    ("data", 1, 1),        # coverage heat map and table
+])
+def test_each_chart_and_table_downloads(demo_db, page, charts, tables):
+    at = app(page)
+    assert not at.exception
+    found = labels(at)
+    for fmt, n in (("PNG", charts), ("SVG", charts), ("PDF", charts), ("CSV", tables), ("XLSX", tables)):
+        assert found.count(fmt) == n, (fmt, found)
+
+
+def test_the_overview_offers_the_briefing_deck_and_note(demo_db):
+    at = app()
+    found = labels(at)
+    assert "Briefing deck (PPTX)" in found and "Briefing note (PDF)" in found
+    chooser = at.multiselect(key="dl_brief_which")
+    assert len(chooser.value) > 0  # every current alert and watch chosen by default
+
+
+def test_in_albanian_the_buttons_speak_albanian(demo_db):
+    at = app()
+    at.sidebar.selectbox[0].set_value("sq").run()
+    assert "Prezantimi (PPTX)" in labels(at)

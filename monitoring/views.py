@@ -18,7 +18,7 @@ from indicators.store import Store, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS
 from monitoring.i18n import number, percent, period_label, strings, t
 from monitoring.impact import visa_free_impact
-from monitoring.narrative import channel_names, sentence, value_text
+from monitoring.narrative import channel_names, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.visa_rule import visa_rule
 
@@ -36,10 +36,8 @@ def indicator_of(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
 
 
 def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:
-    """A destination's name in the language (the catalogue's name for codes without a translation)."""
-    if geo == EU_PLUS:
-        return t("ui.eu_plus", lang)
-    return t(f"geo.{geo}", lang) if f"geo.{geo}" in strings("en") else catalogue.geo_name(geo)
+    """A destination's name for tables and titles ("EU+ total" for the EU+ aggregate)."""
+    return t("ui.eu_plus", lang) if geo == EU_PLUS else geo_name(geo, lang, catalogue)
 
 
 def unit_label(unit: str, lang: str) -> str:
@@ -51,16 +49,7 @@ def sentence_for(row: dict, catalogue: Catalogue, lang: str) -> str:
     ind = indicator_of(catalogue, row["indicator"])
     if ind is None or row.get("level") not in SEVERITY:
         return ""
-    code = row["geo"]
-    if code == "XK":
-        return sentence(row, ind, "XK", lang)
-    # The destination as it reads after "in" (Serbian locative, Albanian form after "në").
-    geo = (
-        t(f"geo_in.{code}", lang)
-        if f"geo_in.{code}" in strings(lang)
-        else ("EU+" if code == EU_PLUS else geo_label(catalogue, code, lang))
-    )
-    return sentence(row, ind, geo, lang)
+    return sentence(row, ind, row["geo"], lang, catalogue)
 
 
 def _with_starts(frame: pd.DataFrame) -> pd.DataFrame:

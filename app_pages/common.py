@@ -213,12 +213,11 @@ def explorer(indicator: str, geo: str, lang_code: str) -> views.ExplorerView:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _impact(path: str, key: tuple[int, int, int], indicator: str, geo: str) -> pd.DataFrame:
-    ind = views.indicator_of(catalogue(), indicator)
-    return views.impact_frame(views.history_frame(_store(path), ind, geo), ind)
+    return views.impact_frame(_store(path), indicator, geo)
 
 
 def impact(indicator: str, geo: str) -> pd.DataFrame:
-    """The visa-free impact of one series (a projection, computed once per data version and cached)."""
+    """The visa-free impact of one series, as the scan stored it."""
     return _impact(str(default_db_path()), version(), indicator, geo)
 
 

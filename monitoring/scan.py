@@ -23,7 +23,7 @@ from indicators.store import Store, observations, results
 from monitoring.derived import DERIVED, derive
 from monitoring.levels import rethreshold
 from monitoring.narrative import sentence
-from monitoring.scoring import score_series
+from monitoring.scoring import impact_rows, score_series
 from monitoring.settings import MonitorSettings
 
 Progress = Callable[[int, int, str], None]
@@ -99,9 +99,12 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
     return out
 
 
-def _score_batch(batch: list[tuple], today: pd.Timestamp, since: pd.Period | None = None) -> list[pd.DataFrame]:
+def _score_batch(batch: list[tuple], today: pd.Timestamp, since: pd.Period | None = None
+                 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(stored frame, visa-free impact) of each series of the batch."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return [score_series(values, flags, indicator, settings, today, _since_in(since, values)).assign(geo=geo)
+    return [(score_series(values, flags, indicator, settings, today, _since_in(since, values)).assign(geo=geo),
+             impact_rows(values, indicator).assign(geo=geo))
             for indicator, geo, values, flags, settings in batch]
 
 
@@ -111,7 +114,8 @@ def _since_in(since: pd.Period | None, values: pd.Series) -> pd.Period | None:
 
 
 def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd.Timestamp,
-               workers: int, progress: Progress | None, since: pd.Period | None = None) -> list[pd.DataFrame]:
+               workers: int, progress: Progress | None, since: pd.Period | None = None
+               ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     jobs = [(s.indicator, s.geo, s.values, s.flags, settings.for_indicator(s.indicator.id)) for s in todo]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_SERIES:
         frames = []
@@ -157,8 +161,10 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
             states.append((s.indicator.id, s.geo, fp, fh, s.note))
         elif s.key in state:
             states.append((s.indicator.id, s.geo, *state[s.key], s.note))
-    frames = _score_all(todo, settings, today, workers, progress, since)
-    new = pd.concat(frames, ignore_index=True) if frames else None
+    pairs = _score_all(todo, settings, today, workers, progress, since)
+    new = pd.concat([p[0] for p in pairs], ignore_index=True) if pairs else None
+    impacts = [p[1] for p in pairs if len(p[1])]
+    impact = pd.concat(impacts, ignore_index=True) if impacts else None
     current = {s.key for s in series}
     refitted = {s.key for s in todo}
     old = results.read_scores(store)
@@ -173,7 +179,7 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     levels = _with_reasons(level_frame(stored, catalogue, settings, today), catalogue)
     run_id = results.write_scan(store, scores=new, refitted=refitted | stale, states=states, levels=levels,
                                 settings_json=settings.to_json(), who=who, started=started,
-                                series_total=len(series))
+                                series_total=len(series), impact=impact)
     alarms = levels[levels["level"].isin(["alert", "watch"])] if len(levels) else levels
     by_indicator = (alarms.groupby(["indicator", "level"]).size().unstack(fill_value=0)
                     .reindex(columns=["alert", "watch"], fill_value=0)) if len(alarms) else pd.DataFrame()

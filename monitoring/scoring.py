@@ -9,6 +9,7 @@ from indicators.catalogue import Indicator
 from indicators.periods import PERIODS_PER_YEAR, to_text
 from monitoring.baselines import glm_baseline
 from monitoring.detectors import ears, nb_cusum, stl_residual
+from monitoring.impact import visa_free_impact
 from monitoring.levels import to_stored
 from monitoring.settings import IndicatorSettings
 from monitoring.visa_rule import visa_rule
@@ -17,6 +18,23 @@ from monitoring.visa_rule import visa_rule
 def _years_of_history(values: pd.Series, ppy: int) -> float:
     present = values.dropna()
     return 0.0 if present.empty else (len(values.loc[present.index[0]:]) / ppy)
+
+
+IMPACT_MIN_VALUES = 24  # a projection from fewer than two years of history would say nothing
+
+
+def impact_rows(values: pd.Series, indicator: Indicator) -> pd.DataFrame:
+    """The visa-free impact of a count series, ready for the store (empty for rates and short series)."""
+    if indicator.unit == "percent" or values.notna().sum() < IMPACT_MIN_VALUES:
+        return pd.DataFrame()
+    imp = visa_free_impact(values)
+    if imp.empty or imp["expected"].isna().all():
+        return pd.DataFrame()
+    out = imp.reset_index(names="period")
+    out.insert(0, "period_start", pd.to_datetime([p.start_time for p in out["period"]]))
+    out["period"] = [to_text(p) for p in out["period"]]
+    out.insert(0, "indicator", indicator.id)
+    return out
 
 
 def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, settings: IndicatorSettings,

@@ -17,7 +17,6 @@ from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS
 from monitoring.i18n import number, percent, period_label, strings, t
-from monitoring.impact import visa_free_impact
 from monitoring.narrative import channel_names, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.visa_rule import visa_rule
@@ -328,22 +327,17 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                         sentences=sentences)
 
 
-def impact_frame(history: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+def impact_frame(store: Store, indicator_id: str, geo: str) -> pd.DataFrame:
     """The visa-free impact for the figure: excess over the pre-2024 projection, monthly and cumulative.
 
-    A counterfactual projection (``monitoring.impact``), computed on request and cached by the page.
+    The projection (``monitoring.impact``) is fitted by the scan and stored; this only reads it.
     """
     columns = ["period_start", "excess", "excess_lower", "excess_upper", "cumulative", "cumulative_lower",
                "cumulative_upper"]
-    if history.empty or indicator.unit == "percent" or history["observed"].notna().sum() < 24:
+    imp = results.read_impact(store, indicator_id, geo)
+    if imp.empty:
         return pd.DataFrame(columns=columns)
-    freq = PANDAS_FREQ[indicator.frequency]
-    values = pd.Series(history["observed"].to_numpy(dtype=float),
-                       index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
-    imp = visa_free_impact(values)
-    if imp.empty or imp["expected"].isna().all():
-        return pd.DataFrame(columns=columns)
-    return pd.DataFrame({"period_start": imp.index.start_time, "excess": imp["excess"].to_numpy(),
+    return pd.DataFrame({"period_start": imp["period_start"].to_numpy(), "excess": imp["excess"].to_numpy(),
                          "excess_lower": (imp["observed"] - imp["upper"]).to_numpy(),
                          "excess_upper": (imp["observed"] - imp["lower"]).to_numpy(),
                          "cumulative": imp["cumulative_excess"].to_numpy(),

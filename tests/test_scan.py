@@ -164,3 +164,22 @@ def test_cli_scan_reports_a_bad_settings_file_without_a_traceback(loaded, tmp_pa
     bad.write_text("[levels]\nwatch_alpha = 'x'\n", encoding="utf-8")
     assert main(["scan", "--db", str(loaded.path), "--settings", str(bad)], today=TODAY) == 1
     assert capsys.readouterr().err.strip() == f"error: {bad} [levels].watch_alpha: 'x' is not a valid float"
+
+
+def test_the_scan_stores_the_visa_free_impact_of_count_series(loaded, catalogue):
+    from monitoring.impact import visa_free_impact
+
+    _scan(loaded, catalogue)
+    stored = results.read_impact(loaded, "asylum_applications", "FR")
+    values = collect_series_values(loaded, catalogue, ("asylum_applications", "FR"))
+    direct = visa_free_impact(values)
+    assert list(stored["period"]) == [str(p) for p in direct.index]
+    np.testing.assert_allclose(stored["cumulative_excess"], direct["cumulative_excess"])
+    np.testing.assert_allclose(stored["expected"], direct["expected"])
+    assert stored["period"].iloc[0] == "2024-01"
+
+
+def collect_series_values(store, catalogue, key):
+    from monitoring.scan import collect_series
+
+    return next(s.values for s in collect_series(store, catalogue) if s.key == key)

@@ -75,13 +75,13 @@ def test_explorer_history_joins_observations_and_results(demo):
 
 
 def test_impact_frame_projects_from_before_2024(demo):
-    ind = CATALOGUE["asylum_applications"]
-    impact = views.impact_frame(views.history_frame(demo, ind, "EU_PLUS"), ind)
+    impact = views.impact_frame(demo, "asylum_applications", "EU_PLUS")  # as the scan stored it
     assert impact["period_start"].min() == pd.Timestamp("2024-01-01")
     assert (impact["excess_lower"] <= impact["excess"]).all() and (
         impact["excess"] <= impact["excess_upper"]
     ).all()
     assert impact["cumulative"].iloc[-1] > 0  # the demo has a visa-free rise of asylum applications
+    assert views.impact_frame(demo, "recognition_rate", "DE").empty  # a rate: no count to project
 
 
 def test_reference_label():

@@ -57,8 +57,9 @@ def _insert_frame(con, table: str, frame: pd.DataFrame) -> None:
 
 def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[tuple[str, str]],
                states: list[tuple[str, str, str, str, str]], levels: pd.DataFrame, settings_json: str,
-               who: str, started: datetime, series_total: int) -> int:
-    """Publish one scan atomically: the run, new scores of refitted series, series state, levels, alerts."""
+               who: str, started: datetime, series_total: int, impact: pd.DataFrame | None = None) -> int:
+    """Publish one scan atomically: the run, new scores and impact of refitted series, series state,
+    levels, alerts."""
     refitted = list(refitted)
     with store.write() as con:
         run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
@@ -67,9 +68,12 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
             keys = pd.DataFrame(refitted, columns=["indicator", "geo"])
             con.register("refitted", keys)
             con.execute("DELETE FROM scores WHERE (indicator, geo) IN (SELECT indicator, geo FROM refitted)")
+            con.execute("DELETE FROM impact WHERE (indicator, geo) IN (SELECT indicator, geo FROM refitted)")
             con.unregister("refitted")
         if scores is not None and len(scores):
             _insert_frame(con, "scores", scores.assign(run_id=run_id))
+        if impact is not None and len(impact):
+            _insert_frame(con, "impact", impact.assign(run_id=run_id))
         state = pd.DataFrame(states, columns=["indicator", "geo", "fingerprint", "fit_hash", "note"])
         state["run_id"] = run_id
         con.execute("DELETE FROM series_state")
@@ -84,6 +88,14 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
              "periods": 0 if scores is None else len(scores), "alerts": int(alarms.get("alert", 0)),
              "watches": int(alarms.get("watch", 0))})
     return run_id
+
+
+def read_impact(store: Store, indicator: str, geo: str) -> pd.DataFrame:
+    """The stored visa-free impact of one series (empty when it has none)."""
+    with store.read() as cur:
+        return cur.execute(
+            "SELECT * EXCLUDE (run_id) FROM impact WHERE indicator = $i AND geo = $g ORDER BY period_start",
+            {"i": indicator, "g": geo}).df()
 
 
 def write_levels(store: Store, levels: pd.DataFrame, *, run_id: int | None) -> None:

@@ -92,8 +92,17 @@ _V2 = [
         reason VARCHAR NOT NULL, reverts INTEGER)""",
 ]
 
+_V3 = [
+    # The visa-free impact (monitoring/impact.py), fitted by the scan so pages never fit on request.
+    """CREATE TABLE impact (
+        indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL,
+        observed DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE, excess DOUBLE, cumulative_excess DOUBLE,
+        cumulative_lower DOUBLE, cumulative_upper DOUBLE, run_id INTEGER NOT NULL,
+        PRIMARY KEY (indicator, geo, period))""",
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

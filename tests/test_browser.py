@@ -10,38 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from tools.browser import CHROMIUM, browser_page, streamlit_server
+from tools.browser import CHROMIUM, browser_page, settle, streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("overview", "explorer", "thresholds", "alerts", "data")
 TODAY = "2026-11-26"  # the demo data end in October 2026
-
-
-def settle(page, timeout_s: float = 120.0, quiet_s: float = 1.2) -> None:
-    """Wait until the script has stopped running and nothing changed for ``quiet_s`` seconds."""
-    page.wait_for_selector("[data-testid='stMain']", timeout=timeout_s * 1000)
-    deadline = time.monotonic() + timeout_s
-    calm_since = None
-    while time.monotonic() < deadline:
-        busy = page.evaluate(
-            "() => !!document.querySelector('[data-testid=\"stStatusWidget\"] button')"
-            " || !!document.querySelector('[data-testid=\"stSpinner\"]')"
-            " || !!document.querySelector('[data-testid=\"stSkeleton\"]')"
-        )
-        now = time.monotonic()
-        if busy:
-            calm_since = None
-        elif calm_since is None:
-            calm_since = now
-        elif now - calm_since >= quiet_s:
-            return
-        page.wait_for_timeout(150)
-    raise TimeoutError("the page kept running")
 
 
 def no_exception(page) -> None:

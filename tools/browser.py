@@ -1,15 +1,14 @@
-"""Drive the dashboard in a real headless Chromium: start ``streamlit run`` and take screenshots.
+"""Drive the dashboard in a real headless Chromium: start ``streamlit run``, open pages, wait for them.
 
-Used by the browser test and by hand::
+Used by the browser test, the dashboard benchmark and the screenshots of every page::
 
-    python tools/browser.py --db data/monitor.duckdb --out docs/screenshots [--page "Indicator explorer"]
+    python -m tests.test_browser --db PATH --out docs/screenshots
 
 Debian's chromium, never a downloaded browser (no ``playwright install``).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import socket
@@ -82,38 +81,22 @@ def browser_page(width: int = 1440, height: int = 900):
             browser.close()
 
 
-def wait_drawn(page, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (no running indicator, app drawn)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMain\"]')",
-        timeout=timeout_ms,
-    )
-    page.wait_for_timeout(800)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=ROOT / "data" / "monitor.duckdb")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--page", action="append", help="navigation label to open (default: every page)")
-    parser.add_argument("--height", type=int, default=900)
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(args.db.resolve()) as url, browser_page(height=args.height) as page:
-        page.goto(url)
-        wait_drawn(page, 180_000)
-        labels = args.page or [a.inner_text() for a in page.locator("[data-testid='stSidebarNav'] a").all()]
-        for label in labels or ["overview"]:
-            if args.page or labels:
-                page.locator("[data-testid='stSidebarNav'] a", has_text=label).first.click()
-                wait_drawn(page)
-            name = label.lower().replace(" ", "_")
-            page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
-            print(args.out / f"{name}.png")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def settle(page, timeout_s: float = 120.0, quiet_s: float = 1.2) -> None:
+    """Wait until the script has stopped running and nothing changed for ``quiet_s`` seconds."""
+    page.wait_for_selector("[data-testid='stMain']", timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    calm_since = None
+    while time.monotonic() < deadline:
+        busy = page.evaluate(
+            "() => !!document.querySelector('[data-testid=\"stStatusWidget\"] button')"
+            " || !!document.querySelector('[data-testid=\"stSpinner\"]')"
+            " || !!document.querySelector('[data-testid=\"stSkeleton\"]')")
+        now = time.monotonic()
+        if busy:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = now
+        elif now - calm_since >= quiet_s:
+            return
+        page.wait_for_timeout(150)
+    raise TimeoutError("the page kept running")

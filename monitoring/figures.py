@@ -7,6 +7,7 @@ watch; provisional points are hollow.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -60,7 +61,8 @@ def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: st
     """Vertical lines for events inside [start, end], plus the visa-free line; labels run along the lines."""
     kwargs = {"row": row, "col": col} if row else {}
     shown = _events_in_range(events, start, end)
-    lines = [(r.date, r.label, EVENT, "#4b5563") for r in shown.itertuples(index=False)]
+    # Labels are typed by users: escaped, since plotly reads tags such as <b> or <a href> in text.
+    lines = [(r.date, html.escape(str(r.label)), EVENT, "#4b5563") for r in shown.itertuples(index=False)]
     if start <= VISA_FREE <= end:
         lines.append((VISA_FREE, t("fig.visa_free", lang), "#7c3aed", "#7c3aed"))
     for date, label, colour, text_colour in lines:
@@ -70,7 +72,8 @@ def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: st
                       **kwargs)
         if row:
             continue
-        short = label if len(label) <= 45 else label[:43] + "…"
+        short = label if len(label) <= 45 else html.unescape(label)[:43].rstrip() + "…"
+        short = html.escape(html.unescape(short)) if short.endswith("…") else short
         fig.add_annotation(x=date, y=1.0, yref="y domain", text=short, hovertext=label, showarrow=False,
                            textangle=-90, xanchor="right", yanchor="top", xshift=-2,
                            font={"size": 10, "color": text_colour})

@@ -143,3 +143,18 @@ def test_alert_log_figure_stacks_levels_by_quarter():
     fig = figures.alert_log_figure(log)
     assert [tr.name for tr in fig.data] == ["alert", "watch"]
     assert list(fig.data[0].y) == [2, 1]  # January and February fall in the same quarter
+
+
+def test_event_labels_typed_by_users_are_shown_escaped():
+    import pandas as pd
+
+    from monitoring.figures import add_events
+
+    label = "<b>raid</b> & <a href='javascript:alert(1)'>x</a>"
+    events = pd.DataFrame({"date": [pd.Timestamp("2025-03-01")], "label": [label]})
+    fig = add_events(__import__("plotly.graph_objects").graph_objects.Figure(), events,
+                     pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"))
+    texts = [a.text for a in fig.layout.annotations] + [a.hovertext for a in fig.layout.annotations]
+    assert all("<" not in t and ">" not in t for t in texts)
+    hover = fig.layout.annotations[0].hovertext
+    assert hover == "&lt;b&gt;raid&lt;/b&gt; &amp; &lt;a href=&#x27;javascript:alert(1)&#x27;&gt;x&lt;/a&gt;"

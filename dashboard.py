@@ -27,7 +27,8 @@ def first_start(lang: str) -> bool:
     with common.bootstrap_lock():
         if not actions.needs_first_start(store):  # another session did it meanwhile
             return True
-        st.subheader(t("ui.first_start", lang))
+        heading = st.empty()
+        heading.subheader(t("ui.first_start", lang))
         note = st.empty()
         progress = common.progress_bar(lang, before=note.empty)  # the loading note gives way to the scan
         try:
@@ -41,6 +42,7 @@ def first_start(lang: str) -> bool:
             return False
         note.empty()
         progress.bar.empty()
+        heading.empty()  # the overview follows; the preparation is over
         if report is not None:
             st.toast(t("ui.scan_done", lang, alerts=report.alerts, watches=report.watches,
                        series=report.series_total))

@@ -158,6 +158,25 @@ def _select(frame: pd.DataFrame, dims: list[str], entries: list[Entry]) -> list[
     return out
 
 
+# Eurostat's flags, combined in one cell ("ep", "bep"), mapped to the monitor's single flag by what
+# matters most for detection: p provisional > b break > e estimated (s Eurostat estimate, f forecast)
+# > c confidential > u low reliability. d (definition differs), n (not significant), r (revised) and
+# z (not applicable) carry nothing the monitor uses and are dropped. Anything else is left for the
+# validator to refuse with its message.
+EUROSTAT_FLAG_PRIORITY = (("p", "p"), ("b", "b"), ("e", "e"), ("s", "e"), ("f", "e"), ("c", "c"), ("u", "u"))
+EUROSTAT_FLAG_LETTERS = frozenset("bcdefnprsuz")
+
+
+def normalise_flags(flag: pd.Series) -> pd.Series:
+    """Eurostat flag combinations (``ep``, ``b d``, ``s``) as one catalogue flag (or empty)."""
+    text = flag.fillna("").astype("str").str.replace(" ", "", regex=False).str.lower()
+    known = text.map(lambda f: f != "" and set(f) <= EUROSTAT_FLAG_LETTERS)
+    picked = pd.Series("", index=flag.index, dtype="str")
+    for letter, mapped in reversed(EUROSTAT_FLAG_PRIORITY):  # highest priority written last
+        picked = picked.where(~text.str.contains(letter, regex=False), mapped)
+    return flag.fillna("").astype("str").where(~known, picked)
+
+
 def _split_cells(cell: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Eurostat cells ``315``, ``:``, ``5 p``, ``: c``, ``:c`` -> (value, flag); ':' is missing."""
     parts = cell.fillna("").str.strip().str.extract(r"^(:|[^\s:]*)\s*(.*)$")
@@ -214,6 +233,7 @@ def _finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:
             both[col] = both[col].astype("int64")
         parts.append(both.assign(indicator=e.indicator))
     rows = pd.concat(parts, ignore_index=True).sort_values(["line", "pcol"], kind="stable", ignore_index=True)
+    rows["flag"] = normalise_flags(rows["flag"])
     ex.rows = rows[["line", "indicator", "geo", "period", "value", "flag"]]
     ex.where = {
         "indicator": (rows["icol"].astype("int64"), rows["iname"].astype("str")),

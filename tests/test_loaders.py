@@ -13,6 +13,7 @@ import pytest
 from indicators import loaders
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.store import Store
+from indicators.store import observations as stored_observations
 from indicators.store.observations import dump, loads, observations, revisions, series, synthetic_in_use
 from indicators.validation import LoadError
 
@@ -262,3 +263,23 @@ def test_demo_is_loaded_only_into_an_empty_database(tmp_path, store, catalogue, 
     [report] = load_demo_if_empty(store, catalogue, today)
     assert (report.new, report.synthetic) == (7, True)
     assert load_demo_if_empty(store, catalogue, today) == []
+
+
+@pytest.mark.parametrize("cells, flags", [
+    (["ep", "bep", "b d", "s", "f", "c", "u", "d", "r", "z", ""], ["p", "p", "b", "e", "e", "c", "u", "", "", "", ""]),
+    (["x", "p!", "9"], ["x", "p!", "9"]),  # not Eurostat flags: left for the validator to refuse
+])
+def test_eurostat_flag_combinations_become_one_catalogue_flag(cells, flags):
+    from indicators.eurostat import normalise_flags
+
+    assert normalise_flags(pd.Series(cells, dtype="str")).tolist() == flags
+
+
+def test_a_real_eurostat_file_with_combined_flags_loads(tmp_path, store, catalogue, today):
+    path = tmp_path / "migr_asyappctzm.tsv"
+    path.write_text("freq,unit,citizen,sex,age,applicant,geo\\TIME_PERIOD\t2024-01 \t2024-02 \t2024-03 \n"
+                    "M,PER,XK,T,TOTAL,FRST,DE\t315 ep\t: d\t12 bd\n", encoding="utf-8")
+    load_files(store, [path], catalogue=catalogue, today=today)
+    rows = stored_observations.series(store, "asylum_applications", "DE")
+    assert [None if pd.isna(f) else f for f in rows["flag"]] == ["p", None, "b"]
+    assert rows["value"].iloc[0] == 315 and pd.isna(rows["value"].iloc[1])

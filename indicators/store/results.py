@@ -24,12 +24,6 @@ def _table_columns(con, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def score_columns(store: Store) -> list[str]:
-    """The columns of the scores table (the stored frame's, plus keys and run id)."""
-    with store.read() as cur:
-        return _table_columns(cur, "scores")
-
-
 def series_state(store: Store) -> dict[tuple[str, str], tuple[str, str]]:
     """(indicator, geo) -> (data fingerprint, fit-settings hash) of the last scoring of each series."""
     with store.read() as cur:

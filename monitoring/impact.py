@@ -23,6 +23,10 @@ def _design(index: pd.PeriodIndex, start: pd.Period, ppy: int, trend: bool) -> n
     return np.column_stack([*columns, *dummies])
 
 
+MIN_MEAN = 1e-9
+MAX_FACTOR = 1000.0
+
+
 def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
                      settings: GLMSettings = DEFAULT_SETTINGS, alpha: float = 0.05, n_sim: int = 4000,
                      seed: int = 20240101) -> pd.DataFrame:
@@ -93,7 +97,12 @@ def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
     expected = np.exp(X_post @ beta)
     rng = np.random.default_rng(seed)
     betas = rng.multivariate_normal(beta, phi * cov, size=n_sim, method="cholesky")
-    mu = np.exp(betas @ X_post.T)
+    # A season that was always zero before the start drives its coefficient towards -inf with a huge
+    # variance: simulated means underflow to 0 (the NB draw refuses size 0) or overflow. Bound them:
+    # from MIN_MEAN (such a month's counterfactual is 0 anyway) to MAX_FACTOR times the largest count
+    # before the start (a counterfactual beyond that says nothing).
+    ceiling = np.log(MAX_FACTOR * (float(np.max(y)) + 1.0))
+    mu = np.exp(np.clip(betas @ X_post.T, np.log(MIN_MEAN), ceiling))
     if phi > 1 + 1e-8:
         draws = rng.negative_binomial(nb_sizes(mu, phi), 1 / phi).astype(float)
     else:

@@ -67,3 +67,16 @@ def test_quarterly_series_and_too_little_history():
     np.testing.assert_allclose(result.expected, 100.0, rtol=1e-6)
     short = pd.Series(5.0, index=pd.period_range("2022-01", "2024-06", freq="M"))
     assert visa_free_impact(short).empty
+
+
+def test_a_month_that_was_always_zero_before_the_start_does_not_break_the_projection():
+    # low counts, and every August before 2024 a zero: the fitted August mean underflows to 0
+    index = pd.period_range("2018-01", "2026-10", freq="M")
+    rng = np.random.default_rng(3)
+    values = rng.poisson(2.0, len(index)).astype(float)
+    values[(index.month == 8) & (index.year < 2024)] = 0
+    result = visa_free_impact(pd.Series(values, index=index))
+    assert len(result) == len(index[index >= pd.Period("2024-01", "M")])
+    august = result[result.index.month == 8]
+    assert (august["expected"] < 1e-3).all() and (august["upper"] >= 0).all()
+    assert np.isfinite(result["cumulative_upper"]).all()

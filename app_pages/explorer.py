@@ -100,7 +100,7 @@ def render() -> None:
 def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> None:
     st.subheader(t("explorer.visa_title", lang))
     rule = common.settings().for_indicator(indicator).visa_rule
-    reference = views.reference_label(rule.reference, lang)
+    reference = views.reference_label(rule.reference, lang, view.indicator.frequency)
     visa = figures.visa_rule_figure(view.visa, watch=rule.watch, alert=rule.alert, lang=lang,
                                     reference_label=reference)
     st.plotly_chart(visa, width="stretch", key="visa_chart")

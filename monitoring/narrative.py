@@ -51,11 +51,19 @@ def value_text(value, indicator: Indicator, lang: str = DEFAULT_LANG) -> str:
     return number(value, lang, 0)
 
 
-def channel_names(channels: str, lang: str = DEFAULT_LANG) -> str:
-    """``glm,visa_yoy`` as ``seasonal baseline, visa rule vs last year``."""
+def channel_names(channels: str, lang: str = DEFAULT_LANG, frequency: str = "M") -> str:
+    """``glm,visa_yoy`` as ``seasonal baseline, visa rule vs last year``.
+
+    A quarterly series meets the visa rule's Nov–Dec 2023 reference as Q4 2023 (the quarter that
+    holds those months), and is named so.
+    """
     names = [c.strip() for c in (channels or "").split(",") if c.strip()]
     known = strings(DEFAULT_LANG)
-    return ", ".join(t(f"channel.{c}", lang) if f"channel.{c}" in known else c for c in names)
+
+    def key(c: str) -> str:
+        return f"channel.{c}_quarter" if frequency == "Q" and f"channel.{c}_quarter" in known else f"channel.{c}"
+
+    return ", ".join(t(key(c), lang) if key(c) in known else c for c in names)
 
 
 def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_LANG,
@@ -90,7 +98,8 @@ def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_L
         yoy = t("narrative.no_yoy", lang, period=year_ago)
     else:
         yoy = t("narrative.yoy", lang, change=percent(row["observed"] / last_year - 1, lang), period=year_ago)
-    fired = t("narrative.fired", lang, channels=channel_names(row.get("channels", ""), lang))
+    fired = t("narrative.fired", lang, channels=channel_names(row.get("channels", ""), lang,
+                                                              period.freqstr[0].replace("Y", "A")))
     if bool(row.get("provisional")):
         return t("narrative.sentence_provisional", lang, subject=subject, observed=observed, yoy=yoy,
                  fired=fired, provisional=t("narrative.provisional", lang))

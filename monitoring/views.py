@@ -150,7 +150,7 @@ def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Data
              "expected": value_text(r["expected"], ind, lang),
              "upper": value_text(r["lower"] if ind.bad_direction == "down" else r["upper"], ind, lang),
              "change": percent(change, lang), "level": r["level"],
-             "channels": channel_names(r.get("channels") or "", lang),
+             "channels": channel_names(r.get("channels") or "", lang, ind.frequency),
              "reason": sentence_for(r, catalogue, lang), "indicator_id": r["indicator"], "geo_code": r["geo"],
              "period_code": r["period"], "score": r.get("score")}
         )
@@ -345,11 +345,14 @@ def impact_frame(store: Store, indicator_id: str, geo: str) -> pd.DataFrame:
                          "cumulative_upper": imp["cumulative_upper"].to_numpy()})
 
 
-def reference_label(reference: tuple[str, ...], lang: str = "en") -> str:
-    """The visa rule's reference months as text: ``November–December 2023``."""
+def reference_label(reference: tuple[str, ...], lang: str = "en", frequency: str = "M") -> str:
+    """The visa rule's reference months as text: ``November–December 2023`` (``Q4 2023`` for a
+    quarterly series, which is compared with the quarters holding those months)."""
     if not reference:
         return ""
     first, last = to_period(reference[0]), to_period(reference[-1])
+    if frequency in ("Q", "A"):
+        first, last = (p.asfreq(PANDAS_FREQ[frequency]) for p in (first, last))
     if first == last:
         return period_label(first, lang)
     if first.year == last.year and first.freqstr.startswith("M"):

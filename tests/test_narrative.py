@@ -60,3 +60,16 @@ def test_percent_and_period_labels():
     assert period_label("2026-Q2", "sr") == "K2 2026" and period_label("2026") == "2026"
     assert year_earlier(pd.Period("2026-01", "M")) == pd.Period("2025-01", "M")
     assert year_earlier(pd.Period("2026Q1", "Q-DEC")) == pd.Period("2025Q1", "Q-DEC")
+
+
+def test_quarterly_series_name_the_visa_reference_as_the_quarter_holding_nov_dec(catalogue):
+    from monitoring.views import reference_label
+
+    row = dict(ROW, period="2026-Q2", channels="visa_ref")
+    assert sentence(row, catalogue["refused_entry"], "AT").endswith("raised by visa rule vs Q4 2023.")
+    assert sentence(row, catalogue["refused_entry"], "AT", "sr").endswith("signalizirali: vizno pravilo u odnosu "
+                                                                          "na K4 2023.")
+    assert sentence(ROW | {"channels": "visa_ref"}, catalogue["asylum_applications"], "FR").endswith(
+        "raised by visa rule vs Nov–Dec 2023.")
+    assert reference_label(("2023-11", "2023-12")) == "November–December 2023"
+    assert reference_label(("2023-11", "2023-12"), "en", "Q") == "Q4 2023"

@@ -45,6 +45,7 @@ class VisaFigures:
     change_yoy: float | None
     change_ref: float | None
     level: str  # normal, watch or alert by the rule alone
+    reference_label: str = ""  # the reference as compared: "November–December 2023", or "Q4 2023"
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, setti
                        year_before=None if _missing(row["expected"]) else float(row["expected"]),
                        reference=None if _missing(row["reference"]) else float(row["reference"]),
                        change_yoy=compared(row["change_yoy"], row["expected"]),
-                       change_ref=compared(row["change_ref"], row["reference"]), level=level)
+                       change_ref=compared(row["change_ref"], row["reference"]), level=level,
+                       reference_label=reference_label(rule_settings.reference, lang, indicator.frequency))
 
 
 def share(fraction: float, lang: str = DEFAULT_LANG) -> str:
@@ -200,7 +202,8 @@ def visa_lines(visa: VisaFigures | None, briefing: Briefing) -> list[str]:
     return [
         t("brief.visa_window", lang, window=visa.window, total=number(visa.observed, lang)),
         t("brief.visa_yoy", lang, change=change(visa.change_yoy, visa.year_before)),
-        t("brief.visa_ref", lang, reference=briefing.reference, change=change(visa.change_ref, visa.reference)),
+        t("brief.visa_ref", lang, reference=visa.reference_label or briefing.reference,
+          change=change(visa.change_ref, visa.reference)),
         t("brief.visa_thresholds", lang, watch=share(briefing.visa_watch, lang),
           alert=share(briefing.visa_alert, lang)),
     ]

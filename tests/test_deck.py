@@ -149,3 +149,22 @@ def test_cli_errors(args, code, message, tmp_path, capsys, monkeypatch):
     assert main(["brief", "--db", str(demo_db()), *args], today=TODAY) == code
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not list(tmp_path.iterdir())
+
+
+def test_a_quarterly_signal_names_its_visa_reference_as_the_quarter():
+    import pandas as pd
+
+    from indicators.catalogue import load_catalogue
+    from monitoring.briefing import visa_figures
+    from monitoring.settings import MonitorSettings
+
+    quarters = pd.period_range("2022Q1", "2026Q3", freq="Q-DEC")
+    history = pd.DataFrame({"period": [f"{p.year}-Q{p.quarter}" for p in quarters],
+                            "observed": [100.0] * (len(quarters) - 1) + [200.0]})
+    cat = load_catalogue()
+    figures = visa_figures(history, cat["refused_entry"], "2026-Q3", MonitorSettings(), "en")
+    assert figures.reference_label == "Q4 2023" and figures.change_ref == 1.0
+    monthly = visa_figures(pd.DataFrame({"period": [str(p) for p in pd.period_range("2022-01", "2026-10", freq="M")],
+                                         "observed": [100.0] * 58}),
+                           cat["asylum_applications"], "2026-10", MonitorSettings(), "en")
+    assert monthly.reference_label == "November–December 2023"

@@ -102,11 +102,12 @@ def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> 
     rule = common.settings().for_indicator(indicator).visa_rule
     reference = views.reference_label(rule.reference, lang, view.indicator.frequency)
     visa = figures.visa_rule_figure(view.visa, watch=rule.watch, alert=rule.alert, lang=lang,
-                                    reference_label=reference)
+                                    reference_label=reference, frequency=view.indicator.frequency)
     st.plotly_chart(visa, width="stretch", key="visa_chart")
     downloads.chart(visa, replace(series_meta, title=f"{view.title}: {t('explorer.visa_title', lang)}"),
                     f"{indicator}_{geo}_visa_rule", "ex_visa")
-    st.caption(t("explorer.visa_note", lang, reference=reference))
+    quarterly = "_quarter" if view.indicator.frequency == "Q" else ""
+    st.caption(t(f"explorer.visa_note{quarterly}", lang, reference=reference))
 
     st.subheader(t("explorer.impact_title", lang))
     impact = figures.impact_figure(common.impact(indicator, geo), lang=lang)

@@ -29,10 +29,11 @@ WORKERS = 1
 
 
 def needs_first_start(store: Store) -> bool:
-    """True when there is nothing to show yet: no data (demo to load) or data never scanned."""
+    """True when there is nothing to show yet: no data (demo to load), data never scanned, or fits
+    forgotten by a schema upgrade (the next scan refits every series)."""
     if observations.observation_count(store) == 0:
         return demo_allowed()
-    return results.runs(store, limit=1).empty
+    return results.runs(store, limit=1).empty or not results.series_state(store)
 
 
 def demo_allowed() -> bool:

@@ -166,18 +166,20 @@ def _empty(message: str, title: str = "", height: int = 300) -> go.Figure:
 
 def visa_rule_figure(changes: pd.DataFrame, *, watch: float = 0.30, alert: float = 0.50,
                      reference_label: str = "", lang: str = DEFAULT_LANG, title: str = "",
-                     height: int = 340) -> go.Figure:
-    """Two-month change vs a year earlier and vs the reference months, with the rule's thresholds.
+                     height: int = 340, frequency: str = "M") -> go.Figure:
+    """Two-month change (a quarter's, for quarterly series) vs a year earlier and vs the reference,
+    with the rule's thresholds.
 
     ``changes`` has columns period_start, change_yoy, change_ref (fractions: 0.3 = +30%).
     """
     if changes.empty or changes[["change_yoy", "change_ref"]].isna().all().all():
         return _empty(t("fig.no_visa", lang), title, height)
     x = pd.to_datetime(changes["period_start"])
+    q = "_quarter" if frequency == "Q" else ""
     fig = go.Figure()
     for column, name, colour in (
-        ("change_yoy", t("fig.change_yoy", lang), OBSERVED),
-        ("change_ref", t("fig.change_ref", lang, reference=reference_label), "#0891b2"),
+        ("change_yoy", t(f"fig.change_yoy{q}", lang), OBSERVED),
+        ("change_ref", t(f"fig.change_ref{q}", lang, reference=reference_label), "#0891b2"),
     ):
         values = changes[column] * 100
         fig.add_trace(
@@ -190,7 +192,7 @@ def visa_rule_figure(changes: pd.DataFrame, *, watch: float = 0.30, alert: float
                       annotation_text=t(f"fig.visa_{level}", lang, pct=number(value * 100, lang)),
                       annotation_position="top left", annotation_font={"color": colour, "size": 11})
     fig.add_hline(y=0, line={"color": "#9ca3af", "width": 1})
-    _layout(fig, title=title, height=height, y_title=t("fig.change_axis", lang))
+    _layout(fig, title=title, height=height, y_title=t(f"fig.change_axis{q}", lang))
     fig.update_yaxes(rangemode="normal", ticksuffix="%")
     return fig
 

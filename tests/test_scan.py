@@ -183,3 +183,22 @@ def collect_series_values(store, catalogue, key):
     from monitoring.scan import collect_series
 
     return next(s.values for s in collect_series(store, catalogue) if s.key == key)
+
+
+def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, catalogue):
+    from indicators.store import open_store, schema
+    from indicators.store.db import forget_snapshots
+    from monitoring.actions import needs_first_start
+
+    _scan(loaded, catalogue)
+    with loaded.write() as con:  # the database as version 2 left it: no impact table
+        con.execute("DROP TABLE impact")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    forget_snapshots()
+    upgraded = open_store(loaded.path)
+    assert upgraded.schema_version() == schema.CURRENT_VERSION
+    assert results.read_impact(upgraded, "asylum_applications", "FR").empty
+    assert needs_first_start(upgraded)  # the dashboard re-runs the scan on its next visit
+    assert _scan(upgraded, catalogue).series_refitted == 4
+    assert not results.read_impact(upgraded, "asylum_applications", "FR").empty
+    assert not needs_first_start(upgraded)

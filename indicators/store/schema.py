@@ -99,6 +99,8 @@ _V3 = [
         observed DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE, excess DOUBLE, cumulative_excess DOUBLE,
         cumulative_lower DOUBLE, cumulative_upper DOUBLE, run_id INTEGER NOT NULL,
         PRIMARY KEY (indicator, geo, period))""",
+    # Fits made before this version have no impact: forget them, so that the next scan refits all.
+    "DELETE FROM series_state",
 ]
 
 # Migrations by the version they produce. Append; never edit a released one.

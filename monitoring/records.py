@@ -15,7 +15,7 @@ from indicators.catalogue import Catalogue
 from indicators.periods import to_period
 from indicators.store import Store, events, observations, results
 from monitoring.i18n import period_label, t
-from monitoring.narrative import value_text
+from monitoring.narrative import sentence, value_text
 from monitoring.views import geo_label, indicator_of
 
 STATUSES = ("open", "acknowledged", "dismissed")
@@ -94,12 +94,23 @@ def alert_log(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: str
                 "geo_code": r["geo"],
                 "period_code": r["period"],
                 "status_code": r["status_code"],
-                "first_reason": r.get("first_reason") or "",
+                "first_reason": _first_sentence(r, ind, catalogue, lang),
             }
         )
     table = pd.DataFrame(rows)
     chart = raw[["period_start", "first_level"]].rename(columns={"first_level": "level"})
     return AlertLog(table, chart)
+
+
+def _first_sentence(r: dict, indicator, catalogue: Catalogue, lang: str) -> str:
+    """How the alert was first seen, said in the language (stored English for alerts kept before v4)."""
+    if r.get("first_channels") is None or (isinstance(r.get("first_channels"), float)
+                                           and np.isnan(r["first_channels"])):
+        return r.get("first_reason") or ""
+    row = {"period": r["period"], "observed": r["first_observed"], "expected": r["first_expected"],
+           "lower": r["first_lower"], "upper": r["first_upper"], "last_year": r["first_last_year"],
+           "channels": r["first_channels"], "provisional": bool(r.get("first_provisional"))}
+    return sentence(row, indicator, r["geo"], lang, catalogue)
 
 
 def _when(value) -> str:

@@ -191,14 +191,34 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
     from monitoring.actions import needs_first_start
 
     _scan(loaded, catalogue)
-    with loaded.write() as con:  # the database as version 2 left it: no impact table
+    with loaded.write() as con:  # the database as version 2 left it: no impact table, no v4 columns
         con.execute("DROP TABLE impact")
+        for column in ("first_channels", "first_last_year", "first_provisional"):
+            con.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
         con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     forget_snapshots()
     upgraded = open_store(loaded.path)
     assert upgraded.schema_version() == schema.CURRENT_VERSION
     assert results.read_impact(upgraded, "asylum_applications", "FR").empty
     assert needs_first_start(upgraded)  # the dashboard re-runs the scan on its next visit
+    from monitoring.records import alert_log
+
+    old = alert_log(upgraded, catalogue, TODAY, "sr", since_months=None).table
+    kept = results.alerts(upgraded)
+    assert set(old["first_reason"]) == set(kept["first_reason"])  # alerts from before v4: as stored
     assert _scan(upgraded, catalogue).series_refitted == 4
     assert not results.read_impact(upgraded, "asylum_applications", "FR").empty
     assert not needs_first_start(upgraded)
+
+
+def test_an_alert_keeps_how_it_was_first_seen_and_can_say_it_in_every_language(loaded, catalogue):
+    from monitoring.records import alert_log
+
+    _scan(loaded, catalogue)
+    keys = ["indicator_id", "geo_code", "period_code"]
+    en = alert_log(loaded, catalogue, TODAY, "en", since_months=None).table.set_index(keys)
+    sr = alert_log(loaded, catalogue, TODAY, "sr", since_months=None).table.set_index(keys)
+    first_en, first_sr = en.loc[SPIKE, "first_reason"], sr.loc[SPIKE, "first_reason"]
+    stored = results.alerts(loaded).set_index(["indicator", "geo", "period"]).loc[SPIKE, "first_reason"]
+    assert first_en == stored  # the same sentence the scan stored, rebuilt from the first-seen figures
+    assert first_sr.startswith("Prvi zahtevi za azil u Francuskoj, maj 2026: ")

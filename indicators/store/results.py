@@ -115,9 +115,10 @@ def _write_levels(con, levels: pd.DataFrame, run_id: int | None, now: datetime) 
         # New alerts keep how they were first seen.
         con.execute("""
             INSERT INTO alerts (indicator, geo, period, period_start, first_run, first_seen, first_level,
-                first_observed, first_expected, first_upper, first_lower, first_reason, level, last_run)
+                first_observed, first_expected, first_upper, first_lower, first_reason, level, last_run,
+                first_channels, first_last_year, first_provisional)
             SELECT indicator, geo, period, period_start, run_id, now, level, observed, expected, upper, lower,
-                reason, level, run_id
+                reason, level, run_id, channels, last_year, provisional
             FROM alarms WHERE (indicator, geo, period) NOT IN (SELECT indicator, geo, period FROM alerts)""")
     finally:
         con.unregister("alarms")

@@ -103,8 +103,15 @@ _V3 = [
     "DELETE FROM series_state",
 ]
 
+_V4 = [
+    # How an alert was first seen, complete enough to say it again in any language.
+    "ALTER TABLE alerts ADD COLUMN first_channels VARCHAR",
+    "ALTER TABLE alerts ADD COLUMN first_last_year DOUBLE",
+    "ALTER TABLE alerts ADD COLUMN first_provisional BOOLEAN",
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -35,6 +35,11 @@ EU_PLUS = "EU_PLUS"
 MIN_COUNTRIES = 2
 
 
+def indicator_of(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
+    """A catalogue indicator or a derived one (return rate), by id; None when unknown."""
+    return catalogue.get(indicator_id) or next((d for d in DERIVED if d.id == indicator_id), None)
+
+
 @dataclass(frozen=True)
 class DerivedSeries:
     """A computed series and a note on how (e.g. which countries were left out)."""

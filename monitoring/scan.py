@@ -20,7 +20,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, observations, results
-from monitoring.derived import DERIVED, derive
+from monitoring.derived import derive, indicator_of
 from monitoring.levels import rethreshold
 from monitoring.narrative import sentence
 from monitoring.scoring import impact_rows, score_series
@@ -67,10 +67,6 @@ class ScanReport:
     skipped: tuple[str, ...] = ()
 
 
-def _indicator_for(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
-    return catalogue.get(indicator_id) or next((d for d in DERIVED if d.id == indicator_id), None)
-
-
 def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
     """Every loaded series, plus the derived ones (EU+ totals where not loaded, return rate)."""
     obs = observations.observations(store)
@@ -95,7 +91,7 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
         for key in d.sources:
             provisional |= flags_of[key].reindex(d.values.index).eq("p").fillna(False).astype(bool)
         flags = pd.Series(np.where(provisional, "p", None), index=d.values.index, dtype=object)
-        out.append(SeriesInput(_indicator_for(catalogue, d.indicator), d.geo, d.values, flags, d.note))
+        out.append(SeriesInput(indicator_of(catalogue, d.indicator), d.geo, d.values, flags, d.note))
     return out
 
 
@@ -197,7 +193,7 @@ def level_frame(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSet
     """Levels of stored parameters at the given settings, per indicator's settings (no refit)."""
     parts = []
     for indicator_id, rows in stored.groupby("indicator", sort=False):
-        ind = _indicator_for(catalogue, indicator_id)
+        ind = indicator_of(catalogue, indicator_id)
         if ind is None:
             continue
         ind_settings = settings.for_indicator(indicator_id)
@@ -214,7 +210,7 @@ def level_frame(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSet
 def _with_reasons(levels: pd.DataFrame, catalogue: Catalogue, lang: str = "en") -> pd.DataFrame:
     levels = levels.copy()
     levels["reason"] = [
-        sentence(row, _indicator_for(catalogue, row["indicator"]), row["geo"], lang, catalogue)
+        sentence(row, indicator_of(catalogue, row["indicator"]), row["geo"], lang, catalogue)
         if row["level"] in ("watch", "alert") else ""
         for row in levels.to_dict("records")
     ]

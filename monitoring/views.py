@@ -15,7 +15,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, events, observations, results
-from monitoring.derived import DERIVED, EU_PLUS
+from monitoring.derived import DERIVED, EU_PLUS, indicator_of
 from monitoring.i18n import number, percent, period_label, strings, t
 from monitoring.narrative import channel_names, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
@@ -27,11 +27,6 @@ CURRENT_COLUMNS = ("level", "indicator", "geo", "period", "observed", "expected"
                    "channels")
 SEVERITY = {"alert": 2, "watch": 1}
 MAX_PANELS = 9
-
-
-def indicator_of(catalogue: Catalogue, indicator_id: str) -> Indicator | None:
-    """A catalogue indicator or a derived one (return rate)."""
-    return catalogue.get(indicator_id) or next((d for d in DERIVED if d.id == indicator_id), None)
 
 
 def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:

@@ -1,0 +1,537 @@
+"""Generalised likelihood-ratio test over the last 1..3 periods against a Fourier quasi-Poisson GLM.
+
+The default anomaly channel (DESIGN.md section 4, issue 9): for each scored period t,
+
+1. a baseline after Noufaily et al. (2013), with a Fourier season instead of 10 month-blocks: a
+   quasi-Poisson GLM ``log mu_s = b0 + b1 (s - t)/ppy + sum_h [a_h cos(2 pi h s/ppy) + c_h sin(...)]``
+   fitted on the non-missing counts of the ``years`` years before t, less the most recent
+   ``exclude`` periods, with Farrington's Anscombe down-weighting of past outbreaks and a refit
+   (:func:`monitoring.baselines.fit_reweighted`), ``phi = max(1, X2 / (n - k))`` and the trend
+   dropped when its prediction at t exceeds the largest baseline count (:func:`glr_baseline`);
+2. the quasi-Poisson log-likelihood ratio of a multiplicative change of the mean over the windows
+   of the last 1, 2 and 3 periods, all predicted by the fit made for t (:func:`window_lr`);
+3. the statistic ``max_k LR_k``, with the windows restricted after an alarm so that one spike does
+   not alarm three periods running (:func:`glr_codes`), turned into a calibrated in-control tail
+   probability (:func:`glr_p_value`, a table estimated by simulation in
+   ``benchmarks/calibration.py``, results in ``benchmarks/results/calibration.md``).
+
+Pure numpy/pandas/scipy: no store, no Streamlit. The levels' own rules (alert/watch alphas, the
+count guard, "no rise alarm at or below expected") are applied by the caller
+(``monitoring.levels``; ``benchmarks.detection.glr_levels`` for the benchmark).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from monitoring.baselines import anscombe_weights, fit_reweighted
+from monitoring.channels import periods_per_year, regular
+
+LR_DIRECTIONS = ("up", "down", "both")
+
+
+@dataclass(frozen=True)
+class GLRSettings:
+    """Settings of the GLR channel's baseline and test.
+
+    Parameters
+    ----------
+    years : int
+        Years of history in the baseline (fewer when the series is shorter).
+    min_years : int
+        Periods with fewer years of history before them are not scored (EARS takes over in the
+        product).
+    exclude_recent_months : int
+        Months before the scored one left out of the baseline, converted to periods as
+        ``ceil(months * periods_per_year / 12)``. With fewer excluded periods than ``windows - 1``
+        the older periods of a window are also in its baseline.
+    harmonics : int
+        Fourier pairs of the seasonal term (0 = no season). Capped at ``(ppy - 1) // 2`` (5 for
+        months, 1 for quarters, 0 for annual series: no season).
+    windows : int
+        The test looks at the windows of the last 1..windows periods.
+    reweight_threshold : float
+        Anscombe residuals above it are down-weighted (past outbreaks).
+    trend_guard : bool
+        Drop the trend when its prediction at t exceeds the baseline's largest count (as
+        farringtonFlexible), so a trend never extrapolates beyond the data.
+    """
+
+    years: int = 7
+    min_years: int = 3
+    exclude_recent_months: int = 6
+    harmonics: int = 1
+    windows: int = 3
+    reweight_threshold: float = 2.58
+    trend_guard: bool = True
+
+    def __post_init__(self):
+        for name in ("years", "min_years", "exclude_recent_months", "harmonics", "windows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"GLRSettings.{name} must be an integer, not {value!r}")
+        if not 1 <= self.min_years <= self.years:
+            raise ValueError(f"GLRSettings: min_years must be between 1 and years ({self.years}), "
+                             f"not {self.min_years}")
+        if self.exclude_recent_months < 0:
+            raise ValueError("GLRSettings.exclude_recent_months must be >= 0")
+        if self.harmonics < 0:
+            raise ValueError("GLRSettings.harmonics must be >= 0 (0 = no season)")
+        if not 1 <= self.windows <= 12:
+            raise ValueError("GLRSettings.windows must be between 1 and 12")
+        if not (math.isfinite(self.reweight_threshold) and self.reweight_threshold > 0):
+            raise ValueError("GLRSettings.reweight_threshold must be a positive number")
+
+
+# ----------------------------------------------------------------------------------- baseline
+
+
+def _columns(windows: int) -> list[str]:
+    cols = ["observed", "expected", "dispersion", "n_baseline"]
+    cols += [f"observed_{k}" for k in range(2, windows + 1)]
+    cols += [f"expected_{k}" for k in range(2, windows + 1)]
+    return [*cols, "trend"]
+
+
+def _design(lag: np.ndarray, phase: np.ndarray, ppy: int, harmonics: int, trend: bool) -> np.ndarray:
+    """Columns: 1, (s - t)/ppy (if trend), cos/sin pairs of the calendar phase of s."""
+    cols = [np.ones(len(lag))]
+    if trend:
+        cols.append(-lag / ppy)
+    for h in range(1, harmonics + 1):
+        angle = 2 * np.pi * h * phase / ppy
+        cols += [np.cos(angle), np.sin(angle)]
+    return np.column_stack(cols)
+
+
+def _fit_numpy(X: np.ndarray, y: np.ndarray, threshold: float):
+    """(beta, phi) of the reweighted quasi-Poisson fit, or None (the project's R-golden IRLS)."""
+    fit = fit_reweighted(X, y, threshold)
+    if fit is None:
+        return None
+    beta, _cov, phi = fit
+    return beta, phi
+
+
+def _fit_statsmodels(X: np.ndarray, y: np.ndarray, threshold: float):
+    """The same two fits with statsmodels ``GLM(family=Poisson()).fit(scale="X2")`` (benchmark only)."""
+    import statsmodels.api as sm
+
+    family = sm.families.Poisson()
+    first = sm.GLM(y, X, family=family).fit(scale="X2")
+    if not first.converged:
+        return None
+    weights = anscombe_weights(y, first.mu, X, max(first.scale, 1.0), threshold)
+    second = sm.GLM(y, X, family=family, var_weights=weights).fit(scale="X2")
+    return second.params, max(second.scale, 1.0)
+
+
+_FITTERS = {"numpy": _fit_numpy, "statsmodels": _fit_statsmodels}
+
+
+def _fit_period(values, phases, pos, lags, pred_lags, ppy, harmonics, settings, fitter):
+    """(mu predicted at lags 0..windows-1, phi, n, trend kept) for the period at position pos."""
+    y = values[pos - lags]
+    keep = ~np.isnan(y)
+    y, lag = y[keep], lags[keep]
+    n = len(y)
+    phase = phases[pos - lag]
+    pred_phase = phases[pos - pred_lags]
+    for trend in (True, False):
+        X = _design(lag, phase, ppy, harmonics, trend)
+        if n <= X.shape[1]:
+            continue
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                fit = fitter(X, y, settings.reweight_threshold)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            fit = None
+        if fit is None:
+            continue
+        beta, phi = fit
+        eta = _design(pred_lags.astype(float), pred_phase, ppy, harmonics, trend) @ beta
+        if not np.all(np.isfinite(eta)) or not math.isfinite(phi) or eta[0] > 700:
+            continue
+        mu = np.exp(eta)
+        if trend and settings.trend_guard and mu[0] > y.max():
+            continue
+        return mu, phi, n, trend
+    return None, math.nan, n, False
+
+
+def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
+                 score_from: pd.Period | None = None, engine: str = "numpy") -> pd.DataFrame:
+    """Expected values of the last 1..windows periods for every scored period, from a past-only fit.
+
+    Parameters
+    ----------
+    series : Series
+        Counts with a monthly, quarterly or annual PeriodIndex; NaN = missing (gaps allowed).
+    settings : GLRSettings
+        Baseline years, exclusion, harmonics, windows, reweighting, trend guard.
+    score_from : Period, optional
+        Score only periods from this one on (incremental scans).
+    engine : {'numpy', 'statsmodels'}
+        The GLM fitter: the project's numpy IRLS (default), or statsmodels'
+        ``GLM(family=Poisson()).fit(scale="X2")`` (same fit, slower; the benchmark's reference).
+
+    Returns
+    -------
+    DataFrame indexed by period: every regular period with at least ``min_years`` years of
+    history before it (and ``>= score_from``), with columns
+
+    - ``observed``: the value at t;
+    - ``expected``: mu_t of the fit made for t (NaN when unfittable);
+    - ``dispersion``: phi >= 1; ``n_baseline``: counts fitted;
+    - ``observed_k`` (k = 2..windows): the sum of the observed values of the k periods ending at t
+      (NaN if any is missing);
+    - ``expected_k``: the sum of the fitted means of the same periods, predicted by the same fit
+      made for t;
+    - ``trend``: whether the trend was kept.
+
+    Notes
+    -----
+    For t at position p the baseline holds positions ``p - lag`` for
+    ``lag = exclude + 1 .. ppy * b`` with ``b = min(years, p // ppy)`` and
+    ``exclude = ceil(exclude_recent_months * ppy / 12)``. The model is
+    ``log mu_s = b0 + b1 (s - t)/ppy + sum_h a_h cos(2 pi h phase_s/ppy) + c_h sin(...)``, with
+    ``phase_s`` the calendar position of s in its year; ``Var Y_s = phi mu_s``. The first fit is
+    Poisson IRLS; residuals with Anscombe values above ``reweight_threshold`` are down-weighted
+    and the model refitted (:func:`monitoring.baselines.fit_reweighted`). When the trend
+    prediction at t exceeds the largest baseline count (``trend_guard``), or the fit with trend
+    fails, the model is refitted without trend; when that fails too, expected is NaN. The value
+    at t (and after it) never enters t's fit.
+    """
+    fitter = _FITTERS.get(engine)
+    if fitter is None:
+        raise ValueError(f"engine must be 'numpy' or 'statsmodels', not {engine!r}")
+    values_s = regular(series)
+    columns = _columns(settings.windows)
+    if values_s.empty:
+        return pd.DataFrame(columns=columns, index=values_s.index, dtype=float)
+    ppy = periods_per_year(values_s.index)
+    harmonics = min(settings.harmonics, (ppy - 1) // 2)
+    exclude = math.ceil(settings.exclude_recent_months * ppy / 12)
+    values = values_s.to_numpy()
+    phases = (values_s.index.asi8 % ppy).astype(float)  # ordinal: months/quarters since 1970
+    positions = np.arange(ppy * settings.min_years, len(values))
+    if score_from is not None and len(positions):
+        positions = positions[values_s.index[positions] >= score_from]
+    index = values_s.index[positions]
+    W = settings.windows
+    pred_lags = np.arange(W)
+    mus = np.full((len(positions), W), np.nan)
+    phi = np.full(len(positions), np.nan)
+    n_base = np.zeros(len(positions))
+    trend = np.zeros(len(positions), dtype=bool)
+    for i, pos in enumerate(positions):
+        b = min(settings.years, pos // ppy)
+        lags = np.arange(exclude + 1, ppy * b + 1)
+        mu, phi[i], n_base[i], trend[i] = _fit_period(values, phases, pos, lags, pred_lags, ppy,
+                                                      harmonics, settings, fitter)
+        if mu is not None:
+            mus[i] = mu
+    out = pd.DataFrame(index=index)
+    out["observed"] = values[positions]
+    out["expected"] = mus[:, 0]
+    out["dispersion"] = phi
+    out["n_baseline"] = n_base
+    # observed window sums: a rolling sum over the regular series, NaN if any value is missing
+    rolled = {k: pd.Series(values).rolling(k, min_periods=k).sum().to_numpy() for k in range(2, W + 1)}
+    for k in range(2, W + 1):
+        out[f"observed_{k}"] = rolled[k][positions] if len(positions) else []
+    cum = np.cumsum(mus, axis=1)
+    for k in range(2, W + 1):
+        out[f"expected_{k}"] = cum[:, k - 1]
+    out["trend"] = trend
+    return out[columns]
+
+
+# ------------------------------------------------------------------------------------ the test
+
+
+def _check_lr_direction(direction: str) -> None:
+    if direction not in LR_DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(LR_DIRECTIONS)}, not {direction!r}")
+
+
+def _align(observed, expected, dispersion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Broadcast, appending axes to the right of lower-dimensional inputs (phi per row, windows in columns)."""
+    arrays = [np.asarray(v, dtype=float) for v in (observed, expected, dispersion)]
+    ndim = max(a.ndim for a in arrays)
+    arrays = [a.reshape(a.shape + (1,) * (ndim - a.ndim)) for a in arrays]
+    return tuple(np.broadcast_arrays(*arrays))
+
+
+def window_lr(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray, direction: str) -> np.ndarray:
+    """Quasi-Poisson log-likelihood ratio of a multiplicative change of a window's mean.
+
+    Parameters
+    ----------
+    observed : array-like
+        Y, the observed sums of the windows (any shape; e.g. (n, windows)).
+    expected : array-like
+        M, the expected sums of the same windows.
+    dispersion : array-like
+        phi (>= 1); an input with fewer dimensions is aligned on the leading axes (one phi per
+        row for windows in columns).
+    direction : {'up', 'down', 'both'}
+        The bad direction.
+
+    Returns
+    -------
+    ndarray of ``(Y log(Y/M) - (Y - M)) / phi`` where the change is in the bad direction
+    (``Y > M`` for 'up', ``Y < M`` for 'down', either for 'both'), 0 otherwise; NaN where an input
+    is missing. ``0 log 0 = 0``; ``M = 0 < Y`` gives ``inf``.
+
+    Notes
+    -----
+    With ``Y ~ quasi-Poisson(lambda M, phi)``, the maximum over lambda of the log-likelihood ratio
+    against lambda = 1 is attained at ``lambda = Y/M``; it is ``[Y log(Y/M) - (Y - M)] / phi``.
+    """
+    _check_lr_direction(direction)
+    y, m, phi = _align(observed, expected, dispersion)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylog = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / m), 0.0)
+        lr = (ylog - (y - m)) / phi
+    lr = np.where((m == 0) & (y > 0), np.inf, lr)
+    lr = np.where((m == 0) & (y == 0), 0.0, lr)
+    if direction == "up":
+        lr = np.where(y > m, lr, 0.0)
+    elif direction == "down":
+        lr = np.where(y < m, lr, 0.0)
+    else:
+        lr = np.where(y != m, lr, 0.0)
+    lr = np.maximum(lr, 0.0)  # rounding near Y = M
+    missing = np.isnan(y) | np.isnan(m) | np.isnan(phi) | (m < 0)
+    return np.where(missing, np.nan, lr)
+
+
+def window_bound(expected: np.ndarray, dispersion: np.ndarray, threshold: float, direction: str) -> np.ndarray:
+    """The window sum at which :func:`window_lr` equals ``threshold``: the band an alarm is tested against.
+
+    Parameters
+    ----------
+    expected, dispersion : array-like
+        M and phi (aligned as in :func:`window_lr`).
+    threshold : float
+        The statistic threshold c (e.g. ``glr_threshold(alert_alpha)``).
+    direction : {'up', 'down'}
+        'up': the sum above M; 'down': the sum below M (call both for a two-sided band).
+
+    Returns
+    -------
+    ndarray of Y with ``window_lr(Y, M, phi) = c``. For 'down', NaN where even ``Y = 0`` does not
+    reach c (``M / phi < c``: no fall can alarm); for 'up' with ``M = 0``, 0. NaN where an input is
+    missing.
+
+    Notes
+    -----
+    With ``u = Y / M`` the equation is ``g(u) = u log u - u + 1 = c phi / M``; g is monotone on
+    each side of u = 1, so 100 bisection steps on ``[1, r + e^2]`` ('up') or ``[0, 1]`` ('down')
+    solve it to machine precision, vectorised.
+    """
+    if direction not in ("up", "down"):
+        raise ValueError("window_bound: direction must be 'up' or 'down' (call both for 'both')")
+    _, m, phi = _align(np.nan, expected, dispersion)
+    m = np.asarray(m, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = float(threshold) * phi / m
+    if direction == "up":
+        lo, hi = np.ones_like(r), np.where(np.isfinite(r), r + math.e ** 2, 1.0)
+    else:
+        lo, hi = np.zeros_like(r), np.ones_like(r)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(mid > 0, mid * np.log(np.where(mid > 0, mid, 1.0)), 0.0) - mid + 1
+        below = g < r
+        if direction == "up":
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        else:
+            lo, hi = np.where(below, lo, mid), np.where(below, mid, hi)
+    out = m * 0.5 * (lo + hi)
+    if direction == "up":
+        out = np.where(m == 0, 0.0, out)
+    else:
+        out = np.where((r >= 1) | (m == 0), np.nan, out)
+    bad = np.isnan(m) | np.isnan(phi) | (m < 0) | (phi <= 0)
+    return np.where(bad, np.nan, out)
+
+
+# ------------------------------------------------------------------------------- calibration
+
+# PROVISIONAL (first delivery, before the calibration run): to be replaced by the table of
+# In-control survival function of the statistic max_k LR_k (k = 1..3, 'up'), estimated by
+# ``python -m benchmarks.calibration`` (see benchmarks/results/calibration.md for the run, its
+# seed and the margin). Pairs (statistic, P(statistic >= value)); interpolated log-linearly,
+# extrapolated beyond the last pair with the last slope.
+CALIBRATION = (
+    (0.0, 1.0),
+    (1.0, 0.25),
+    (2.0, 0.09),
+    (3.0, 0.033),
+    (4.0, 0.0125),
+    (5.0, 0.0048),
+    (6.0, 0.0019),
+    (8.0, 0.0003),
+)
+_STAT = np.array([s for s, _ in CALIBRATION])
+_LOGP = np.log(np.array([p for _, p in CALIBRATION]))
+_TAIL_SLOPE = (_LOGP[-1] - _LOGP[-2]) / (_STAT[-1] - _STAT[-2])
+
+
+def glr_p_value(statistic) -> np.ndarray:
+    """Calibrated in-control probability that the statistic ``max_k LR_k`` reaches this value.
+
+    Parameters
+    ----------
+    statistic : array-like
+        Values of the statistic (>= 0).
+
+    Returns
+    -------
+    ndarray of tail probabilities: 1 at 0, strictly decreasing, log-linear between the pairs of
+    :data:`CALIBRATION` and beyond them; NaN where the statistic is missing.
+    """
+    s = np.asarray(statistic, dtype=float)
+    logp = np.interp(s, _STAT, _LOGP)
+    logp = np.where(s > _STAT[-1], _LOGP[-1] + _TAIL_SLOPE * (s - _STAT[-1]), logp)
+    with np.errstate(over="ignore"):
+        p = np.exp(logp)
+    p = np.where(s <= 0, 1.0, p)
+    return np.where(np.isnan(s), np.nan, p)
+
+
+def glr_threshold(alpha: float) -> float:
+    """The statistic whose :func:`glr_p_value` is ``alpha`` (smaller alpha -> larger threshold).
+
+    Parameters
+    ----------
+    alpha : float
+        A tail probability in (0, 1].
+
+    Returns
+    -------
+    float, 0 for ``alpha = 1``.
+    """
+    alpha = float(alpha)
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], not {alpha!r}")
+    la = math.log(alpha)
+    if la < _LOGP[-1]:
+        return float(_STAT[-1] + (la - _LOGP[-1]) / _TAIL_SLOPE)
+    return float(np.interp(-la, -_LOGP, _STAT))
+
+
+# ----------------------------------------------------------------------------- codes and reset
+
+
+def glr_codes(lr: np.ndarray, new_series: np.ndarray, thresholds: tuple[float, ...]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Threshold codes of consecutive periods, with the windows reset after an alarm.
+
+    Parameters
+    ----------
+    lr : ndarray, shape (n, windows)
+        :func:`window_lr` of the windows of 1..windows periods ending at each of n consecutive
+        periods (rows of several series stacked; NaN = window not available).
+    new_series : ndarray of bool, shape (n,)
+        True at each series' first row (windows never reach before it).
+    thresholds : tuple of float
+        Increasing statistic thresholds, e.g. ``(glr_threshold(watch_alpha),
+        glr_threshold(alert_alpha))``.
+
+    Returns
+    -------
+    (code, window, statistic)
+        ``code[i]``: the number of thresholds reached (0..len(thresholds)); ``window[i]``: the
+        window length (1..windows) whose LR is the statistic (0 when none is available);
+        ``statistic[i]``: the largest LR among the windows allowed at i (NaN when none is).
+
+    Notes
+    -----
+    Reset, per threshold: for threshold j a window at i may not include a period at which code
+    was ``>= j`` earlier (threshold j or a higher one reached), so one spike alarms once, while a
+    sustained change keeps alarming on the shorter windows after it. Threshold j is reached at i
+    when the largest LR among the windows allowed for j is at least ``c_j``. Windows allowed for a
+    higher threshold include those allowed for a lower one, so the codes are nested. The reported
+    statistic is the maximum over the windows allowed for the first threshold *not* reached (the
+    highest one when all are): then ``c_code <= statistic < c_(code+1)``, so
+    ``glr_p_value(statistic)`` gives back the code.
+
+    Vectorised: the reset can only change the rows that reach the lowest threshold without it and
+    the ``windows - 1`` rows after them. On those rows the causal recursion is solved by fixed-point
+    iteration (each pass recomputes every such row from the previous pass's codes); a pass that
+    changes nothing is the recursion's unique solution, reached after at most as many passes as the
+    longest run of alarms spaced less than ``windows`` apart.
+    """
+    lr = np.asarray(lr, dtype=float)
+    if lr.ndim == 1:
+        lr = lr[:, None]
+    n, W = lr.shape
+    c = np.asarray(thresholds, dtype=float)
+    if c.ndim != 1 or len(c) == 0 or np.any(np.diff(c) <= 0):
+        raise ValueError("thresholds must be a non-empty increasing sequence")
+    J = len(c)
+    new = np.asarray(new_series, dtype=bool).copy()
+    if new.shape != (n,):
+        raise ValueError("new_series must have one entry per row of lr")
+    if n:
+        new[0] = True
+    idx = np.arange(n)
+    since = idx - np.maximum.accumulate(np.where(new, idx, 0))  # rows since the series' first
+    # prefix maxima over the windows 1..k (columns) and the window where each is attained
+    best = np.empty((W, n))
+    arg = np.zeros((W, n), dtype=np.int8)
+    for k in range(W):
+        col = lr[:, k]
+        col = np.where((since >= k) & (col == col), col, -np.inf)
+        if k == 0:
+            best[0] = col
+            continue
+        up = col > best[k - 1]
+        best[k] = np.where(up, col, best[k - 1])
+        arg[k] = np.where(up, k, arg[k - 1])
+    top = best[W - 1]
+    code = np.zeros(n, dtype=np.int64)
+    for cj in c:
+        code += top >= cj
+    statistic, window = top.copy(), arg[W - 1].astype(np.int64)
+    hit = np.flatnonzero(code)
+    if W > 1 and len(hit):
+        mark = np.zeros(n + W, dtype=bool)
+        for d in range(W):
+            mark[hit + d] = True
+        rows = np.flatnonzero(mark[:n])
+        kmax = _reset(best, since, rows, c, code, W, J)
+        pick = kmax[np.minimum(code[rows], J - 1), np.arange(len(rows))] - 1
+        statistic[rows] = best[pick, rows]
+        window[rows] = arg[pick, rows]
+    window = np.where(statistic > -np.inf, window + 1, 0)
+    statistic = np.where(statistic == -np.inf, np.nan, statistic)
+    return code.astype(int), window.astype(int), statistic
+
+
+def _reset(best, since, rows, c, code, W, J) -> np.ndarray:
+    """Solve the reset recursion at ``rows`` in place in ``code``; return the allowed windows (J, rows)."""
+    gaps = [(d, rows - d, since[rows] >= d) for d in range(W - 1, 0, -1)]
+    kmax = np.full((J, len(rows)), W)
+    for _ in range(len(rows) + 1):
+        kmax[:] = W
+        for d, prev, ok in gaps:  # the nearest alarmed row wins (smallest d last)
+            prev_code = np.where(ok, code[np.maximum(prev, 0)], 0)
+            for j in range(J):
+                kmax[j] = np.where(prev_code >= j + 1, d, kmax[j])
+        stats_j = best[kmax - 1, rows[None, :]]  # (J, rows)
+        reached = np.zeros(len(rows), dtype=int)
+        for j in range(J):
+            reached = np.where(stats_j[j] >= c[j], j + 1, reached)
+        if np.array_equal(reached, code[rows]):
+            break
+        code[rows] = reached
+    return kmax

@@ -99,6 +99,8 @@ def render() -> None:
 
 def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> None:
     st.subheader(t("explorer.visa_title", lang))
+    if view.criterion:
+        st.markdown(view.criterion)
     rule = common.settings().for_indicator(indicator).visa_rule
     reference = views.reference_label(rule.reference, lang, view.indicator.frequency)
     visa = figures.visa_rule_figure(view.visa, watch=rule.watch, alert=rule.alert, lang=lang,

@@ -36,6 +36,8 @@ def render() -> None:
             a.metric(t("overview.alerts", lang), tile.alerts, help=series)
             w.metric(t("overview.watches", lang), tile.watches, help=series)
 
+    _criterion(view, lang)
+
     st.subheader(t("overview.current", lang, months=views.RECENT_MONTHS))
     table = view.current
     if table.empty:
@@ -75,6 +77,22 @@ def render() -> None:
     with st.expander(t("overview.freshness", lang), expanded=False):
         st.dataframe(view.freshness, hide_index=True, width="stretch",
                      column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})
+
+
+def _criterion(view, lang: str) -> None:
+    """The EU suspension criterion apart from the anomalies: a standing status, counted per threshold."""
+    with st.container(border=True):
+        st.markdown(f"**{t('criterion.title', lang)}** · {t('overview.criterion_what', lang)}")
+        if not view.criterion_counts:
+            st.caption(t("overview.criterion_none", lang))
+            return
+        cells = st.columns(len(view.criterion_counts) + 1)
+        for cell, (pct, n) in zip(cells, view.criterion_counts, strict=False):
+            cell.metric(t("overview.criterion_above", lang, pct=pct), n, help=t("overview.series_count", lang, n=n))
+        cells[-1].metric(t("overview.criterion_crossed", lang), view.criterion_crossed)
+        with st.expander(t("overview.criterion_list", lang, n=len(view.criterion)), expanded=False):
+            st.dataframe(view.criterion[list(views.CRITERION_COLUMNS)], hide_index=True, width="stretch",
+                         column_config={c: t(f"col.criterion_{c}", lang) for c in views.CRITERION_COLUMNS})
 
 
 def _open(row) -> None:

@@ -25,6 +25,7 @@ ALERT = "#d62728"
 NORMAL = "#2e7d32"
 MISSING = "#e5e7eb"
 EVENT = "#9ca3af"
+CRITERION = "#334155"  # the EU suspension criterion: a status, not an anomaly colour
 VISA_FREE = pd.Timestamp("2024-01-01")
 FONT = "Source Sans Pro, Arial, sans-serif"
 
@@ -135,6 +136,7 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
             go.Scatter(x=[None], y=[None], mode="markers", name=t("fig.provisional", lang),
                        marker={"size": 8, "color": "white", "line": {"color": OBSERVED, "width": 2}})
         )
+    _add_tested_windows(fig, history, lang, decimals)
     for level, colour, symbol in (("watch", WATCH, "circle"), ("alert", ALERT, "diamond")):
         hit = history[history["level"] == level]
         if hit.empty:
@@ -148,11 +150,51 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
                 name=t(f"level.{level}", lang),
                 marker={"size": 13, "symbol": np.where(prov, symbol + "-open", symbol), "color": colour,
                         "line": {"color": colour, "width": 2}},
-                hoverinfo="skip",
+                customdata=_tested_hover(hit, lang, decimals),
+                hovertemplate="%{customdata}<extra></extra>",
             )
         )
     add_events(fig, events, x.min(), x.max(), lang)
     return _layout(fig, title=title, height=height, y_title=y_title)
+
+
+def _tested_hover(rows: pd.DataFrame, lang: str, decimals: int) -> list[str]:
+    """What the anomaly test tested at each alarm: one period against its bound, or a window's total."""
+    out = []
+    for r in rows.to_dict("records"):
+        k = r.get("tested_periods")
+        k = 1 if k is None or pd.isna(k) else int(k)
+        observed = r.get("tested_observed") if k > 1 else r.get("observed")
+        expected = r.get("tested_expected") if k > 1 else r.get("expected")
+        bound = r.get("tested_bound") if k > 1 else r.get("upper")
+        key = "fig.tested_window" if k > 1 else "fig.tested_one"
+        out.append(t(key, lang, periods=k, observed=number(observed, lang, decimals),
+                     expected=number(expected, lang, decimals), bound=number(bound, lang, decimals)))
+    return out
+
+
+def _add_tested_windows(fig: go.Figure, history: pd.DataFrame, lang: str, decimals: int) -> None:
+    """Shade the periods an alarm tested together (a test of the last 2 or 3 periods), so that an
+    alarm inside the band of one period shows the window whose total crossed the bound."""
+    if "tested_periods" not in history:
+        return
+    hits = history[history["level"].isin(["watch", "alert"]) & (history["tested_periods"].fillna(1) > 1)]
+    if hits.empty:
+        return
+    starts = pd.to_datetime(history["period_start"]).reset_index(drop=True)
+    position = {ts: i for i, ts in enumerate(starts)}
+    for r in hits.to_dict("records"):
+        end = position.get(pd.Timestamp(r["period_start"]))
+        if end is None:
+            continue
+        first = max(0, end - int(r["tested_periods"]) + 1)
+        step = starts.iloc[end] - starts.iloc[end - 1] if end > 0 else pd.Timedelta(days=30)
+        colour = ALERT if r["level"] == "alert" else WATCH
+        fig.add_shape(type="rect", xref="x", yref="paper", x0=starts.iloc[first] - step / 2,
+                      x1=starts.iloc[end] + step / 2, y0=0, y1=1, fillcolor=colour, opacity=0.08,
+                      line={"width": 0}, layer="below")
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=t("fig.tested_legend", lang),
+                             marker={"size": 12, "symbol": "square", "color": "rgba(214,39,40,0.15)"}))
 
 
 def _empty(message: str, title: str = "", height: int = 300) -> go.Figure:
@@ -170,27 +212,32 @@ def visa_rule_figure(changes: pd.DataFrame, *, watch: float = 0.30, alert: float
     """Two-month change (a quarter's, for quarterly series) vs a year earlier and vs the reference,
     with the rule's thresholds.
 
-    ``changes`` has columns period_start, change_yoy, change_ref (fractions: 0.3 = +30%).
+    ``changes`` has columns period_start, change_yoy, change_ref and optionally change_adjusted (the
+    reference rescaled by its pre-exemption season; fractions: 0.3 = +30%).
     """
     if changes.empty or changes[["change_yoy", "change_ref"]].isna().all().all():
         return _empty(t("fig.no_visa", lang), title, height)
     x = pd.to_datetime(changes["period_start"])
     q = "_quarter" if frequency == "Q" else ""
     fig = go.Figure()
-    for column, name, colour in (
-        ("change_yoy", t(f"fig.change_yoy{q}", lang), OBSERVED),
-        ("change_ref", t(f"fig.change_ref{q}", lang, reference=reference_label), "#0891b2"),
-    ):
+    lines = [("change_yoy", t(f"fig.change_yoy{q}", lang), OBSERVED, "solid"),
+             ("change_ref", t(f"fig.change_ref{q}", lang, reference=reference_label), "#0891b2", "solid")]
+    if "change_adjusted" in changes and changes["change_adjusted"].notna().any():
+        lines.append(("change_adjusted", t(f"fig.change_adjusted{q}", lang, reference=reference_label),
+                      "#7c3aed", "dot"))
+    for column, name, colour, dash in lines:
         values = changes[column] * 100
         fig.add_trace(
             go.Scatter(x=x, y=values, mode="lines+markers", name=name, marker={"size": 4},
-                       line={"color": colour, "width": 2}, connectgaps=False,
+                       line={"color": colour, "width": 2, "dash": dash}, connectgaps=False,
                        customdata=[_signed(v, lang) for v in changes[column]], hovertemplate="%{customdata}")
         )
-    for level, value, colour in (("watch", watch, WATCH), ("alert", alert, ALERT)):
-        fig.add_hline(y=value * 100, line={"color": colour, "width": 1.5, "dash": "dash"},
+    # the criterion's thresholds are the law's, drawn in its own neutral colour: not anomaly levels
+    for level, value in (("watch", watch), ("alert", alert)):
+        fig.add_hline(y=value * 100, line={"color": CRITERION, "width": 1.5 if level == "watch" else 2,
+                                           "dash": "dash" if level == "watch" else "solid"},
                       annotation_text=t(f"fig.visa_{level}", lang, pct=number(value * 100, lang)),
-                      annotation_position="top left", annotation_font={"color": colour, "size": 11})
+                      annotation_position="top left", annotation_font={"color": CRITERION, "size": 11})
     fig.add_hline(y=0, line={"color": "#9ca3af", "width": 1})
     _layout(fig, title=title, height=height, y_title=t(f"fig.change_axis{q}", lang))
     fig.update_yaxes(rangemode="normal", ticksuffix="%")

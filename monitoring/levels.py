@@ -19,17 +19,33 @@ Stored frame columns (NaN where a channel did not score the period):
 - ``ears_expected, ears_lower, ears_upper, ears_score, ears_p_value``
 - ``stl_expected, stl_lower, stl_upper, stl_score, stl_p_value``
 - ``cusum_expected, cusum_statistic, cusum_side`` (+1 rise, -1 fall)``, cusum_shift_start``
-- ``visa_observed, visa_expected, visa_reference, visa_change_yoy, visa_change_ref``
+- ``glr_expected, glr_dispersion, glr_n_baseline, glr_observed_2, glr_observed_3, glr_expected_2,
+  glr_expected_3`` (the anomaly test of the last 1-3 periods, :mod:`monitoring.glr`)
+- ``visa_observed, visa_expected, visa_reference, visa_reference_adjusted, visa_change_yoy,
+  visa_change_ref`` (the EU suspension criterion's two-month totals, :mod:`monitoring.visa_rule`)
 
-Rules (vectorised in :func:`rethreshold`): a p-value channel (glm; ears only where the GLM has no
-result; stl when enabled) is 'alert' at ``p <= alert_alpha`` and 'watch' at ``p <= watch_alpha``;
-the CUSUM is 'watch' (or 'alert' with ``cusum_alert``) at ``statistic >= cusum_h``; the visa rule
-compares are 'watch'/'alert' beyond ``visa_watch``/``visa_alert`` with its own low-count guard.
-A channel's rise needs ``recent_sum >= min_count``; its fall ``4 * expected >= min_count``. In a
-provisional period (flagged, or inside the reporting lag) a fall never alarms. The level is the
-highest channel level, raised to 'alert' after ``persistence`` consecutive watch-or-higher
-periods; 'no_data' where the observed value is missing. Every rule is monotone: a smaller alpha
-or a higher threshold never adds an alarm.
+Two questions, answered apart. The **anomaly level** (``level``) comes from the statistical
+channels only, by one rule, here (vectorised in :func:`rethreshold`; the scan, the Thresholds
+page's preview and the benchmark all call it):
+
+- the likelihood-ratio test (glr) is 'alert' where its calibrated p-value is ``<= alert_alpha``
+  and 'watch' where ``<= watch_alpha``, resetting after an alarm (``monitoring.glr.glr_codes``);
+  a p-value channel (glm = farringtonFlexible; ears only where neither glr nor glm scored; stl
+  when enabled) likewise at its p-value; the CUSUM is 'watch' (or 'alert' with ``cusum_alert``)
+  at ``statistic >= cusum_h``;
+- a channel's rise needs ``recent_sum >= min_count`` and the period's own observed value above
+  the channel's expected value (no anomaly at or below what was expected); its fall
+  ``4 * expected >= min_count`` and the observed value below the expected one; in a provisional
+  period (flagged, or inside the reporting lag) a fall never alarms;
+- the level is the highest channel level, raised to 'alert' after ``persistence`` consecutive
+  watch-or-higher periods; 'no_data' where the observed value is missing.
+
+The **EU suspension criterion** (``criterion``: 'below', 'above_30', 'above_50' with the
+thresholds as percentages, or missing when not compared) is the law's arithmetic on two-month
+totals, with since when (``criterion_since``) and whether it rose at this period
+(``criterion_crossed``); it never raises the level. Every rule is monotone (a smaller alpha or a higher threshold never
+adds an alarm) but for the likelihood-ratio test's reset after an alarm: with fewer earlier alarms a
+later window of 2-3 periods may reach further back.
 """
 
 from __future__ import annotations
@@ -42,16 +58,19 @@ import pandas as pd
 from monitoring.baselines import LOW_COUNT_PERIODS, glm_bounds, glm_score
 from monitoring.channels import check_direction, periods_per_year, regular
 from monitoring.detectors import CUSUM_H
-from monitoring.visa_rule import VisaRuleSettings, change_levels
+from monitoring.glr import glr_codes, glr_p_value, glr_threshold, window_bound, window_lr
+from monitoring.visa_rule import VisaRuleSettings, change_levels, crossings, run_starts
 
-CHANNELS = ("glm", "ears", "stl", "cusum", "visa_yoy", "visa_ref")
+CHANNELS = ("glr", "glm", "ears", "stl", "cusum")
+LEGACY_CHANNELS = ("visa_yoy", "visa_ref")  # the criterion is no longer a channel; dropped from old settings
 LEVELS = ("normal", "watch", "alert")
 STORED = {
+    "glr": ("expected", "dispersion", "n_baseline", "observed_2", "observed_3", "expected_2", "expected_3"),
     "glm": ("expected", "lower", "upper", "score", "p_value", "dispersion", "se_log", "n_baseline"),
     "ears": ("expected", "lower", "upper", "score", "p_value"),
     "stl": ("expected", "lower", "upper", "score", "p_value"),
     "cusum": ("expected", "statistic", "side", "shift_start"),
-    "visa": ("observed", "expected", "reference", "change_yoy", "change_ref"),
+    "visa": ("observed", "expected", "reference", "reference_adjusted", "change_yoy", "change_ref"),
 }
 KEYS = ("indicator", "geo")
 DISPLAY = ("observed", "expected", "lower", "upper", "score", "p_value")
@@ -72,16 +91,14 @@ class LevelSettings:
         farringtonFlexible's 0.95%), over both targets; so it is a setting, off by default.
     min_count : int
         Low-count guard of every channel (see the module notes).
-    visa_watch, visa_alert, visa_min_count : float, float, int
-        The visa rule's thresholds and low-count guard.
     cusum_h : float
         CUSUM statistic raising a level (at most the ``h`` the CUSUM ran with: its statistic is
         capped there).
     cusum_alert : bool
         A CUSUM crossing raises alert at once instead of watch (then alert through persistence).
     channels : tuple of str
-        Channels that may raise a level, among ``glm, ears, stl, cusum, visa_yoy, visa_ref``.
-        The STL channel is off by default: its scale is estimated in-sample (second opinion).
+        Statistical channels that may raise a level, among ``glr, glm, ears, stl, cusum``. The
+        STL channel is off by default: its scale is estimated in-sample (second opinion).
     reporting_lag : int
         Periods treated as provisional at the end of each series (or, given ``today``, periods
         at most this many before today's period).
@@ -91,19 +108,16 @@ class LevelSettings:
     alert_alpha: float = 0.01
     persistence: int = 0
     min_count: int = 5
-    visa_watch: float = 0.30
-    visa_alert: float = 0.50
-    visa_min_count: int = 100
     cusum_h: float = CUSUM_H
     cusum_alert: bool = False
-    channels: tuple[str, ...] = ("glm", "ears", "cusum", "visa_yoy", "visa_ref")
+    channels: tuple[str, ...] = ("glr", "glm", "ears", "cusum")
     reporting_lag: int = 0
 
     def __post_init__(self):
         if not 0 < self.alert_alpha <= self.watch_alpha < 1:
             raise ValueError("alphas need 0 < alert_alpha <= watch_alpha < 1")
-        if not 0 < self.visa_watch <= self.visa_alert:
-            raise ValueError("visa thresholds need 0 < visa_watch <= visa_alert")
+        if any(c in LEGACY_CHANNELS for c in self.channels):  # saved before the criterion left the channels
+            object.__setattr__(self, "channels", tuple(c for c in self.channels if c not in LEGACY_CHANNELS))
         if not self.cusum_h > 0:
             raise ValueError("cusum_h must be positive")
         if self.persistence < 0 or self.reporting_lag < 0 or self.min_count < 0:
@@ -187,30 +201,36 @@ def _col(stored: pd.DataFrame, name: str, copy: bool = False) -> np.ndarray:
 
 def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS, *, direction: str | None = None,
                 visa: VisaRuleSettings | None = None, today: pd.Timestamp | None = None,
-                bounds: bool = False) -> pd.DataFrame:
-    """Levels from the stored frame at new settings, without refitting (vectorised).
+                bounds: bool = False, criterion: bool = True) -> pd.DataFrame:
+    """Levels from the stored frame at new settings, without refitting (vectorised): the one alarm rule.
 
     Parameters
     ----------
     stored : DataFrame
         The stored frame (module notes), one or many series.
     settings : LevelSettings
-        Thresholds.
+        Thresholds of the anomaly level.
     direction : str, optional
         The bad direction of every row (instead of the ``direction`` column).
     visa : VisaRuleSettings, optional
-        When given, its ``watch``, ``alert`` and ``min_count`` replace the ``visa_*`` settings.
+        The EU suspension criterion's thresholds and low-count guard (default: its defaults).
     today : Timestamp, optional
         Reporting lag counted back from today's period instead of each series' last period.
     bounds : bool
-        Recompute the GLM's lower, upper and score at ``watch_alpha`` (slower: NB quantiles).
+        Recompute the farringtonFlexible GLM's lower, upper and score at ``watch_alpha``.
+    criterion : bool
+        Whether the criterion applies to these rows (False: its columns are left missing).
 
     Returns
     -------
     DataFrame in the stored frame's row order (its index and key columns) with ``level``,
-    ``channels`` (comma-separated names of the channels at watch or above), ``provisional``,
+    ``channels`` (comma-separated statistical channels at watch or above), ``provisional``,
     ``persistent`` (alert raised by persistence), ``observed, expected, lower, upper, score,
-    p_value`` (the GLM's; EARS where the GLM has none), ``change_yoy``, ``change_ref``.
+    p_value`` (the anomaly test's: bounds of one period at the alert threshold, score 1 at it),
+    ``tested_periods, tested_observed, tested_expected, tested_bound`` (what the test tested: the window of
+    1-3 periods whose evidence is strongest, its totals and the alert bound of the total),
+    ``shift_start`` (the month a sustained shift began, CUSUM), and the criterion's
+    ``change_yoy, change_ref, change_adjusted, criterion, criterion_since, criterion_crossed``.
     """
     keys = [k for k in KEYS if k in stored.columns]
     periods = stored["period"] if "period" in stored.columns else stored.index
@@ -219,8 +239,9 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     order = np.lexsort((ordinal, *reversed(codes))) if keys else np.arange(len(stored))
     if np.any(order != np.arange(len(order))):  # rows of a series must be contiguous and in period order
         result = rethreshold(stored.iloc[order], settings, direction=direction, visa=visa, today=today,
-                             bounds=bounds)
+                             bounds=bounds, criterion=criterion)
         return result.iloc[np.argsort(order)]
+    visa = visa or VisaRuleSettings()
     n = len(stored)
     new_series = np.ones(n, dtype=bool)
     gap = np.ones(n, dtype=bool)
@@ -229,6 +250,7 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
         for c in codes:
             new_series[1:] |= c[1:] != c[:-1]
         gap[1:] = ordinal[1:] - ordinal[:-1] != 1
+    restart = new_series | gap
     if direction is None and "direction" not in stored:
         raise ValueError("the stored frame has no direction column: pass direction=")
     if direction:
@@ -237,6 +259,7 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     else:
         up, down = (stored["direction"] == "up").to_numpy(bool), (stored["direction"] == "down").to_numpy(bool)
     both = ~(up | down)
+    sides = (("up", up), ("down", down), ("both", both))
 
     obs = _col(stored, "observed")
     recent = _col(stored, "recent_sum")
@@ -256,38 +279,46 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     enabled = set(settings.channels)
     levels: dict[str, np.ndarray] = {}
 
-    def guarded(code, fall, expected):
-        ok = np.where(fall, LOW_COUNT_PERIODS * expected >= settings.min_count, recent >= settings.min_count)
+    def guarded(code, expected):
+        """The guards every channel shares: count, side of the expected value, provisional falls."""
+        fall = down | (both & (obs < expected))
+        with np.errstate(invalid="ignore"):
+            ok = np.where(fall, (LOW_COUNT_PERIODS * expected >= settings.min_count) & (obs < expected),
+                          (recent >= settings.min_count) & (obs > expected))
         return np.where(ok & ~(fall & provisional), code, 0)
 
+    # the likelihood-ratio test of the last 1-3 periods (monitoring.glr)
+    glr_mu = _col(stored, "glr_expected")
+    has_glr = ~np.isnan(glr_mu)
+    phi = np.where(np.isnan(_col(stored, "glr_dispersion")), 1.0, _col(stored, "glr_dispersion"))
+    window_obs = np.column_stack([obs, _col(stored, "glr_observed_2"), _col(stored, "glr_observed_3")])
+    window_mu = np.column_stack([glr_mu, _col(stored, "glr_expected_2"), _col(stored, "glr_expected_3")])
+    lr = np.zeros((n, 3))
+    for d, mask in sides:
+        if mask.any():
+            lr[mask] = window_lr(window_obs[mask], window_mu[mask], phi[mask][:, None], d)
+    lr = np.where(np.isnan(lr), 0.0, lr)
+    c_watch, c_alert = glr_threshold(settings.watch_alpha), glr_threshold(settings.alert_alpha)
+    # equal alphas give equal thresholds: alert then needs a hair more (the codes need an increasing pair)
+    glr_code, glr_window, glr_stat = glr_codes(lr, restart, (c_watch, max(c_alert, c_watch + 1e-9)))
+    glr_window = np.where(has_glr, glr_window, 1)
+    if "glr" in enabled:
+        levels["glr"] = guarded(np.where(has_glr, glr_code, 0), glr_mu)
     glm_missing = np.isnan(_col(stored, "glm_expected"))
     for name in ("glm", "ears", "stl"):
         if name not in enabled:
             continue
         p = _col(stored, f"{name}_p_value")
         if name == "ears":
-            p = np.where(glm_missing, p, np.nan)
-        expected = _col(stored, f"{name}_expected")
-        fall = down | (both & (obs < expected))
-        levels[name] = guarded(_p_code(p, settings), fall, expected)
+            p = np.where(glm_missing & ~has_glr, p, np.nan)
+        levels[name] = guarded(_p_code(p, settings), _col(stored, f"{name}_expected"))
     if "cusum" in enabled:
         stat = _col(stored, "cusum_statistic")
         code = np.where(stat >= settings.cusum_h, 2 if settings.cusum_alert else 1, 0)
-        levels["cusum"] = guarded(code, _col(stored, "cusum_side") < 0, _col(stored, "cusum_expected"))
-    watch, alert, visa_min = ((visa.watch, visa.alert, visa.min_count) if visa is not None
-                              else (settings.visa_watch, settings.visa_alert, settings.visa_min_count))
-    v_obs = _col(stored, "visa_observed")
-    for name, change_col, base_col in (("visa_yoy", "visa_change_yoy", "visa_expected"),
-                                       ("visa_ref", "visa_change_ref", "visa_reference")):
-        if name not in enabled:
-            continue
-        change = _col(stored, change_col)
-        ok = v_obs + _col(stored, base_col) >= visa_min
-        code = np.zeros(n, dtype=int)
-        for d, mask in (("up", up), ("down", down), ("both", both)):
-            if mask.any():
-                code = np.where(mask, change_levels(change, ok, watch, alert, d), code)
-        levels[name] = np.where((change < 0) & provisional, 0, code)
+        side = _col(stored, "cusum_side")
+        cusum_mu = _col(stored, "cusum_expected")
+        # the CUSUM speaks for its own side only
+        levels["cusum"] = np.where((side < 0) == (obs < cusum_mu), guarded(code, cusum_mu), 0)
 
     level = np.zeros(n, dtype=int)
     fired = np.zeros(n, dtype=int)
@@ -300,7 +331,7 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
         at_watch = level >= 1
         idx = np.arange(n)
         # a run restarts after a period below watch, at a new series and after a gap in the periods
-        breaks_before = np.where(~at_watch, idx, np.where(new_series | gap, idx - 1, -1))
+        breaks_before = np.where(~at_watch, idx, np.where(restart, idx - 1, -1))
         last_break = np.maximum.accumulate(breaks_before)
         run = np.where(at_watch, idx - last_break, 0)
         persistent = (run >= settings.persistence) & (level < 2)
@@ -311,10 +342,11 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     table = np.array([",".join(nm for b, nm in enumerate(names) if code >> b & 1) for code in range(1 << len(names))],
                      dtype=object)
 
+    # what is shown: the anomaly test's expected value, bounds and score (GLR; else GLM; else EARS)
     display = {c: _col(stored, f"glm_{c}", copy=True) for c in DISPLAY if c != "observed"}
     if bounds:
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
-        for d, mask in (("up", up), ("down", down), ("both", both)):
+        for d, mask in sides:
             if mask.any():
                 lower[mask], upper[mask] = glm_bounds(display["expected"][mask], _col(stored, "glm_dispersion")[mask],
                                                       settings.watch_alpha, d)
@@ -323,6 +355,25 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     no_glm = np.isnan(display["expected"])
     for c in display:
         display[c] = np.where(no_glm, _col(stored, f"ears_{c}"), display[c])
+    pick = np.clip(glr_window, 1, 3) - 1
+    rows = np.arange(n)
+    tested_obs = np.where(has_glr, window_obs[rows, pick], obs)
+    tested_mu = np.where(has_glr, window_mu[rows, pick], display["expected"])
+    fall_side = down | (both & (tested_obs < tested_mu))
+    glr_upper = window_bound(glr_mu, phi, c_alert, "up")
+    glr_lower = window_bound(glr_mu, phi, c_alert, "down")
+    bound_up = window_bound(tested_mu, phi, c_alert, "up")
+    bound_down = window_bound(tested_mu, phi, c_alert, "down")
+    tested_bound = np.where(fall_side, bound_down, bound_up)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        glr_score = np.where(fall_side, (tested_mu - tested_obs) / np.maximum(tested_mu - bound_down, 0.5),
+                             (tested_obs - tested_mu) / np.maximum(bound_up - tested_mu, 0.5))
+    display["expected"] = np.where(has_glr, glr_mu, display["expected"])
+    display["lower"] = np.where(has_glr, np.where(up, np.nan, glr_lower), display["lower"])
+    display["upper"] = np.where(has_glr, np.where(down, np.nan, glr_upper), display["upper"])
+    display["score"] = np.where(has_glr, glr_score, display["score"])
+    display["p_value"] = np.where(has_glr, glr_p_value(glr_stat), display["p_value"])
+    tested_bound = np.where(has_glr, tested_bound, np.where(fall_side, display["lower"], display["upper"]))
 
     out = pd.DataFrame({k: stored[k].array for k in keys}, index=stored.index)
     if "period" in stored.columns:
@@ -334,9 +385,52 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     out["observed"] = obs
     for c, values in display.items():
         out[c] = values
-    out["change_yoy"] = _col(stored, "visa_change_yoy")
-    out["change_ref"] = _col(stored, "visa_change_ref")
+    out["tested_periods"] = np.where(missing, 1, glr_window).astype(int)
+    out["tested_observed"] = tested_obs
+    out["tested_expected"] = tested_mu
+    out["tested_bound"] = tested_bound
+    shift = stored["cusum_shift_start"] if "cusum_shift_start" in stored else pd.Series(None, index=stored.index)
+    out["shift_start"] = pd.Series([None if (v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)))
+                                    else str(v) for v in shift], index=out.index, dtype=object)
+    out = out.join(_criterion(stored, visa, up, down, restart, periods, criterion))
     return out
+
+
+def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, periods, applies: bool
+               ) -> pd.DataFrame:
+    """The EU suspension criterion's status per row: the higher of its two legal comparisons."""
+    n = len(stored)
+    v_obs = _col(stored, "visa_observed")
+    yoy, ref = _col(stored, "visa_change_yoy"), _col(stored, "visa_change_ref")
+    with np.errstate(invalid="ignore"):
+        ok_yoy = v_obs + _col(stored, "visa_expected") >= visa.min_count
+        ok_ref = v_obs + _col(stored, "visa_reference") >= visa.min_count
+    code = np.zeros(n, dtype=int)
+    for d, mask in (("up", up), ("down", down), ("both", ~(up | down))):
+        if mask.any():
+            both_codes = np.maximum(change_levels(yoy, ok_yoy, visa.watch, visa.alert, d),
+                                    change_levels(ref, ok_ref, visa.watch, visa.alert, d))
+            code = np.where(mask, both_codes, code)
+    compared = (ok_yoy & ~np.isnan(yoy)) | (ok_ref & ~np.isnan(ref))
+    if not applies:
+        compared = np.zeros(n, dtype=bool)
+    code = np.where(compared, code, 0)
+    names = np.array(["below", f"above_{round(visa.watch * 100)}", f"above_{round(visa.alert * 100)}"], dtype=object)
+    status = np.where(compared, names[code], None)
+    starts = run_starts(code, restart)
+    period_text = np.asarray(periods.astype(str) if not isinstance(periods, pd.PeriodIndex) else periods.astype(str),
+                             dtype=object)
+    since = np.where(compared & (starts >= 0), period_text[np.maximum(starts, 0)] if n else period_text, None)
+    frame = pd.DataFrame(index=stored.index)
+    frame["change_yoy"] = np.where(applies, yoy, np.nan)
+    frame["change_ref"] = np.where(applies, ref, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adjusted = v_obs / _col(stored, "visa_reference_adjusted") - 1
+    frame["change_adjusted"] = np.where(applies & np.isfinite(adjusted), adjusted, np.nan)
+    frame["criterion"] = pd.Series(status, index=stored.index, dtype=object)
+    frame["criterion_since"] = pd.Series(since, index=stored.index, dtype=object)
+    frame["criterion_crossed"] = crossings(code, restart) & compared
+    return frame
 
 
 def combine(channels: dict[str, pd.DataFrame], *, direction: str, provisional: pd.Series | None = None,

@@ -66,13 +66,74 @@ def channel_names(channels: str, lang: str = DEFAULT_LANG, frequency: str = "M")
     return ", ".join(t(key(c), lang) if key(c) in known else c for c in names)
 
 
+def _value(row: Mapping, key: str):
+    value = row.get(key)
+    return None if _missing(value) else value
+
+
+def criterion_text(row: Mapping, indicator: Indicator, lang: str = DEFAULT_LANG) -> str:
+    """The EU suspension criterion's status in words, or "" when below or not compared.
+
+    "EU suspension criterion: above +50% on November–December 2023 since February 2024
+    (31 months)", or "... newly crossed: above +30% on the same months a year earlier" at a crossing.
+    """
+    status = row.get("criterion")
+    if not isinstance(status, str) or not status.startswith("above_"):
+        return ""
+    pct = status.removeprefix("above_")
+    freq = indicator.frequency
+    yoy, ref = _value(row, "change_yoy"), _value(row, "change_ref")
+    fall = indicator.bad_direction == "down"
+    key = lambda v: (-v if fall else v) if v is not None else -math.inf  # noqa: E731
+    compared = "ref" if key(ref) >= key(yoy) else "yoy"
+    change = ref if compared == "ref" else yoy
+    against = t(f"criterion.against_{compared}" + ("_quarter" if freq == "Q" and compared == "ref" else ""), lang)
+    sign = "below" if fall else "above"
+    what = t(f"criterion.status_{sign}", lang, pct=pct, change=percent(change, lang), against=against)
+    if bool(row.get("criterion_crossed")):
+        return t("criterion.crossed", lang, status=what)
+    since = row.get("criterion_since")
+    if not isinstance(since, str) or not since:
+        return t("criterion.standing", lang, status=what)
+    start, now = to_period(since), to_period(str(row["period"]))
+    count = max(1, (now - start).n + 1)
+    unit = t("criterion.quarters" if freq == "Q" else "criterion.years" if freq == "A" else "criterion.months", lang)
+    return t("criterion.since", lang, status=what, since=period_label(start, lang), count=count, unit=unit)
+
+
+def anomaly_text(row: Mapping, indicator: Indicator, lang: str = DEFAULT_LANG) -> str:
+    """How the anomaly was found: the channels, and for a test of several periods what was tested."""
+    freq = indicator.frequency
+    channels = channel_names(row.get("channels", ""), lang, freq)
+    k = row.get("tested_periods")
+    k = 1 if _missing(k) else int(k)
+    if k > 1 and not _missing(row.get("tested_observed")) and "glr" in str(row.get("channels") or ""):
+        unit = t("criterion.quarters" if freq == "Q" else "criterion.months", lang)
+        tested = t("narrative.tested", lang, periods=k, unit=unit,
+                   observed=value_text(row["tested_observed"], indicator, lang),
+                   expected=value_text(row.get("tested_expected"), indicator, lang),
+                   bound=value_text(row.get("tested_bound"), indicator, lang))
+        return t("narrative.fired_tested", lang, channels=channels, tested=tested)
+    shift = row.get("shift_start")
+    if isinstance(shift, str) and shift and "cusum" in str(row.get("channels") or ""):
+        return t("narrative.fired_shift", lang, channels=channels, since=period_label(to_period(shift), lang))
+    return t("narrative.fired", lang, channels=channels)
+
+
 def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_LANG,
              catalogue: Catalogue | None = None) -> str:
     """The plain sentence for one scored period, in the language.
 
     ``row`` needs: period, observed, expected, lower, upper, last_year (the value a year earlier),
-    channels and provisional. ``geo`` is the code: a destination reads "in France", an origin (the
-    indicator's ``geo_role``) "(Germany)", and Kosovo's own series are named without a place.
+    level, channels and provisional; optionally what the anomaly test tested (tested_periods,
+    tested_observed, tested_expected, tested_bound), shift_start, and the EU suspension criterion
+    (criterion, criterion_since, criterion_crossed, change_yoy, change_ref). ``geo`` is the code: a
+    destination reads "in France", an origin (the indicator's ``geo_role``) "(Germany)", and Kosovo's
+    own series are named without a place.
+
+    The two questions are said apart: an anomaly (level watch or alert) says how it was found and,
+    when the criterion is above a threshold too, adds the criterion's status; a criterion crossing
+    without an anomaly (level normal) is said as a status, "not abnormal for this series".
     """
     period = row["period"] if isinstance(row["period"], pd.Period) else to_period(str(row["period"]))
     name = indicator.name_in(lang)
@@ -98,8 +159,16 @@ def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_L
         yoy = t("narrative.no_yoy", lang, period=year_ago)
     else:
         yoy = t("narrative.yoy", lang, change=percent(row["observed"] / last_year - 1, lang), period=year_ago)
-    fired = t("narrative.fired", lang, channels=channel_names(row.get("channels", ""), lang,
-                                                              period.freqstr[0].replace("Y", "A")))
+    criterion = criterion_text(row, indicator, lang)
+    if row.get("level", "alert") not in ("watch", "alert"):
+        if not criterion:
+            return ""
+        return t("narrative.sentence_criterion", lang, subject=subject, criterion=criterion,
+                 expected=value_text(row["expected"], indicator, lang),
+                 observed=value_text(row["observed"], indicator, lang))
+    fired = anomaly_text(row, indicator, lang)
+    if criterion:
+        fired = f"{fired}; {criterion}"
     if bool(row.get("provisional")):
         return t("narrative.sentence_provisional", lang, subject=subject, observed=observed, yoy=yoy,
                  fired=fired, provisional=t("narrative.provisional", lang))

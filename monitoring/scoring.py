@@ -9,6 +9,7 @@ from indicators.catalogue import Indicator
 from indicators.periods import PERIODS_PER_YEAR, to_text
 from monitoring.baselines import glm_baseline
 from monitoring.detectors import ears, nb_cusum, stl_residual
+from monitoring.glr import glr_baseline
 from monitoring.impact import visa_free_impact
 from monitoring.levels import to_stored
 from monitoring.settings import IndicatorSettings
@@ -41,22 +42,31 @@ def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, sett
                  today: pd.Timestamp | None = None, score_from: pd.Period | None = None) -> pd.DataFrame:
     """The stored frame of one series: every channel's per-period parameters, ready for the store.
 
-    The GLM scores periods with at least ``min_years`` of history (method ``auto`` or ``glm``); EARS
-    scores the rest (and whole series shorter than that, or every period with method ``ears``).
-    The CUSUM runs against the GLM's expected values; STL is a stored second opinion. With
+    Method ``auto``: the likelihood-ratio test on the seasonal baseline (glr) scores periods with
+    at least ``glr.min_years`` of history; ``glm``: farringtonFlexible's GLM with ``glm.min_years``;
+    EARS scores the rest (and whole series shorter than that, or every period with method
+    ``ears``). The CUSUM runs against the baseline's expected values; STL is a stored second
+    opinion; the EU suspension criterion's totals are stored beside them (never a channel). With
     ``score_from``, only periods from then on are scored (and returned).
     """
     direction = indicator.bad_direction
     ppy = PERIODS_PER_YEAR[indicator.frequency]
     channels: dict[str, pd.DataFrame] = {}
-    if settings.method != "ears" and ppy > 1 and _years_of_history(values, ppy) > settings.glm.min_years:
+    years = _years_of_history(values, ppy)
+    baseline = None
+    if settings.method == "auto" and ppy > 1 and years > settings.glr.min_years:
+        glr = glr_baseline(values, settings.glr, score_from=score_from)
+        if len(glr):
+            channels["glr"] = baseline = glr
+    elif settings.method == "glm" and ppy > 1 and years > settings.glm.min_years:
         glm = glm_baseline(values, settings.glm, direction=direction, score_from=score_from)
         if len(glm):
-            channels["glm"] = glm
-            channels["cusum"] = nb_cusum(values, glm["expected"], glm["dispersion"], direction=direction)
-    if settings.method != "glm" or "glm" not in channels:
-        channels["ears"] = ears(values, "C2", alpha=settings.levels.watch_alpha, direction=direction)
-    if ppy > 1 and _years_of_history(values, ppy) > 3:
+            channels["glm"] = baseline = glm
+    if baseline is not None:
+        channels["cusum"] = nb_cusum(values, baseline["expected"], baseline["dispersion"], direction=direction)
+    # EARS always: it scores the first years of a series (and any period the baseline could not)
+    channels["ears"] = ears(values, "C2", alpha=settings.levels.watch_alpha, direction=direction)
+    if ppy > 1 and years > 3:
         channels["stl"] = stl_residual(values, period=ppy, direction=direction, alpha=settings.levels.watch_alpha,
                                        score_from=score_from)
     if ppy > 1:

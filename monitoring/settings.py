@@ -1,7 +1,8 @@
 """Detection settings: defaults from TOML, per-indicator overrides, a stable hash for incremental scans.
 
 Sections map onto the channels' own frozen settings dataclasses:
-``[glm]`` -> ``GLMSettings``, ``[levels]`` -> ``LevelSettings``, ``[visa_rule]`` -> ``VisaRuleSettings``;
+``[glm]`` -> ``GLMSettings``, ``[levels]`` -> ``LevelSettings``, ``[visa_rule]`` -> ``VisaRuleSettings``,
+``[episodes]`` -> ``EpisodeSettings`` (when an alert episode resolves);
 ``[indicator.<id>]`` overrides any of their keys (and ``method``) for one indicator.
 """
 
@@ -18,14 +19,19 @@ from pathlib import Path
 
 from indicators.catalogue import FrozenMap
 from monitoring.baselines import GLMSettings
+from monitoring.episodes import EpisodeSettings
+from monitoring.glr import GLRSettings
 from monitoring.levels import LevelSettings
 from monitoring.visa_rule import VisaRuleSettings
 
 DEFAULT_PATH = Path(__file__).with_name("settings.toml")
+# auto: the likelihood-ratio test on the seasonal baseline (glr), EARS for short series;
+# glm: farringtonFlexible (Noufaily settings), EARS for short series; ears: EARS only.
 METHODS = ("auto", "glm", "ears")
-SECTIONS = {"glm": GLMSettings, "levels": LevelSettings, "visa_rule": VisaRuleSettings}
-# Keys that only re-level stored results; every other key changes a fit and forces a rescan.
-LEVEL_ONLY = {"levels", ("visa_rule", "watch"), ("visa_rule", "alert")}
+SECTIONS = {"glr": GLRSettings, "glm": GLMSettings, "levels": LevelSettings, "visa_rule": VisaRuleSettings,
+            "episodes": EpisodeSettings}
+# Keys of earlier versions, dropped when read: the criterion's thresholds now live in [visa_rule] only.
+LEGACY_KEYS = {"levels": ("visa_watch", "visa_alert", "visa_min_count")}
 
 
 class SettingsError(ValueError):
@@ -37,13 +43,16 @@ class IndicatorSettings:
     """The effective settings for one indicator."""
 
     method: str
+    glr: GLRSettings
     glm: GLMSettings
     levels: LevelSettings
     visa_rule: VisaRuleSettings
+    episodes: EpisodeSettings = field(default_factory=EpisodeSettings)
 
     def fit_hash(self) -> str:
         """A hash of everything that changes a fit (not alpha or thresholds: those re-level only)."""
-        data = {"method": self.method, "glm": _as_plain(self.glm), "visa_rule": _as_plain(self.visa_rule)}
+        data = {"method": self.method, "glr": _as_plain(self.glr), "glm": _as_plain(self.glm),
+                "visa_rule": _as_plain(self.visa_rule)}
         for key in ("watch", "alert"):
             data["visa_rule"].pop(key, None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -54,9 +63,11 @@ class MonitorSettings:
     """Global settings plus per-indicator overrides."""
 
     method: str = "auto"
+    glr: GLRSettings = field(default_factory=GLRSettings)
     glm: GLMSettings = field(default_factory=GLMSettings)
     levels: LevelSettings = field(default_factory=LevelSettings)
     visa_rule: VisaRuleSettings = field(default_factory=VisaRuleSettings)
+    episodes: EpisodeSettings = field(default_factory=EpisodeSettings)
     overrides: Mapping[str, Mapping[str, Mapping[str, object]]] = field(
         default_factory=lambda: FrozenMap({})
     )
@@ -66,9 +77,11 @@ class MonitorSettings:
         over = self.overrides.get(indicator, {})
         return IndicatorSettings(
             method=str(over.get("method", {}).get("method", self.method)) if "method" in over else self.method,
+            glr=replace(self.glr, **over.get("glr", {})),
             glm=replace(self.glm, **over.get("glm", {})),
             levels=replace(self.levels, **over.get("levels", {})),
             visa_rule=replace(self.visa_rule, **over.get("visa_rule", {})),
+            episodes=replace(self.episodes, **over.get("episodes", {})),
         )
 
     def to_dict(self) -> dict:
@@ -76,14 +89,30 @@ class MonitorSettings:
         out: dict = {"method": self.method}
         for name in SECTIONS:
             out[name] = _as_plain(getattr(self, name))
-        out["indicator"] = {
-            ind: {k: v for section in over.values() for k, v in section.items()}
-            for ind, over in self.overrides.items()
-        }
+        out["indicator"] = {ind: _flat_override(over) for ind, over in self.overrides.items()}
         return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _owner(key: str) -> str | None:
+    """The section a bare key of ``[indicator.<id>]`` belongs to: the first that has it."""
+    return next((name for name, cls in SECTIONS.items() if key in {f.name for f in fields(cls)}), None)
+
+
+def _flat_override(over: Mapping) -> dict:
+    """One indicator's overrides in the file's shape: bare keys, ``section.key`` where a bare key
+    would belong to another section (``glm.years``, since ``years`` alone is the glr's)."""
+    out: dict = {}
+    for section, values in over.items():
+        for key, value in values.items():
+            value = list(value) if isinstance(value, tuple) else value
+            if section == "method" or _owner(key) == section:
+                out[key] = value
+            else:
+                out.setdefault(section, {})[key] = value
+    return out
 
 
 def _as_plain(obj) -> dict:
@@ -121,6 +150,8 @@ def _coerce(value, annotation, where: str):
 def _section(cls, raw: Mapping, where: str) -> dict:
     if not isinstance(raw, Mapping):
         raise SettingsError(f"{where}: expected a table of settings")
+    legacy = next((keys for name, keys in LEGACY_KEYS.items() if SECTIONS.get(name) is cls), ())
+    raw = {k: v for k, v in raw.items() if k not in legacy}
     known = {f.name: f for f in fields(cls)}
     hints = typing.get_type_hints(cls)
     out = {}
@@ -159,7 +190,13 @@ def parse_settings(data: Mapping, where: str = "settings") -> MonitorSettings:
                                         f"{', '.join(METHODS)}")
                 split.setdefault("method", {})["method"] = value
                 continue
-            owner = next((name for name, cls in SECTIONS.items() if key in {f.name for f in fields(cls)}), None)
+            if key in SECTIONS and isinstance(value, Mapping):  # glm.years = 5: one section's key
+                split.setdefault(key, {}).update(value)
+                continue
+            if any(key in keys for keys in LEGACY_KEYS.values()):
+                continue
+            # a bare key belongs to the first section that has it (glr before glm: the default method)
+            owner = _owner(key)
             if owner is None:
                 raise SettingsError(f"{where} [indicator.{ind}]: unknown key {key!r}")
             split.setdefault(owner, {})[key] = value

@@ -17,9 +17,9 @@ from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS, indicator_of
 from monitoring.i18n import number, percent, period_label, strings, t
-from monitoring.narrative import channel_names, geo_name, sentence, value_text
+from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
-from monitoring.visa_rule import visa_rule
+from monitoring.visa_rule import criterion_applies, visa_rule
 
 RECENT_MONTHS = 6  # "current" alerts: in the last six months of each series
 TILE_CATEGORIES = ("outflow", "return", "leading")
@@ -74,6 +74,9 @@ class OverviewView:
     current: pd.DataFrame = field(default_factory=pd.DataFrame)
     panels: list = field(default_factory=list)
     freshness: pd.DataFrame = field(default_factory=pd.DataFrame)
+    criterion: pd.DataFrame = field(default_factory=pd.DataFrame)
+    criterion_counts: tuple[tuple[int, int], ...] = ()  # (threshold %, series above it and below the next), highest first
+    criterion_crossed: int = 0  # series whose criterion status rose at their latest period
 
 
 def current_levels(res: pd.DataFrame, months: int = RECENT_MONTHS) -> pd.DataFrame:
@@ -126,6 +129,38 @@ def freshness(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+CRITERION_COLUMNS = ("indicator", "geo", "period", "status", "since")
+
+
+def criterion_table(res: pd.DataFrame, catalogue: Catalogue, lang: str
+                    ) -> tuple[pd.DataFrame, tuple[tuple[int, int], ...], int]:
+    """The EU suspension criterion at each series' latest period: the series above a threshold (the
+    higher first, the longest-standing first), the count per status, and the new crossings."""
+    empty = pd.DataFrame(columns=[*CRITERION_COLUMNS, "indicator_id", "geo_code", "crossed"])
+    if res.empty or "criterion" not in res:
+        return empty, (), 0
+    latest = res[res["observed"].notna()].sort_values("period_start").groupby(["indicator", "geo"]).tail(1)
+    above = latest[latest["criterion"].fillna("").astype(str).str.startswith("above_")].copy()
+    crossed = int(latest["criterion_crossed"].fillna(False).astype(bool).sum())
+    if above.empty:
+        return empty, (), crossed
+    above["pct"] = above["criterion"].str.removeprefix("above_").astype(int)
+    above = above.sort_values(["pct", "criterion_since"], ascending=[False, True])
+    rows = []
+    for r in above.to_dict("records"):
+        ind = indicator_of(catalogue, r["indicator"])
+        if ind is None:
+            continue
+        rows.append({"indicator": ind.name_in(lang), "geo": geo_label(catalogue, r["geo"], lang),
+                     "period": period_label(r["period"], lang), "status": criterion_text(r, ind, lang),
+                     "since": period_label(r["criterion_since"], lang) if isinstance(r.get("criterion_since"), str)
+                     else "", "indicator_id": r["indicator"], "geo_code": r["geo"],
+                     "crossed": bool(r.get("criterion_crossed"))})
+    table = pd.DataFrame(rows, columns=empty.columns)
+    per_status = tuple((int(pct), int(n)) for pct, n in above["pct"].value_counts().sort_index(ascending=False).items())
+    return table, per_status, crossed
+
+
 def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.DataFrame:
     """Result rows as the current-alerts table (text in the language, raw keys kept)."""
     out = []
@@ -176,9 +211,11 @@ def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang:
         panels.append((f"{ind.name_in(lang)} – {geo_label(catalogue, r.geo, lang)}", history))
     run = results.runs(store, limit=1)
     scanned = "" if run.empty else pd.Timestamp(run["finished_at"].iloc[0]).strftime("%Y-%m-%d %H:%M")
+    criterion, criterion_counts, crossed = criterion_table(res, catalogue, lang)
     return OverviewView(empty=False, latest_text=latest_complete(cov, catalogue, lang), scanned_text=scanned,
                         tiles=tuple(tiles), current=display_rows(current, catalogue, lang), panels=panels,
-                        freshness=freshness(cov, catalogue, lang))
+                        freshness=freshness(cov, catalogue, lang), criterion=criterion,
+                        criterion_counts=criterion_counts, criterion_crossed=crossed)
 
 
 # --- explorer ------------------------------------------------------------------------------------
@@ -197,6 +234,7 @@ class ExplorerView:
     recent: pd.DataFrame
     sentences: tuple[tuple[str, str], ...]
     note: str = ""
+    criterion: str = ""
 
 
 def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
@@ -221,7 +259,8 @@ def history_frame(store: Store, indicator: Indicator, geo: str) -> pd.DataFrame:
                      "provisional", "flag"]
         )
     cols = ["period", "expected", "lower", "upper", "score", "level", "channels", "provisional", "last_year",
-            "reason", "observed", "change_yoy", "change_ref"]
+            "reason", "observed", "change_yoy", "change_ref", "change_adjusted", "tested_periods", "tested_observed",
+            "tested_expected", "tested_bound", "shift_start", "criterion", "criterion_since", "criterion_crossed"]
     res = res[[c for c in cols if c in res]]
     if obs.empty:  # a derived series: results only
         frame = res.copy()
@@ -241,12 +280,13 @@ def visa_changes(history: pd.DataFrame, indicator: Indicator, settings: MonitorS
     Stored with the results by the scan; computed from the observed values (rolling sums, no fit)
     for periods the scan did not store them.
     """
-    empty = pd.DataFrame(columns=["period_start", "change_yoy", "change_ref"])
+    empty = pd.DataFrame(columns=["period_start", "change_yoy", "change_ref", "change_adjusted"])
     if history.empty or indicator.unit == "percent":
         return empty
     since = history[history["period_start"] >= pd.Timestamp("2023-01-01")]
-    if {"change_yoy", "change_ref"} <= set(since) and since[["change_yoy", "change_ref"]].notna().any().any():
-        return since[["period_start", "change_yoy", "change_ref"]].reset_index(drop=True)
+    columns = ["period_start", "change_yoy", "change_ref", "change_adjusted"]
+    if set(columns) <= set(since) and since[columns[1:]].notna().any().any():
+        return since[columns].reset_index(drop=True)
     freq = PANDAS_FREQ[indicator.frequency]
     values = pd.Series(history["observed"].to_numpy(dtype=float),
                        index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
@@ -255,7 +295,24 @@ def visa_changes(history: pd.DataFrame, indicator: Indicator, settings: MonitorS
     )
     rule = rule[rule.index.start_time >= pd.Timestamp("2023-01-01")]
     return pd.DataFrame({"period_start": rule.index.start_time, "change_yoy": rule["change_yoy"].to_numpy(),
-                         "change_ref": rule["change_ref"].to_numpy()})
+                         "change_ref": rule["change_ref"].to_numpy(),
+                         "change_adjusted": rule["change_adjusted"].to_numpy()})
+
+
+def criterion_status(history: pd.DataFrame, indicator: Indicator, lang: str) -> str:
+    """The EU suspension criterion at the series' latest period, in one line (its own status)."""
+    if history.empty or "criterion" not in history:
+        return ""
+    rows = history[history["observed"].notna()]
+    if rows.empty:
+        return ""
+    row = rows.iloc[-1].to_dict()
+    when = period_label(row["period"], lang)
+    status = row.get("criterion")
+    if not isinstance(status, str):
+        return t("explorer.criterion_line", lang, period=when, status=t("criterion.not_compared", lang))
+    text = criterion_text(row, indicator, lang) or t("criterion.below", lang)
+    return t("explorer.criterion_line", lang, period=when, status=text)
 
 
 def breakdown(
@@ -319,7 +376,8 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
     return ExplorerView(indicator=indicator, geo=geo, title=title, history=history, events=evts,
                         visa=visa_changes(history, indicator, settings), breakdown=drill,
                         breakdown_period=drill_period, recent=recent_table(history, indicator, lang),
-                        sentences=sentences)
+                        sentences=sentences,
+                        criterion=criterion_status(history, indicator, lang) if criterion_applies(indicator) else "")
 
 
 def impact_frame(store: Store, indicator_id: str, geo: str) -> pd.DataFrame:

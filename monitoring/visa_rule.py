@@ -1,4 +1,7 @@
-"""The EU visa suspension mechanism (Regulation (EU) 2018/1806, Art. 8) as a detection channel.
+"""The EU suspension criterion (Regulation (EU) 2018/1806, Art. 8), computed as the law computes it.
+
+It is a status (below / above +30% / above +50%, and since when), never an anomaly level: a
+criterion crossing is an alert only when a statistical channel also alarms (``monitoring.levels``).
 
 A "substantial increase" is more than 50% (legacy rule) or more than 30% (2025 revision) over a
 two-month period, compared with the same two months of the previous year or with the last two
@@ -14,7 +17,16 @@ import pandas as pd
 
 from monitoring.channels import check_direction, empty_result, periods_per_year, regular
 
-EXTRA = ("reference", "change_yoy", "change_ref", "level_code")
+CRITERION_CATEGORIES = ("outflow", "return")
+
+
+def criterion_applies(indicator) -> bool:
+    """The criterion watches outflows (asylum, refusals, irregular stays) and returns (readmission);
+    it says nothing of leading indicators, rates or context series (a catalogue ``Indicator``)."""
+    return indicator.category in CRITERION_CATEGORIES and indicator.unit != "percent"
+
+
+EXTRA = ("reference", "reference_adjusted", "change_yoy", "change_ref", "change_adjusted", "status_code")
 
 
 @dataclass(frozen=True)
@@ -82,9 +94,43 @@ def _reference_sum(values: pd.Series, reference: tuple[str, ...]) -> tuple[float
     return float(total), periods.max()
 
 
+def seasonal_factors(values: pd.Series, reference: tuple[str, ...], n: int, ppy: int, years: int = 5) -> pd.Series:
+    """Per calendar period: the pre-exemption ratio of that window's total to the reference window's.
+
+    For each window ending in calendar period m (month or quarter of the year), ``f_m = sum_Y O_{Y,m} /
+    sum_Y R_Y`` over the ``years`` years Y before the exemption (the reference's year and the ones
+    before it) in which both the window and the reference window are complete; ``R_Y`` is the
+    reference window of year Y (Nov-Dec Y). NaN where no year is complete. ``R * f_m`` is the
+    reference rescaled to the season of m: what Nov-Dec 2023 "would have been" in that season.
+    """
+    months = pd.PeriodIndex([pd.Period(m, freq="M") for m in reference])
+    ref_periods = months.asfreq(values.index.freq).unique()
+    if not len(ref_periods):
+        return pd.Series(dtype=float)
+    windows = _window_sums(values, n)
+    last = ref_periods.max()
+    num = np.zeros(ppy)
+    den = np.zeros(ppy)
+    for back in range(years):
+        ref_year = [p - back * ppy for p in ref_periods]
+        ref_total = values.reindex(ref_year).sum(min_count=len(ref_year))
+        if np.isnan(ref_total):
+            continue
+        # windows ending in the 12 months (4 quarters) up to the reference's end, that year
+        ends = pd.period_range(last - back * ppy - ppy + 1, last - back * ppy, freq=values.index.freq)
+        sums = windows.reindex(ends).to_numpy()
+        for end, total in zip(ends, sums, strict=True):
+            if np.isfinite(total):
+                pos = (end.month - 1) if ppy == 12 else (end.quarter - 1 if ppy == 4 else 0)
+                num[pos] += total
+                den[pos] += ref_total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pd.Series(np.where(den > 0, num / den, np.nan), index=np.arange(ppy))
+
+
 def visa_rule(series: pd.Series, settings: VisaRuleSettings = VisaRuleSettings(), *,
               direction: str = "up") -> pd.DataFrame:
-    """Relative change of two-month sums against a year earlier and against the reference months.
+    """The EU suspension criterion: two-month totals against a year earlier and against the reference.
 
     Parameters
     ----------
@@ -93,29 +139,32 @@ def visa_rule(series: pd.Series, settings: VisaRuleSettings = VisaRuleSettings()
     settings : VisaRuleSettings
         Thresholds, reference months, low-count guard.
     direction : {'up', 'down', 'both'}
-        The bad direction (``settings.direction`` wins when set).
+        The direction the criterion watches (``settings.direction`` wins when set).
 
     Returns
     -------
     DataFrame indexed by period with ``observed`` (sum of the window ending at t), ``expected``
-    (the same window a year earlier), ``reference`` (the reference window), ``change_yoy``,
-    ``change_ref``, ``level_code`` (0 normal, 1 watch, 2 alert), ``alarm`` (level_code >= 1),
-    ``p_value`` (NaN: the rule is not a test), ``score`` (the change in the bad direction over
-    the watch threshold; 1 at the threshold), ``upper``/``lower`` (the window sum at the watch
-    threshold against a year earlier).
+    (the same window a year earlier), ``reference`` (the reference window), ``reference_adjusted``
+    (the reference rescaled by the pre-exemption seasonal factor of t's window,
+    :func:`seasonal_factors`), ``change_yoy``, ``change_ref``, ``change_adjusted``, ``status_code``
+    (0 below, 1 above the lower threshold, 2 above the higher: the higher of the two legal
+    comparisons), ``score`` (the change in the watched direction over the lower threshold),
+    ``upper``/``lower`` (the window total at the lower threshold against a year earlier) and
+    ``p_value`` NaN: the criterion is the law's arithmetic, not a statistical test, and never an
+    anomaly level.
 
     Notes
     -----
     Monthly: ``O_t = y_{t-1} + y_t``, ``E_t = O_{t-12}``, ``R = y_{Nov 2023} + y_{Dec 2023}``;
     quarterly and annual: one period, ``E_t = y_{t-ppy}``, R the period containing the reference
     months. ``change_yoy = O_t / E_t - 1``, ``change_ref = O_t / R - 1`` (only for windows that
-    start after the reference). A window with a missing period is missing. A comparison counts
-    when ``O_t + E_t >= min_count`` (resp. ``O_t + R``); level from :func:`change_levels`, the
-    higher of the two comparisons.
+    start after the reference), ``change_adjusted = O_t / (R f_m) - 1``. A window with a missing
+    period is missing. A comparison counts when ``O_t + E_t >= min_count`` (resp. ``O_t + R``);
+    status from :func:`change_levels`.
     """
     direction = check_direction(settings.direction or direction)
     values = regular(series)
-    out = empty_result(values.index, EXTRA)
+    out = empty_result(values.index, EXTRA).drop(columns=["alarm"])
     if values.empty:
         return out
     ppy = periods_per_year(values.index)
@@ -125,9 +174,15 @@ def visa_rule(series: pd.Series, settings: VisaRuleSettings = VisaRuleSettings()
     ref_total, ref_end = _reference_sum(values, settings.reference)
     after_ref = values.index - (n - 1) > ref_end
     reference = pd.Series(np.where(after_ref, ref_total, np.nan), index=values.index)
+    factors = seasonal_factors(values, settings.reference, n, ppy)
+    position = (values.index.month - 1) if ppy == 12 else ((values.index.quarter - 1) if ppy == 4
+                                                           else np.zeros(len(values), dtype=int))
+    factor = factors.reindex(np.asarray(position)).to_numpy() if len(factors) else np.full(len(values), np.nan)
+    adjusted = reference.to_numpy() * factor
     with np.errstate(divide="ignore", invalid="ignore"):
         change_yoy = (observed / expected - 1).to_numpy()
         change_ref = (observed / reference - 1).to_numpy()
+        change_adjusted = observed.to_numpy() / adjusted - 1
     guard_yoy = (observed + expected >= settings.min_count).to_numpy()
     guard_ref = (observed + reference >= settings.min_count).to_numpy()
     code = np.maximum(change_levels(change_yoy, guard_yoy, settings.watch, settings.alert, direction),
@@ -143,11 +198,39 @@ def visa_rule(series: pd.Series, settings: VisaRuleSettings = VisaRuleSettings()
     out["observed"] = observed.to_numpy()
     out["expected"] = expected.to_numpy()
     out["reference"] = reference.to_numpy()
+    out["reference_adjusted"] = adjusted
     out["lower"] = expected.to_numpy() * (1 - settings.watch) if direction != "up" else np.nan
     out["upper"] = expected.to_numpy() * (1 + settings.watch) if direction != "down" else np.nan
     out["change_yoy"] = change_yoy
     out["change_ref"] = change_ref
-    out["level_code"] = code
-    out["alarm"] = code >= 1
+    out["change_adjusted"] = change_adjusted
+    out["status_code"] = code
     out["score"] = best / settings.watch
     return out.iloc[n - 1:]
+
+
+CRITERION_STATUSES = ("below", "above_watch", "above_alert")
+
+
+def run_starts(code: np.ndarray, new_series: np.ndarray) -> np.ndarray:
+    """For each row, the row where the current run of ``code >= code[i]`` began (-1 where code < 1).
+
+    Rows are consecutive periods of one or more series (``new_series`` True at each series' first
+    row or after a gap); a run never crosses into another series. Vectorised.
+    """
+    n = len(code)
+    idx = np.arange(n)
+    out = np.full(n, -1)
+    for level in (1, 2):
+        at = code >= level
+        breaks = np.where(~at, idx + 1, np.where(new_series, idx, -1))
+        start = np.maximum.accumulate(np.maximum(breaks, 0)) if n else breaks
+        out = np.where(code == level, start, out)
+    return out
+
+
+def crossings(code: np.ndarray, new_series: np.ndarray) -> np.ndarray:
+    """True where the criterion status rises above the previous period's (a new crossing)."""
+    prev = np.concatenate([[0], code[:-1]]) if len(code) else code
+    prev = np.where(new_series, 0, prev)
+    return (code > prev) & (code >= 1)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from monitoring.baselines import glm_baseline
 from monitoring.detectors import ears, nb_cusum, stl_residual
+from monitoring.glr import glr_baseline
 from monitoring.levels import LevelSettings, combine, rethreshold, to_stored
 from monitoring.visa_rule import visa_rule
 
@@ -20,9 +21,10 @@ def _monthly(values, start="2016-01") -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float), index=pd.period_range(start, periods=len(values), freq="M"))
 
 
-def _channels(series: pd.Series, direction: str) -> dict[str, pd.DataFrame]:
-    glm = glm_baseline(series, direction=direction)
-    return {"glm": glm, "cusum": nb_cusum(series, glm.expected, glm.dispersion, direction=direction),
+def _channels(series: pd.Series, direction: str, baseline: str = "glm") -> dict[str, pd.DataFrame]:
+    """Every channel as the scan runs them, with farringtonFlexible's GLM or the default test (glr)."""
+    base = glm_baseline(series, direction=direction) if baseline == "glm" else glr_baseline(series)
+    return {baseline: base, "cusum": nb_cusum(series, base.expected, base.dispersion, direction=direction),
             "ears": ears(series, "C2", direction=direction), "stl": stl_residual(series, direction=direction),
             "visa": visa_rule(series, direction=direction)}
 
@@ -66,19 +68,34 @@ def test_a_gap_in_the_periods_breaks_persistence():
     assert list(rethreshold(frame, LevelSettings(persistence=2)).level) == ["watch", "alert", "watch"]
 
 
-def test_channel_names_and_visa_levels():
+def test_the_criterion_is_a_status_and_never_raises_the_level():
+    """+50% and +58% on the legal comparisons: the criterion says so, the anomaly level does not move."""
     frame = _frame([0.03, 0.5, 0.5], visa_observed=[150.0, 150.0, 130.0], visa_expected=[100.0, 100.0, 100.0],
                    visa_reference=[100.0, 95.0, 100.0], visa_change_yoy=[0.5, 0.5, 0.3],
                    visa_change_ref=[0.5, 150 / 95 - 1, 0.3])
     result = rethreshold(frame, LevelSettings(persistence=0))
-    assert list(result.channels) == ["glm,visa_yoy,visa_ref", "visa_yoy,visa_ref", ""]
-    assert list(result.level) == ["watch", "alert", "normal"]  # +57.9% on the reference: alert
-    guarded = rethreshold(frame, LevelSettings(persistence=0, visa_min_count=300))
-    assert list(guarded.level) == ["watch", "normal", "normal"]
+    assert list(result.channels) == ["glm", "", ""]
+    assert list(result.level) == ["watch", "normal", "normal"]
+    # +50% exactly is above 30 but not above 50; +57.9% on the reference is above 50; +30% is neither
+    assert list(result.criterion) == ["above_30", "above_50", "below"]
+    assert list(result.criterion_since) == ["2024-01", "2024-02", None]
+    assert list(result.criterion_crossed) == [True, True, False]
+    from monitoring.visa_rule import VisaRuleSettings
+    guarded = rethreshold(frame, LevelSettings(persistence=0), visa=VisaRuleSettings(min_count=300))
+    assert list(guarded.criterion) == [None, None, None] and list(guarded.level) == ["watch", "normal", "normal"]
+    off = rethreshold(frame, LevelSettings(persistence=0), criterion=False)
+    assert off.criterion.isna().all() and off.change_yoy.isna().all()
+
+
+def test_no_rise_alarm_at_or_below_the_expected_value():
+    """A p-value that says 'alarm' with the observed value at or below expected is not an anomaly."""
+    frame = _frame([0.001, 0.001, 0.001], observed=[49.0, 50.0, 51.0])
+    assert list(rethreshold(frame).level) == ["normal", "normal", "alert"]
 
 
 def test_low_count_guard_and_no_data():
-    frame = _frame([0.001, 0.001, 0.001], recent_sum=[4.0, 5.0, 5.0], observed=[3.0, 4.0, np.nan])
+    frame = _frame([0.001, 0.001, 0.001], recent_sum=[4.0, 5.0, 5.0], observed=[3.0, 4.0, np.nan],
+                   glm_expected=1.0)
     result = rethreshold(frame, LevelSettings(persistence=0))
     assert list(result.level) == ["normal", "alert", "no_data"] and result.channels.iloc[2] == ""
 
@@ -136,8 +153,7 @@ def test_reporting_lag_counts_back_from_today():
 def test_no_alarm_on_flat_or_zero_series(direction, level):
     series = _monthly(np.full(96, level))
     result = combine(_channels(series, direction), direction=direction, provisional=_no_flags(series),
-                     series=series, settings=LevelSettings(channels=("glm", "ears", "stl", "cusum", "visa_yoy",
-                                                                     "visa_ref")))
+                     series=series, settings=LevelSettings(channels=("glr", "glm", "ears", "stl", "cusum")))
     assert (result.level == "normal").all() and (result.channels == "").all()
 
 
@@ -212,3 +228,52 @@ def test_levels_are_monotone_in_alpha(a, b, c, d, lag):
     strict = rethreshold(STORED, LevelSettings(watch_alpha=strict_watch, alert_alpha=strict_alert,
                                                reporting_lag=lag))
     assert (strict.level.map(RANK) <= loose.level.map(RANK)).all()
+
+
+# ------------------------------------------------------------- the default anomaly test (glr)
+
+
+def _stored_glr() -> pd.DataFrame:
+    parts = []
+    for seed, direction in ((4, "up"), (5, "down"), (6, "both")):
+        series = _seasonal(seed=seed)
+        series.iloc[80:83] *= 1.6 if direction != "down" else 0.55
+        stored = to_stored(_channels(series, direction, "glr"), direction=direction, series=series)
+        stored.insert(0, "geo", f"G{seed}")
+        stored.insert(0, "indicator", "asylum_applications")
+        parts.append(stored.reset_index())
+    return pd.concat(parts, ignore_index=True)
+
+
+STORED_GLR = _stored_glr()
+
+
+def test_the_default_test_alarms_on_the_planted_change_and_says_what_it_tested():
+    result = rethreshold(STORED_GLR)
+    for geo in ("G4", "G5", "G6"):
+        rows = result[result.geo == geo].reset_index(drop=True)
+        planted = rows[rows.period.astype(str).between("2022-09", "2022-11")]
+        assert (planted.level == "alert").any() and planted.channels.str.contains("glr").any()
+        alarms = rows[rows.level == "alert"]
+        k = alarms.tested_periods.to_numpy()
+        assert ((k >= 1) & (k <= 3)).all()
+        # what was tested is the window total against the alert bound of that total
+        one = alarms[alarms.tested_periods == 1]
+        np.testing.assert_allclose(one.tested_observed, one.observed)
+        np.testing.assert_allclose(one.tested_expected, one.expected)
+        rise = alarms.tested_observed > alarms.tested_expected
+        assert ((alarms.tested_observed[rise] > alarms.tested_bound[rise]) | (alarms.score[rise] >= 1 - 1e-9)).all()
+    assert (result.p_value.dropna().between(0, 1)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(a=st.floats(0.0005, 0.3), b=st.floats(0.0005, 0.3))
+def test_the_default_test_is_monotone_in_alpha_but_for_its_reset(a, b):
+    """A stricter alpha never adds a one-period alarm, nor alarms in all. The reset after an alarm is
+    the one exception, per period: with fewer earlier alarms a later window may reach further back
+    (it is what keeps one spike from alarming three periods running)."""
+    strict, loose = sorted((a, b))
+    at = {alpha: rethreshold(STORED_GLR, LevelSettings(watch_alpha=0.3, alert_alpha=alpha)) for alpha in (strict, loose)}
+    one = {alpha: (r.level == "alert") & (r.tested_periods == 1) for alpha, r in at.items()}
+    assert not (one[strict] & ~(at[loose].level == "alert")).any()
+    assert (at[strict].level == "alert").sum() <= (at[loose].level == "alert").sum()

@@ -11,20 +11,60 @@ from monitoring.i18n import number, percent, period_label
 from monitoring.narrative import sentence, year_earlier
 
 ROW = dict(period="2026-05", observed=310.0, expected=140.2, lower=90.0, upper=205.4, last_year=140.0,
-           channels="glm,visa_yoy", provisional=False)
+           channels="glr", provisional=False, level="alert")
 
 
 def test_the_design_example_reads_as_specified(catalogue):
     assert sentence(ROW, catalogue["asylum_applications"], "France") == (
         "First-time asylum applications in France, May 2026: 310, expected 140 (upper bound 205); "
-        "+121% on May 2025; raised by seasonal baseline, visa rule vs last year.")
+        "+121% on May 2025; raised by seasonal baseline test.")
+
+
+def test_an_anomaly_that_also_crosses_the_criterion_says_both(catalogue):
+    row = ROW | {"criterion": "above_50", "criterion_crossed": True, "criterion_since": "2026-05",
+                 "change_yoy": 0.62, "change_ref": 0.41}
+    assert sentence(row, catalogue["asylum_applications"], "France") == (
+        "First-time asylum applications in France, May 2026: 310, expected 140 (upper bound 205); "
+        "+121% on May 2025; raised by seasonal baseline test; EU suspension criterion newly crossed: "
+        "above +50% (+62% on the same months a year earlier).")
+
+
+def test_a_standing_criterion_status_says_since_when(catalogue):
+    row = ROW | {"criterion": "above_50", "criterion_crossed": False, "criterion_since": "2024-02",
+                 "change_yoy": 0.1, "change_ref": 0.8}
+    assert sentence(row, catalogue["asylum_applications"], "France").endswith(
+        "raised by seasonal baseline test; EU suspension criterion above +50% (+80% on November–December 2023) "
+        "since February 2024 (28 months).")
+
+
+def test_a_criterion_crossing_without_an_anomaly_is_a_status_not_an_alert(catalogue):
+    row = ROW | {"level": "normal", "channels": "", "criterion": "above_30", "criterion_crossed": True,
+                 "change_yoy": 0.35, "change_ref": float("nan"), "observed": 150.0}
+    assert sentence(row, catalogue["asylum_applications"], "France") == (
+        "First-time asylum applications in France, May 2026: EU suspension criterion newly crossed: above +30% "
+        "(+35% on the same months a year earlier); not abnormal for this series (150, expected 140).")
+    # a normal period with no crossing has no sentence at all
+    assert sentence(ROW | {"level": "normal", "criterion": "below"}, catalogue["asylum_applications"], "FR") == ""
+
+
+def test_a_test_of_several_periods_says_what_it_tested(catalogue):
+    row = ROW | {"observed": 180.0, "tested_periods": 3, "tested_observed": 900.0, "tested_expected": 600.0,
+                 "tested_bound": 780.0}
+    assert sentence(row, catalogue["asylum_applications"], "France").endswith(
+        "raised by seasonal baseline test: the last 3 months total 900, expected 600 (alert bound 780).")
+
+
+def test_a_sustained_shift_says_when_it_began(catalogue):
+    row = ROW | {"channels": "cusum", "level": "watch", "shift_start": "2026-02"}
+    assert sentence(row, catalogue["asylum_applications"], "France").endswith(
+        "raised by sustained shift (a sustained shift since February 2026).")
 
 
 def test_down_indicators_quote_the_lower_bound_and_provisional_is_said(catalogue):
-    row = dict(ROW, observed=40.0, last_year=80.0, channels="glm", provisional=True)
+    row = dict(ROW, observed=40.0, last_year=80.0, channels="glr", provisional=True)
     assert sentence(row, catalogue["effective_returns"], "Germany") == (
         "Returned following an order to leave in Germany, May 2026: 40, expected 140 (lower bound 90); "
-        "−50% on May 2025; raised by seasonal baseline (provisional figure).")
+        "−50% on May 2025; raised by seasonal baseline test (provisional figure).")
 
 
 def test_home_series_and_missing_last_year(catalogue):
@@ -65,8 +105,13 @@ def test_percent_and_period_labels():
 def test_quarterly_series_name_the_visa_reference_as_the_quarter_holding_nov_dec(catalogue):
     from monitoring.views import reference_label
 
+    # alerts first seen before the criterion left the channels keep their channel names
     row = dict(ROW, period="2026-Q2", channels="visa_ref")
     assert sentence(row, catalogue["refused_entry"], "AT").endswith("raised by visa rule vs Q4 2023.")
+    standing = dict(ROW, period="2026-Q2", criterion="above_50", criterion_since="2025-Q4", change_ref=0.7,
+                    change_yoy=0.1)
+    assert sentence(standing, catalogue["refused_entry"], "AT").endswith(
+        "EU suspension criterion above +50% (+70% on Q4 2023) since Q4 2025 (3 quarters).")
     assert sentence(row, catalogue["refused_entry"], "AT", "sr").endswith("signalizirali: vizno pravilo u odnosu "
                                                                           "na K4 2023.")
     assert sentence(ROW | {"channels": "visa_ref"}, catalogue["asylum_applications"], "FR").endswith(

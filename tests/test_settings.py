@@ -19,14 +19,33 @@ def test_shipped_defaults_load():
     assert (s.visa_rule.watch, s.visa_rule.alert) == (0.30, 0.50)
     assert s.visa_rule.reference == ("2023-11", "2023-12")
     assert s.glm.years == 5 and s.glm.exclude_recent_months == 6
+    assert (s.glr.years, s.glr.windows, s.glr.harmonics) == (7, 3, 1) and s.method == "auto"
 
 
 def test_indicator_overrides_apply_to_that_indicator_only():
     s = parse_settings({"levels": {"alert_alpha": 0.01},
                         "indicator": {"effective_returns": {"alert_alpha": 0.005, "years": 4, "method": "ears"}}})
     er, asy = s.for_indicator("effective_returns"), s.for_indicator("asylum_applications")
-    assert (er.levels.alert_alpha, er.glm.years, er.method) == (0.005, 4, "ears")
-    assert (asy.levels.alert_alpha, asy.glm.years, asy.method) == (0.01, 5, "auto")
+    # a bare key belongs to the first section that has it: years is the default anomaly test's (glr)
+    assert (er.levels.alert_alpha, er.glr.years, er.glm.years, er.method) == (0.005, 4, 5, "ears")
+    assert (asy.levels.alert_alpha, asy.glr.years, asy.glm.years, asy.method) == (0.01, 7, 5, "auto")
+
+
+def test_a_section_key_overrides_that_section_and_survives_a_round_trip():
+    s = parse_settings({"indicator": {"asylum_applications": {"glm": {"years": 4}, "years": 6}}})
+    asy = s.for_indicator("asylum_applications")
+    assert (asy.glm.years, asy.glr.years) == (4, 6)
+    back = settings_from_json(s.to_json()).for_indicator("asylum_applications")
+    assert (back.glm.years, back.glr.years) == (4, 6)
+
+
+def test_settings_saved_before_the_criterion_left_the_levels_still_load():
+    """Saved settings of earlier versions named the criterion's thresholds in [levels] and its
+    comparisons among the channels; they load, and the criterion keeps its own thresholds."""
+    s = parse_settings({"levels": {"visa_watch": 0.3, "visa_alert": 0.5, "visa_min_count": 100,
+                                   "channels": ["glm", "ears", "cusum", "visa_yoy", "visa_ref"]},
+                        "visa_rule": {"watch": 0.4}})
+    assert s.levels.channels == ("glm", "ears", "cusum") and s.visa_rule.watch == 0.4
 
 
 @pytest.mark.parametrize("data, message", [

@@ -1,0 +1,380 @@
+"""Alerts are episodes, not series-periods (as Grafana's alert instances: firing -> resolved).
+
+Pure functions over the results frame (one row per series-period with its anomaly ``level``):
+
+- :func:`compute_episodes`: the episodes of every series. An episode opens at a series' first
+  ``watch``/``alert`` period, carries every period while it goes on, escalates watch -> alert, and
+  resolves at the ``resolve_after``-th normal period after its last alarming one (that period is
+  its ``resolved_period``). Fewer normal periods in between do not end it. A ``no_data`` period
+  neither counts as normal nor ends it (nor breaks a run of normal periods: a month without data
+  says nothing either way).
+- :func:`latest_changes`: what changed at the latest period of each series -- a new episode, an
+  escalation, a resolution, a new crossing of the EU criterion -- one row each, ranked by severity.
+- :func:`reconcile`: freshly computed episodes against the stored ones, so that an episode keeps
+  its id, status, comment and history from scan to scan and across threshold changes.
+- :func:`open_episodes`: the one count every surface shows ("Open episodes: 3 (1 alert, 2 watch)").
+
+``resolve_after`` (setting ``[episodes] resolve_after``, default 2) counts periods of the series'
+own frequency: two months for a monthly series, two quarters for a quarterly one. One normal month
+after a surge is too often a lull (the demo's and the real 2014-15 waves both dipped for a month);
+three would keep an episode open a quarter after it ended.
+
+An episode's ``peak_level`` (the highest level it reached) is its level: an episode that reached
+alert counts as an alert episode until it resolves. ``current_level`` is the level of the series'
+latest period while the episode is open ('normal' once it is resolved).
+
+No store, no Streamlit: the scan, the Thresholds preview and the pages call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+RESOLVE_AFTER = 2
+ALARMING = ("watch", "alert")
+RANK = {"no_data": 0, "normal": 0, "watch": 1, "alert": 2}
+CATEGORY_RANK = {"outflow": 0, "return": 1, "leading": 2}
+STATES = ("open", "resolved", "withdrawn")
+CHANGE_KINDS = ("new", "escalation", "resolution", "criterion")
+# What an episode is, as computed (the store's table adds id, first_seen, runs and the review status).
+COMPUTED = ("indicator", "geo", "start_period", "start_date", "last_period", "last_date", "resolved_period",
+            "state", "peak_level", "peak_period", "peak_score", "peak_observed", "peak_expected", "current_level",
+            "shift_start", "periods", "alert_since", "first_level", "first_observed", "first_expected",
+            "first_upper", "first_lower", "first_channels", "first_last_year", "first_provisional", "first_reason")
+# Kept from the stored episode when a computed one matches it.
+KEPT = ("id", "first_seen", "first_run", "status", "status_by", "status_at", "comment", "expires", "ack_level",
+        "ack_score", "first_level", "first_observed", "first_expected", "first_upper", "first_lower",
+        "first_channels", "first_last_year", "first_provisional", "first_reason")
+_FIRST = {"first_level": "level", "first_observed": "observed", "first_expected": "expected",
+          "first_upper": "upper", "first_lower": "lower", "first_channels": "channels",
+          "first_last_year": "last_year", "first_provisional": "provisional", "first_reason": "reason"}
+
+
+@dataclass(frozen=True)
+class EpisodeSettings:
+    """How episodes end: ``resolve_after`` consecutive normal periods (of the series' frequency)."""
+
+    resolve_after: int = RESOLVE_AFTER
+
+    def __post_init__(self):
+        if self.resolve_after < 1:
+            raise ValueError(f"resolve_after must be at least 1, not {self.resolve_after}")
+
+
+def resolve_after_of(settings, indicators) -> dict[str, int]:
+    """``resolve_after`` of each indicator under ``settings`` (a ``MonitorSettings``: overrides apply)."""
+    return {i: settings.for_indicator(i).episodes.resolve_after for i in set(indicators)}
+
+
+def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return rows[name].to_numpy(dtype=object) if name in rows else np.full(len(rows), None, dtype=object)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def _number(value) -> float:
+    return np.nan if _missing(value) else float(value)
+
+
+def _peak_key(level: str, score) -> tuple[int, float]:
+    value = _number(score)
+    return RANK[level], -np.inf if np.isnan(value) else value
+
+
+def compute_episodes(levels: pd.DataFrame, resolve_after: int | Mapping[str, int] = RESOLVE_AFTER
+                     ) -> pd.DataFrame:
+    """The episodes of every series in ``levels`` (columns ``COMPUTED``), by series then start.
+
+    ``resolve_after``: one number, or one per indicator (missing ones: ``RESOLVE_AFTER``).
+    """
+    if levels is None or not len(levels):
+        return pd.DataFrame(columns=list(COMPUTED))
+    frame = levels.assign(period_start=pd.to_datetime(levels["period_start"]))
+    frame = frame.sort_values(["indicator", "geo", "period_start"], kind="stable")
+    out: list[dict] = []
+    for (indicator, geo), rows in frame.groupby(["indicator", "geo"], sort=False):
+        after = resolve_after.get(indicator, RESOLVE_AFTER) if isinstance(resolve_after, Mapping) else resolve_after
+        out.extend(_series_episodes(indicator, geo, rows, int(after)))
+    return pd.DataFrame(out, columns=list(COMPUTED))
+
+
+def _series_episodes(indicator: str, geo: str, rows: pd.DataFrame, resolve_after: int) -> list[dict]:
+    periods = rows["period"].astype(str).to_numpy()
+    starts = rows["period_start"].to_numpy()
+    level = rows["level"].astype(str).to_numpy()
+    score = _column(rows, "score")
+    shift = _column(rows, "shift_start")
+    columns = {name: _column(rows, name) for name in {"observed", "expected", *_FIRST.values()}}
+    episodes: list[dict] = []
+    current: dict | None = None
+    normal_run = 0
+    for n, lv in enumerate(level):
+        if lv in ALARMING:
+            if current is None:
+                current = {"start": n, "peak": n, "alert_since": None, "shift": None}
+            current["last"] = n
+            if _peak_key(lv, score[n]) > _peak_key(level[current["peak"]], score[current["peak"]]):
+                current["peak"] = n  # the highest level, then the highest score (the first of equals)
+            if lv == "alert" and current["alert_since"] is None:
+                current["alert_since"] = n
+            normal_run = 0
+        elif lv == "normal" and current is not None:
+            normal_run += 1
+            if normal_run >= resolve_after:
+                episodes.append(_episode(current, n, periods, starts, level, score, shift, columns))
+                current, normal_run = None, 0
+        # no_data: neither counts as normal nor ends the episode
+    if current is not None:
+        episodes.append(_episode(current, None, periods, starts, level, score, shift, columns))
+    for e in episodes:
+        e["indicator"], e["geo"] = indicator, geo
+    return episodes
+
+
+def _episode(current: dict, resolved: int | None, periods, starts, level, score, shift, columns) -> dict:
+    s, last, peak = current["start"], current["last"], current["peak"]
+    shifts = sorted(str(v) for v in shift[s:last + 1] if not _missing(v) and str(v))
+    first = {name: columns[col][s] for name, col in _FIRST.items()}
+    first["first_provisional"] = bool(first["first_provisional"]) if not _missing(first["first_provisional"]) \
+        else False
+    return {
+        "start_period": periods[s], "start_date": pd.Timestamp(starts[s]), "last_period": periods[last],
+        "last_date": pd.Timestamp(starts[last]), "resolved_period": None if resolved is None else periods[resolved],
+        "state": "open" if resolved is None else "resolved", "peak_level": level[peak],
+        "peak_period": periods[peak], "peak_score": _number(score[peak]),
+        "peak_observed": _number(columns["observed"][peak]), "peak_expected": _number(columns["expected"][peak]),
+        "current_level": level[-1] if resolved is None else "normal",
+        "shift_start": shifts[0] if shifts else None, "periods": last - s + 1,
+        "alert_since": None if current["alert_since"] is None else periods[current["alert_since"]],
+        **first,
+    }
+
+
+# --- the one count --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpisodeCount:
+    """Open episodes, by the level they reached."""
+
+    alert: int = 0
+    watch: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.alert + self.watch
+
+    def text(self, lang: str = "en") -> str:
+        """``Open episodes: 3 (1 alert, 2 watch)`` in the language."""
+        from monitoring.i18n import t
+
+        return t("episodes.count", lang, n=self.total, alert=self.alert, watch=self.watch)
+
+
+def open_episodes(episodes: pd.DataFrame, indicator: str | None = None) -> EpisodeCount:
+    """The open episodes of a computed or stored episodes frame (optionally of one indicator)."""
+    if episodes is None or not len(episodes):
+        return EpisodeCount()
+    rows = episodes[episodes["state"] == "open"]
+    if indicator is not None:
+        rows = rows[rows["indicator"] == indicator]
+    return EpisodeCount(alert=int((rows["peak_level"] == "alert").sum()),
+                        watch=int((rows["peak_level"] == "watch").sum()))
+
+
+def open_by_indicator(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Open episodes per indicator: columns ``indicator``, ``alert``, ``watch``."""
+    if episodes is None or not len(episodes):
+        return pd.DataFrame(columns=["indicator", "alert", "watch"])
+    rows = episodes[episodes["state"] == "open"]
+    table = (rows.groupby(["indicator", "peak_level"]).size().unstack(fill_value=0)
+             .reindex(columns=["alert", "watch"], fill_value=0))
+    table = table.reindex(sorted(set(episodes["indicator"])), fill_value=0)
+    table.index.name, table.columns.name = "indicator", None
+    return table.reset_index()
+
+
+# --- what changed at the latest period ------------------------------------------------------------
+
+
+CHANGE_COLUMNS = ("kind", "indicator", "geo", "period", "level", "score", "peak_level", "start_period",
+                  "criterion", "size", "category")
+
+
+def latest_changes(levels: pd.DataFrame, episodes: pd.DataFrame,
+                   categories: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """What changed at the latest period of each series, one row per change, most severe first.
+
+    Kinds: ``new`` (an episode starts there), ``escalation`` (an episode that was at watch reaches
+    alert), ``resolution`` (an episode resolves there), ``criterion`` (the EU criterion's status
+    rises there: ``criterion_crossed``). ``level`` and ``score`` are the period's anomaly level and
+    score; ``size`` the series' mean observed value over its last 12 periods; ``category`` the
+    indicator's (``categories``: indicator -> category). Ranked by level, score, size, then category
+    (outflow > return > leading > the rest).
+    """
+    if levels is None or not len(levels):
+        return pd.DataFrame(columns=list(CHANGE_COLUMNS))
+    frame = levels.assign(period_start=pd.to_datetime(levels["period_start"]))
+    frame = frame.sort_values(["indicator", "geo", "period_start"], kind="stable")
+    latest = frame.groupby(["indicator", "geo"], sort=False).tail(1).set_index(["indicator", "geo"])
+    size = frame.groupby(["indicator", "geo"], sort=False)["observed"].apply(
+        lambda v: float(np.nanmean(v.tail(12).to_numpy(dtype=float))) if v.tail(12).notna().any() else np.nan)
+    rows: list[dict] = []
+
+    def add(kind: str, key: tuple[str, str], peak_level=None, start=None) -> None:
+        r = latest.loc[key]
+        rows.append({"kind": kind, "indicator": key[0], "geo": key[1], "period": str(r["period"]),
+                     "level": str(r["level"]), "score": _number(r.get("score")), "peak_level": peak_level,
+                     "start_period": start, "criterion": r.get("criterion"), "size": size.get(key, np.nan),
+                     "category": (categories or {}).get(key[0])})
+
+    if episodes is not None and len(episodes):
+        for e in episodes.to_dict("records"):
+            key = (e["indicator"], e["geo"])
+            if key not in latest.index:
+                continue
+            period = str(latest.loc[key, "period"])
+            if e["state"] == "open" and e["start_period"] == period:
+                add("new", key, e["peak_level"], e["start_period"])
+            elif e["state"] == "open" and e.get("alert_since") == period:
+                add("escalation", key, e["peak_level"], e["start_period"])
+            elif e["state"] == "resolved" and e["resolved_period"] == period:
+                add("resolution", key, e["peak_level"], e["start_period"])
+    if "criterion_crossed" in latest:
+        for key in latest.index[latest["criterion_crossed"].fillna(False).astype(bool)]:
+            add("criterion", key)
+    return rank_changes(pd.DataFrame(rows, columns=list(CHANGE_COLUMNS)))
+
+
+def rank_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """Most severe first: level, score, size of the series, category (outflow > return > leading)."""
+    if not len(changes):
+        return changes.reset_index(drop=True)
+    keys = pd.DataFrame({
+        "level": -changes["level"].map(RANK).fillna(0),
+        "score": -changes["score"].astype(float).fillna(-np.inf),
+        "size": -changes["size"].astype(float).fillna(-np.inf),
+        "category": changes["category"].map(CATEGORY_RANK).fillna(len(CATEGORY_RANK)),
+        "kind": changes["kind"].map({k: n for n, k in enumerate(CHANGE_KINDS)}),
+    }, index=changes.index)
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    return changes.loc[order].reset_index(drop=True)
+
+
+# --- reconciling with the stored episodes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """The episodes table after a scan: every stored episode (``id`` set) and the new ones (``id``
+    missing); the ids reopened because they worsened, each with a reason."""
+
+    episodes: pd.DataFrame
+    reopened: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def count(self) -> EpisodeCount:
+        return open_episodes(self.episodes)
+
+
+def _overlaps(a_start: str, a_last: str, b_start: str, b_last: str) -> bool:
+    return a_start <= b_last and b_start <= a_last
+
+
+def reconcile(computed: pd.DataFrame, stored: pd.DataFrame, *, first_periods: Mapping[tuple[str, str], str],
+              now: datetime, run_id: int | None) -> Reconciled:
+    """Match computed episodes to stored ones and carry the stored identity and review over.
+
+    A computed episode takes the stored episode of the same series whose period range (start to
+    last alarming period) overlaps its own, the earliest first, each stored one at most once; it
+    keeps that one's id, first-seen figures, status, comment and acknowledgement. Unmatched computed
+    episodes are new (first seen ``now``). A stored episode matched by none is kept, ``withdrawn`` at
+    level normal -- unless its series was not scored this time (``first_periods``: (indicator, geo)
+    -> first scored period; a series absent, or scored only from after the episode), then it is left
+    as it was. An acknowledged episode that worsened -- its peak level above the level it had when
+    acknowledged, or its peak score above the score it had then -- is reopened. An acknowledgement
+    without those figures (kept from the per-period log of before v6) takes the current peak as its
+    reference, so the first scan after the upgrade reopens nothing.
+    """
+    computed = computed if computed is not None else pd.DataFrame(columns=list(COMPUTED))
+    stored = stored if stored is not None and len(stored) else pd.DataFrame(columns=["id", *COMPUTED])
+    by_series: dict[tuple[str, str], list[dict]] = {}
+    for s in stored.sort_values(["start_period", "id"]).to_dict("records"):
+        by_series.setdefault((s["indicator"], s["geo"]), []).append(s)
+    taken: set[int] = set()
+    rows: list[dict] = []
+    reopened: list[tuple[int, str]] = []
+    for c in computed.sort_values(["indicator", "geo", "start_period"], kind="stable").to_dict("records"):
+        match = next((s for s in by_series.get((c["indicator"], c["geo"]), [])
+                      if int(s["id"]) not in taken
+                      and _overlaps(c["start_period"], c["last_period"], s["start_period"], s["last_period"])), None)
+        row = {k: v for k, v in c.items() if k != "alert_since"}
+        row["last_run"] = run_id
+        if match is None:
+            row.update(id=None, first_seen=now, first_run=run_id, status="open", status_by=None, status_at=None,
+                       comment=None, expires=None, ack_level=None, ack_score=None)
+            rows.append(row)
+            continue
+        taken.add(int(match["id"]))
+        row.update({k: match.get(k) for k in KEPT})
+        if match.get("status") == "acknowledged":
+            if _missing(match.get("ack_level")):
+                row["ack_level"], row["ack_score"] = c["peak_level"], c["peak_score"]
+            else:
+                reason = _worsened(c, match)
+                if reason:
+                    row.update(status="open", status_by="system", status_at=now)
+                    reopened.append((int(match["id"]), reason))
+        rows.append(row)
+    for s in stored.to_dict("records"):
+        if int(s["id"]) in taken:
+            continue
+        row = {k: s.get(k) for k in s if k != "alert_since"}
+        first = first_periods.get((s["indicator"], s["geo"]))
+        if first is not None and first <= s["start_period"]:
+            row.update(state="withdrawn", current_level="normal", last_run=run_id)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return Reconciled(frame, tuple(reopened))
+
+
+def _worsened(computed: dict, stored: dict) -> str:
+    """Why an acknowledged episode counts as worse now ('' when it does not)."""
+    level, ack_level = computed["peak_level"], stored["ack_level"]
+    if RANK.get(level, 0) > RANK.get(ack_level, 0):
+        return f"worsened: {level} in {computed['peak_period']} (acknowledged at {ack_level})"
+    score, ack_score = _number(computed["peak_score"]), _number(stored.get("ack_score"))
+    if not np.isnan(score) and not np.isnan(ack_score) and score > ack_score + 1e-9:
+        return (f"worsened: score {score:.2f} in {computed['peak_period']} "
+                f"(acknowledged at {ack_score:.2f})")
+    return ""
+
+
+def first_periods(levels: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(indicator, geo) -> the first period scored (the range over which episodes were computed)."""
+    if levels is None or not len(levels):
+        return {}
+    frame = levels.assign(period_start=pd.to_datetime(levels["period_start"]))
+    first = frame.sort_values("period_start", kind="stable").groupby(["indicator", "geo"])["period"].first()
+    return {k: str(v) for k, v in first.items()}
+
+
+def reconciler(levels: pd.DataFrame, resolve_after: int | Mapping[str, int] = RESOLVE_AFTER
+               ) -> Callable[[pd.DataFrame, datetime, int | None], Reconciled]:
+    """The episodes of ``levels``, computed now; returns the function the store calls inside its
+    write with the stored episodes (so a review made meanwhile is never overwritten)."""
+    computed = compute_episodes(levels, resolve_after)
+    firsts = first_periods(levels)
+
+    def run(stored: pd.DataFrame, now: datetime, run_id: int | None) -> Reconciled:
+        return reconcile(computed, stored, first_periods=firsts, now=now, run_id=run_id)
+
+    run.computed = computed  # for the caller's counts, without recomputing
+    return run

@@ -13,8 +13,15 @@ months, with the events a migration monitor must see:
   months, each month adding ``Poisson(k sqrt(phi mu_t))`` cases with k uniform on 2..6 (Noufaily's
   outbreak size in standard deviations, per month);
 - one current event in the last year, onset uniform on months 132..141 (2025-01 .. 2025-10, so at
-  least 3 months are observed after it): ``spike`` multiplies the mean of the onset month only,
-  ``shift`` multiplies it from the onset to the end.
+  least 3 months are observed after it):
+
+  - ``spike`` of size k (k = 2, 3, 5, 7, 10 standard deviations, after Noufaily): the onset month
+    gets ``Poisson(k sqrt(phi mu_t))`` extra cases on top of its in-control count;
+  - ``shift`` x1.3, x1.5, x2: the counts from the onset to the end are drawn with the mean
+    multiplied by the factor.
+
+:func:`simulate_in_control` draws the same kind of series with no current event (the
+calibration's series, ``benchmarks/calibration.py``).
 
 Every series is seeded from (seed, scenario, event, replicate), so any one can be regenerated alone.
 Run ``python -m benchmarks.simulate --out series.csv`` to write a quick set as long CSV.
@@ -48,18 +55,20 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Event:
-    """The current event: a one-month spike or a sustained shift, as a multiplier of the mean."""
+    """The current event: a one-month spike of ``factor`` standard deviations, or a sustained shift
+    multiplying the mean by ``factor``."""
 
     kind: str  # "spike" or "shift"
     factor: float
 
     @property
     def name(self) -> str:
-        return f"{self.kind}_x{self.factor:g}"
+        return f"spike_k{self.factor:g}" if self.kind == "spike" else f"shift_x{self.factor:g}"
 
 
-EVENTS = (Event("spike", 2.0), Event("spike", 1.5), Event("shift", 1.3), Event("shift", 1.5),
-          Event("shift", 2.0))
+SPIKE_SIZES = (2.0, 3.0, 5.0, 7.0, 10.0)  # standard deviations sqrt(phi mu) in the onset month
+SHIFT_FACTORS = (1.3, 1.5, 2.0)
+EVENTS = (*(Event("spike", k) for k in SPIKE_SIZES), *(Event("shift", f) for f in SHIFT_FACTORS))
 MEANS = (1, 5, 50, 200, 700)
 PHIS = (1.0, 2.0, 5.0)
 TREND = 0.003  # +3.7% a year
@@ -91,6 +100,16 @@ def _counts(rng: np.random.Generator, mu: np.ndarray, phi: float) -> np.ndarray:
     return rng.negative_binomial(mu / (phi - 1), 1 / phi).astype(float)
 
 
+def _past_outbreaks(rng: np.random.Generator, y: np.ndarray, mu: np.ndarray, phi: float,
+                    count: int = PAST_OUTBREAKS) -> None:
+    """Add ``count`` past outbreaks (1-3 months, k = 2..6 SDs a month) in months 0..SCORE_FROM-1."""
+    for _ in range(count):
+        start = int(rng.integers(0, SCORE_FROM))
+        months = np.arange(start, min(start + int(rng.integers(1, 4)), SCORE_FROM))
+        k = rng.integers(2, 7)
+        y[months] += rng.poisson(k * np.sqrt(phi * mu[months]))
+
+
 def simulate_one(scenario: Scenario, event: Event, replicate: int, seed: int) -> tuple[pd.Series, int]:
     """One series and the position of its event onset."""
     key = [seed, replicate, int(event.factor * 100), int(event.kind == "spike"),
@@ -98,16 +117,25 @@ def simulate_one(scenario: Scenario, event: Event, replicate: int, seed: int) ->
     rng = np.random.default_rng(key)
     mu = mean_curve(scenario)
     y = _counts(rng, mu, scenario.phi)
-    for _ in range(PAST_OUTBREAKS):
-        start = int(rng.integers(0, SCORE_FROM))
-        months = np.arange(start, min(start + int(rng.integers(1, 4)), SCORE_FROM))
-        k = rng.integers(2, 7)
-        y[months] += rng.poisson(k * np.sqrt(scenario.phi * mu[months]))
+    _past_outbreaks(rng, y, mu, scenario.phi)
     onset = int(rng.integers(ONSET_FIRST, ONSET_LAST + 1))
-    stop = onset + 1 if event.kind == "spike" else len(y)
-    # the event replaces the in-control counts of its months, drawn with the multiplied mean
-    y[onset:stop] = _counts(rng, mu[onset:stop] * event.factor, scenario.phi)
+    if event.kind == "spike":
+        # Noufaily's outbreak size: Poisson(k sd) extra cases, all in the onset month
+        y[onset] += rng.poisson(event.factor * np.sqrt(scenario.phi * mu[onset]))
+    else:
+        # the shift replaces the in-control counts from the onset, drawn with the multiplied mean
+        y[onset:] = _counts(rng, mu[onset:] * event.factor, scenario.phi)
     return pd.Series(y, index=PERIODS), onset
+
+
+def simulate_in_control(scenario: Scenario, replicate: int, seed: int, past_outbreaks: bool = True) -> pd.Series:
+    """A series of the same kind with no current event (months SCORE_FROM.. are in control)."""
+    rng = np.random.default_rng([seed, replicate, 0, 2, *(ord(c) for c in scenario.name)])
+    mu = mean_curve(scenario)
+    y = _counts(rng, mu, scenario.phi)
+    if past_outbreaks:
+        _past_outbreaks(rng, y, mu, scenario.phi)
+    return pd.Series(y, index=PERIODS)
 
 
 def simulate(quick: bool = False, replicates: int | None = None, seed: int = 2013) -> pd.DataFrame:

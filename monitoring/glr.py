@@ -94,6 +94,7 @@ def _columns(windows: int) -> list[str]:
     cols = ["observed", "expected", "dispersion", "n_baseline"]
     cols += [f"observed_{k}" for k in range(2, windows + 1)]
     cols += [f"expected_{k}" for k in range(2, windows + 1)]
+    cols += ["estimation", *(f"estimation_{k}" for k in range(2, windows + 1))]
     return [*cols, "trend"]
 
 
@@ -113,8 +114,8 @@ def _fit_numpy(X: np.ndarray, y: np.ndarray, threshold: float):
     fit = fit_reweighted(X, y, threshold)
     if fit is None:
         return None
-    beta, _cov, phi = fit
-    return beta, phi
+    beta, cov, phi = fit
+    return beta, cov, phi
 
 
 def _fit_statsmodels(X: np.ndarray, y: np.ndarray, threshold: float):
@@ -127,7 +128,7 @@ def _fit_statsmodels(X: np.ndarray, y: np.ndarray, threshold: float):
         return None
     weights = anscombe_weights(y, first.mu, X, max(first.scale, 1.0), threshold)
     second = sm.GLM(y, X, family=family, var_weights=weights).fit(scale="X2")
-    return second.params, max(second.scale, 1.0)
+    return second.params, second.cov_params() / second.scale, max(second.scale, 1.0)
 
 
 _FITTERS = {"numpy": _fit_numpy, "statsmodels": _fit_statsmodels}
@@ -152,15 +153,19 @@ def _fit_period(values, phases, pos, lags, pred_lags, ppy, harmonics, settings, 
             fit = None
         if fit is None:
             continue
-        beta, phi = fit
-        eta = _design(pred_lags.astype(float), pred_phase, ppy, harmonics, trend) @ beta
+        beta, cov, phi = fit
+        Xp = _design(pred_lags.astype(float), pred_phase, ppy, harmonics, trend)
+        eta = Xp @ beta
         if not np.all(np.isfinite(eta)) or not math.isfinite(phi) or eta[0] > 700:
             continue
         mu = np.exp(eta)
         if trend and settings.trend_guard and mu[0] > y.max():
             continue
-        return mu, phi, n, trend
-    return None, math.nan, n, False
+        # Var(M_k estimate) / (phi M_k) for the window sums M_k = sum of mu over the last k periods
+        grad = np.cumsum(mu[:, None] * Xp, axis=0)
+        ratio = np.einsum("ij,jk,ik->i", grad, cov, grad) / np.cumsum(mu)
+        return mu, ratio, phi, n, trend
+    return None, None, math.nan, n, False
 
 
 def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
@@ -225,16 +230,18 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
     W = settings.windows
     pred_lags = np.arange(W)
     mus = np.full((len(positions), W), np.nan)
+    ratios = np.full((len(positions), W), np.nan)
     phi = np.full(len(positions), np.nan)
     n_base = np.zeros(len(positions))
     trend = np.zeros(len(positions), dtype=bool)
     for i, pos in enumerate(positions):
         b = min(settings.years, pos // ppy)
         lags = np.arange(exclude + 1, ppy * b + 1)
-        mu, phi[i], n_base[i], trend[i] = _fit_period(values, phases, pos, lags, pred_lags, ppy,
+        mu, ratio, phi[i], n_base[i], trend[i] = _fit_period(values, phases, pos, lags, pred_lags, ppy,
                                                       harmonics, settings, fitter)
         if mu is not None:
             mus[i] = mu
+            ratios[i] = ratio
     out = pd.DataFrame(index=index)
     out["observed"] = values[positions]
     out["expected"] = mus[:, 0]
@@ -247,6 +254,9 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
     cum = np.cumsum(mus, axis=1)
     for k in range(2, W + 1):
         out[f"expected_{k}"] = cum[:, k - 1]
+    out["estimation"] = ratios[:, 0]
+    for k in range(2, W + 1):
+        out[f"estimation_{k}"] = ratios[:, k - 1]
     out["trend"] = trend
     return out[columns]
 
@@ -358,27 +368,39 @@ def window_bound(expected: np.ndarray, dispersion: np.ndarray, threshold: float,
     if direction == "up":
         out = np.where(m == 0, 0.0, out)
     else:
-        out = np.where((r >= 1) | (m == 0), np.nan, out)
+        out = np.where((r > 1) | (m == 0), np.nan, out)
     bad = np.isnan(m) | np.isnan(phi) | (m < 0) | (phi <= 0)
     return np.where(bad, np.nan, out)
 
 
 # ------------------------------------------------------------------------------- calibration
 
-# PROVISIONAL (first delivery, before the calibration run): to be replaced by the table of
-# In-control survival function of the statistic max_k LR_k (k = 1..3, 'up'), estimated by
-# ``python -m benchmarks.calibration`` (see benchmarks/results/calibration.md for the run, its
-# seed and the margin). Pairs (statistic, P(statistic >= value)); interpolated log-linearly,
-# extrapolated beyond the last pair with the last slope.
+# In-control tail probabilities of the statistic max_k LR_k (k = 1..3, 'up') as the product's rule
+# tests it (count guard, observed above expected, the reset of glr_codes), estimated by
+# ``python -m benchmarks.calibration --series 8000 --seed 7919`` on 192,000 in-control simulated
+# months (mean 1..1000, phi 1..5, with and without trend, season and past outbreaks; a seed the
+# detection benchmark does not use) and multiplied by a margin of 1.25, so that alpha = 0.01 gives
+# 0.80% on the calibration set (benchmarks/results/calibration.md). Pairs (statistic, probability);
+# interpolated log-linearly, extrapolated beyond the last pair with the last slope.
 CALIBRATION = (
-    (0.0, 1.0),
-    (1.0, 0.25),
-    (2.0, 0.09),
-    (3.0, 0.033),
-    (4.0, 0.0125),
-    (5.0, 0.0048),
-    (6.0, 0.0019),
-    (8.0, 0.0003),
+    (0, 1),
+    (0.5, 0.193307),
+    (1, 0.113184),
+    (1.5, 0.0730273),
+    (2, 0.0488021),
+    (2.5, 0.0337956),
+    (3, 0.0236393),
+    (3.5, 0.0172331),
+    (4, 0.0128906),
+    (4.5, 0.0096875),
+    (5, 0.0073763),
+    (5.5, 0.00541667),
+    (6, 0.00404297),
+    (7, 0.00231771),
+    (8, 0.0013151),
+    (9, 0.000768229),
+    (10, 0.00046875),
+    (12, 0.000195313),
 )
 _STAT = np.array([s for s, _ in CALIBRATION])
 _LOGP = np.log(np.array([p for _, p in CALIBRATION]))

@@ -10,8 +10,8 @@ from monitoring.i18n import t
 
 LEVEL_STYLE = {"alert": "background-color: #fde2e1; color: #9b1c1c; font-weight: 600",
                "watch": "background-color: #fdf0d5; color: #8a5a00; font-weight: 600"}
-TOP = 3
-WIDTHS = {"level": 70, "indicator": 230, "geo": 110, "period": 125, "observed": 80, "expected": 80,
+CHANGES_SHOWN = 5  # the most severe changes are read first; the rest wait in an expander
+WIDTHS = {"level": 70, "indicator": 230, "geo": 110, "start": 110, "period": 125, "observed": 80, "expected": 80,
           "upper": 95, "change": 125, "reason": 560, "channels": 260}
 
 
@@ -27,6 +27,9 @@ def render() -> None:
     st.caption(t("overview.fresh", lang) + " " + "; ".join(
         t("overview.fresh_source", lang, source=r.source, period=r.last_period, loaded=r.last_load)
         for r in fresh.itertuples(index=False)))
+    _changes(view, lang)
+    st.caption(t("overview.episode_count", lang, n=view.count.total, alert=view.count.alert,
+                 watch=view.count.watch))
     tiles = st.columns(len(view.tiles))
     for column, tile in zip(tiles, view.tiles, strict=True):
         with column.container(border=True):
@@ -38,14 +41,11 @@ def render() -> None:
 
     _criterion(view, lang)
 
-    st.subheader(t("overview.current", lang, months=views.RECENT_MONTHS))
     table = view.current
+    st.subheader(t("overview.current", lang, n=len(table)))
     if table.empty:
         st.success(t("overview.none", lang))
     else:
-        for row in table.head(TOP).itertuples(index=False):
-            colour = "red" if row.level == "alert" else "orange"
-            st.markdown(f":{colour}-badge[{t('level.' + row.level, lang)}] {row.reason}")
         levels = list(table["level"])
         shown = table[list(views.CURRENT_COLUMNS)].assign(level=[t(f"level.{lv}", lang) for lv in levels])
         styled = shown.style.apply(lambda _: [LEVEL_STYLE.get(lv, "") for lv in levels], subset=["level"])
@@ -54,7 +54,7 @@ def render() -> None:
         event = st.dataframe(styled, hide_index=True, width="stretch", key="current_table", on_select="rerun",
                              selection_mode="single-row", column_config=columns)
         downloads.table(shown.rename(columns={c: t(f"col.{c}", lang) for c in shown.columns}),
-                        "alerts_and_watches", "ov_table", title=t("overview.current", lang, months=views.RECENT_MONTHS))
+                        "open_episodes", "ov_table", title=t("overview.current", lang, n=len(table)))
         rows = event.selection.rows if event and event.selection else []
         if rows:
             _open(table.iloc[rows[0]])
@@ -77,6 +77,25 @@ def render() -> None:
     with st.expander(t("overview.freshness", lang), expanded=False):
         st.dataframe(view.freshness, hide_index=True, width="stretch",
                      column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})
+
+
+def _changes(view, lang: str) -> None:
+    """What changed with the latest data, one sentence each, most severe first."""
+    st.subheader(t("overview.changes_title", lang))
+    if not view.changes:
+        st.caption(t("overview.changes_none", lang))
+        return
+    colours = {"alert": "red", "watch": "orange", "normal": "green", "criterion": "gray"}
+
+    def say(changes) -> None:
+        for _kind, level, text in changes:
+            badge = t("criterion.title", lang) if level == "criterion" else t(f"level.{level}", lang)
+            st.markdown(f":{colours.get(level, 'gray')}-badge[{badge}] {text}")
+
+    say(view.changes[:CHANGES_SHOWN])
+    if len(view.changes) > CHANGES_SHOWN:
+        with st.expander(t("overview.changes_more", lang, n=len(view.changes) - CHANGES_SHOWN)):
+            say(view.changes[CHANGES_SHOWN:])
 
 
 def _criterion(view, lang: str) -> None:

@@ -174,7 +174,8 @@ def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, setti
                   else f"{period_label(first, lang)} – {period_label(at, lang)}")
     else:
         window = period_label(at, lang)
-    level = {0: "normal", 1: "watch", 2: "alert"}.get(int(row["level_code"]), "normal")
+    # the criterion's own status (never an anomaly level): below, or above the lower / higher threshold
+    level = {0: "below", 1: "above_watch", 2: "above_alert"}.get(int(row["status_code"]), "below")
     return VisaFigures(window=window, observed=None if _missing(row["observed"]) else float(row["observed"]),
                        year_before=None if _missing(row["expected"]) else float(row["expected"]),
                        reference=None if _missing(row["reference"]) else float(row["reference"]),

@@ -392,12 +392,12 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     shift = stored["cusum_shift_start"] if "cusum_shift_start" in stored else pd.Series(None, index=stored.index)
     out["shift_start"] = pd.Series([None if (v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)))
                                     else str(v) for v in shift], index=out.index, dtype=object)
-    out = out.join(_criterion(stored, visa, up, down, restart, periods, criterion))
+    out = out.join(_criterion(stored, visa, up, down, restart, periods, criterion, ppy))
     return out
 
 
-def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, periods, applies: bool
-               ) -> pd.DataFrame:
+def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, periods, applies: bool,
+               ppy: np.ndarray) -> pd.DataFrame:
     """The EU suspension criterion's status per row: the higher of its two legal comparisons."""
     n = len(stored)
     v_obs = _col(stored, "visa_observed")
@@ -429,7 +429,8 @@ def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, 
     frame["change_adjusted"] = np.where(applies & np.isfinite(adjusted), adjusted, np.nan)
     frame["criterion"] = pd.Series(status, index=stored.index, dtype=object)
     frame["criterion_since"] = pd.Series(since, index=stored.index, dtype=object)
-    frame["criterion_crossed"] = crossings(code, restart) & compared
+    # a crossing is a status not held in the previous quarter's periods (3 months; 1 quarter or year)
+    frame["criterion_crossed"] = crossings(code, restart, memory=np.maximum(1, ppy // 4)) & compared
     return frame
 
 

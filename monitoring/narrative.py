@@ -97,6 +97,8 @@ def criterion_text(row: Mapping, indicator: Indicator, lang: str = DEFAULT_LANG)
         return t("criterion.standing", lang, status=what)
     start, now = to_period(since), to_period(str(row["period"]))
     count = max(1, (now - start).n + 1)
+    if count == 1:  # it rose to this status at this very period
+        return t("criterion.since_now", lang, status=what, since=period_label(start, lang))
     unit = t("criterion.quarters" if freq == "Q" else "criterion.years" if freq == "A" else "criterion.months", lang)
     return t("criterion.since", lang, status=what, since=period_label(start, lang), count=count, unit=unit)
 

@@ -89,7 +89,7 @@ def _draw(b: Briefing, n_sentences: int, n_rows: int) -> _Note:
         _para(pdf, t("brief.note_lead", lang), 9.5, "B", NAVY, 1)
         for s in signals[:n_sentences]:
             _para(pdf, f"•  {s.sentence}", 9, gap=1)
-        visa_count = sum(1 for s in signals if s.visa and s.visa.level != "normal")
+        visa_count = sum(1 for s in signals if s.visa and s.visa.level != "below")
         pdf.ln(1)
         _para(pdf, t("brief.note_visa", lang, count=visa_count, watch=share(b.visa_watch, lang),
                      reference=b.reference), 9)

@@ -14,8 +14,9 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
-from indicators.store import Store, events, observations, results
+from indicators.store import Store, episodes, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS, indicator_of
+from monitoring.episodes import EpisodeCount, latest_changes, open_episodes
 from monitoring.i18n import number, percent, period_label, strings, t
 from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
@@ -23,10 +24,11 @@ from monitoring.visa_rule import criterion_applies, visa_rule
 
 RECENT_MONTHS = 6  # "current" alerts: in the last six months of each series
 TILE_CATEGORIES = ("outflow", "return", "leading")
-CURRENT_COLUMNS = ("level", "indicator", "geo", "period", "observed", "expected", "upper", "change", "reason",
-                   "channels")
+CURRENT_COLUMNS = ("level", "indicator", "geo", "start", "period", "observed", "expected", "upper", "change",
+                   "reason", "channels")
 SEVERITY = {"alert": 2, "watch": 1}
 MAX_PANELS = 9
+CURRENT_MONTHS = 3  # a change counts as "with the latest data" when its period ends this close to the newest
 
 
 def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:
@@ -77,6 +79,8 @@ class OverviewView:
     criterion: pd.DataFrame = field(default_factory=pd.DataFrame)
     criterion_counts: tuple[tuple[int, int], ...] = ()  # (threshold %, series above it and below the next), highest first
     criterion_crossed: int = 0  # series whose criterion status rose at their latest period
+    changes: tuple[tuple[str, str, str], ...] = ()  # (kind, level, sentence) at the latest data, most severe first
+    count: EpisodeCount = field(default_factory=EpisodeCount)  # the one count: open episodes
 
 
 def current_levels(res: pd.DataFrame, months: int = RECENT_MONTHS) -> pd.DataFrame:
@@ -187,24 +191,84 @@ def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Data
     return pd.DataFrame(out, columns=[*CURRENT_COLUMNS, "indicator_id", "geo_code", "period_code", "score"])
 
 
+def open_episode_rows(res: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """One result row per open episode: its latest alarming period, with the episode's peak level
+    and start; most severe first (peak level, score)."""
+    if stored is None or not len(stored) or res.empty:
+        return res.iloc[:0].assign(severity=pd.Series(dtype=int), start_period=pd.Series(dtype=object))
+    episodes = stored[stored["state"] == "open"]
+    keyed = res.set_index(["indicator", "geo", "period"])
+    rows = []
+    for e in episodes.to_dict("records"):
+        key = (e["indicator"], e["geo"], e["last_period"])
+        if key not in keyed.index:
+            continue
+        row = keyed.loc[key].to_dict()
+        row.update(indicator=e["indicator"], geo=e["geo"], period=e["last_period"], episode_id=e.get("id"),
+                   start_period=e["start_period"], peak_level=e["peak_level"])
+        rows.append(row)
+    if not rows:
+        return res.iloc[:0].assign(severity=pd.Series(dtype=int), start_period=pd.Series(dtype=object))
+    out = pd.DataFrame(rows)
+    out["severity"] = out["peak_level"].map(SEVERITY).fillna(0)
+    return out.sort_values(["severity", "score"], ascending=[False, False], na_position="last").reset_index(drop=True)
+
+
+def change_sentences(changes: pd.DataFrame, res: pd.DataFrame, catalogue: Catalogue, lang: str
+                     ) -> tuple[tuple[str, str, str], ...]:
+    """(kind, level, sentence) per change at the latest data, in the order given (most severe first)."""
+    keyed = res.set_index(["indicator", "geo", "period"])
+    said = {(c["indicator"], c["geo"]) for c in changes.to_dict("records") if c["kind"] in ("new", "escalation")}
+    out = []
+    for c in changes.to_dict("records"):
+        if c["kind"] == "criterion" and (c["indicator"], c["geo"]) in said:
+            continue  # the anomaly's sentence already says the criterion was crossed
+        ind = indicator_of(catalogue, c["indicator"])
+        key = (c["indicator"], c["geo"], c["period"])
+        if ind is None or key not in keyed.index:
+            continue
+        row = {**keyed.loc[key].to_dict(), "indicator": c["indicator"], "geo": c["geo"], "period": c["period"]}
+        if c["kind"] == "resolution":
+            text = t("overview.change_resolved", lang, series=f"{ind.name_in(lang)} – {geo_label(catalogue, c['geo'], lang)}",
+                     start=period_label(c["start_period"], lang), peak=t(f"level.{c['peak_level']}", lang),
+                     period=period_label(c["period"], lang), observed=value_text(row["observed"], ind, lang),
+                     expected=value_text(row["expected"], ind, lang))
+            level = "normal"
+        else:
+            body = sentence(row, ind, c["geo"], lang, catalogue)
+            if not body:
+                continue
+            text = t(f"overview.change_{c['kind']}", lang, sentence=body)
+            level = row["level"] if row["level"] in SEVERITY else "criterion"
+        out.append((c["kind"], level, text))
+    return tuple(out)
+
+
 def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: str = "en") -> OverviewView:
-    """Everything the overview shows, from stored results."""
+    """Everything the overview shows, from stored results and episodes.
+
+    It opens with what changed at the latest data (new episodes, escalations, resolutions, new
+    crossings of the EU suspension criterion), one sentence each, most severe first; the tiles and
+    the table count open episodes (the one count every surface shows), and the criterion's status
+    stands apart.
+    """
     res = results.read_results(store)
     cov = observations.coverage(store)
     if cov.empty:
         return OverviewView(empty=True)
     res = _with_starts(res)
-    current = current_levels(res)
+    stored = episodes.read_episodes(store)
+    current = open_episode_rows(res, stored)
     tiles = []
     for category in TILE_CATEGORIES:
         ids = {i.id for i in [*catalogue.indicators, *DERIVED] if i.category == category}
-        rows = current[current["indicator"].isin(ids)]
-        first = rows.drop_duplicates(["indicator", "geo"])  # the most severe level per series
+        rows = current[current["indicator"].isin(ids)] if len(current) else current
         n_series = res[res["indicator"].isin(ids)][["indicator", "geo"]].drop_duplicates().shape[0]
-        tiles.append(Tile(category, t(f"category.{category}", lang), int((first["level"] == "alert").sum()),
-                          int((first["level"] == "watch").sum()), n_series))
+        tiles.append(Tile(category, t(f"category.{category}", lang),
+                          int((rows["peak_level"] == "alert").sum()) if len(rows) else 0,
+                          int((rows["peak_level"] == "watch").sum()) if len(rows) else 0, n_series))
     panels = []
-    alerting = current[current["level"] == "alert"].drop_duplicates(["indicator", "geo"]).head(MAX_PANELS)
+    alerting = current[current["peak_level"] == "alert"].head(MAX_PANELS) if len(current) else current
     for r in alerting.itertuples(index=False):
         ind = indicator_of(catalogue, r.indicator)
         history = res[(res["indicator"] == r.indicator) & (res["geo"] == r.geo)].sort_values("period_start")
@@ -212,10 +276,23 @@ def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang:
     run = results.runs(store, limit=1)
     scanned = "" if run.empty else pd.Timestamp(run["finished_at"].iloc[0]).strftime("%Y-%m-%d %H:%M")
     criterion, criterion_counts, crossed = criterion_table(res, catalogue, lang)
+    categories = {i.id: i.category for i in [*catalogue.indicators, *DERIVED]}
+    changes = latest_changes(res, stored, categories)
+    if len(changes):  # a series that stopped long ago has no "latest data" to speak of
+        newest = res["period_start"].max()
+        ends = pd.to_datetime([to_period(p).end_time for p in changes["period"]])
+        changes = changes[ends >= newest - pd.DateOffset(months=CURRENT_MONTHS)]
+    changes = change_sentences(changes, res, catalogue, lang)
+    table = display_rows(current.assign(level=current["peak_level"]) if len(current) else current, catalogue, lang)
+    if len(current):
+        table["start"] = [period_label(p, lang) for p in current["start_period"]]
+    else:
+        table["start"] = pd.Series(dtype=object)
     return OverviewView(empty=False, latest_text=latest_complete(cov, catalogue, lang), scanned_text=scanned,
-                        tiles=tuple(tiles), current=display_rows(current, catalogue, lang), panels=panels,
+                        tiles=tuple(tiles), current=table, panels=panels,
                         freshness=freshness(cov, catalogue, lang), criterion=criterion,
-                        criterion_counts=criterion_counts, criterion_crossed=crossed)
+                        criterion_counts=criterion_counts, criterion_crossed=crossed, changes=changes,
+                        count=open_episodes(stored))
 
 
 # --- explorer ------------------------------------------------------------------------------------

@@ -229,8 +229,19 @@ def run_starts(code: np.ndarray, new_series: np.ndarray) -> np.ndarray:
     return out
 
 
-def crossings(code: np.ndarray, new_series: np.ndarray) -> np.ndarray:
-    """True where the criterion status rises above the previous period's (a new crossing)."""
-    prev = np.concatenate([[0], code[:-1]]) if len(code) else code
-    prev = np.where(new_series, 0, prev)
-    return (code > prev) & (code >= 1)
+def crossings(code: np.ndarray, new_series: np.ndarray, memory: int | np.ndarray = 1) -> np.ndarray:
+    """True where the criterion status rises above every status of the previous ``memory`` periods.
+
+    With ``memory = 1`` any rise is a crossing; with 3 (monthly series) a status that dipped for a
+    month or two and came back is the same standing status, not a new crossing each time. A series'
+    first rows only look back to its start.
+    """
+    n = len(code)
+    memory = np.broadcast_to(np.asarray(memory, dtype=int), (n,))
+    start = np.maximum.accumulate(np.where(new_series, np.arange(n), 0)) if n else np.zeros(0, dtype=int)
+    before = np.zeros(n, dtype=int)
+    for back in range(1, int(memory.max()) + 1 if n else 1):
+        idx = np.arange(n) - back
+        ok = (idx >= start) & (back <= memory)
+        before = np.where(ok, np.maximum(before, code[np.maximum(idx, 0)]), before)
+    return (code > before) & (code >= 1)

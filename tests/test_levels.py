@@ -79,7 +79,7 @@ def test_the_criterion_is_a_status_and_never_raises_the_level():
     # +50% exactly is above 30 but not above 50; +57.9% on the reference is above 50; +30% is neither
     assert list(result.criterion) == ["above_30", "above_50", "below"]
     assert list(result.criterion_since) == ["2024-01", "2024-02", None]
-    assert list(result.criterion_crossed) == [True, True, False]
+    assert list(result.criterion_crossed) == [True, True, False]  # 30 in Jan, 50 in Feb: each a first
     from monitoring.visa_rule import VisaRuleSettings
     guarded = rethreshold(frame, LevelSettings(persistence=0), visa=VisaRuleSettings(min_count=300))
     assert list(guarded.criterion) == [None, None, None] and list(guarded.level) == ["watch", "normal", "normal"]

@@ -141,5 +141,8 @@ def test_status_since_and_crossings_of_a_standing_status():
     new[8] = True  # a second series starts at row 8
     np.testing.assert_array_equal(crossings(code, new),
                                   [False, True, True, False, False, False, True, False, True, False])
+    # with a memory of 3 periods, a dip of one period and back is the standing status, not a new crossing
+    np.testing.assert_array_equal(crossings(code, new, memory=3),
+                                  [False, True, True, False, False, False, False, False, True, False])
     # since: the first row of the current run at or above the status
     np.testing.assert_array_equal(run_starts(code, new), [-1, 1, 2, 2, 2, 1, 6, -1, 8, 8])

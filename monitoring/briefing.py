@@ -1,9 +1,9 @@
 """The content of a briefing for one month and language, shared by the deck and the note.
 
-The briefing reads stored results (no fitting): for each series, its latest scored period as of the
-reporting month (at most one period behind it, so a quarterly series reports its last quarter),
-the alerts and watches among them with their plain sentences and visa-rule figures, the overall
-status, the data sources and the caveats (provisional figures, synthetic data).
+The briefing reads stored results and episodes (no fitting): the alert episodes open in the
+reporting month (one signal each, at its latest alarming period, with the episode's peak level:
+the same count as every other surface), their plain sentences and EU-criterion figures, the
+overall status, the data sources and the caveats (provisional figures, synthetic data).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
-from indicators.store import Store, observations, results
+from indicators.store import Store, episodes, observations, results
 from monitoring.i18n import DEFAULT_LANG, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
@@ -115,7 +115,8 @@ class Briefing:
         return t(f"brief.status_{self.status}", self.lang)
 
     def counts_text(self) -> str:
-        return t("brief.counts", self.lang, alerts=self.alerts, watches=self.watches, series=self.series)
+        return t("brief.counts", self.lang, n=self.alerts + self.watches, alerts=self.alerts, watches=self.watches,
+                 series=self.series)
 
 
 def latest_month(res: pd.DataFrame) -> pd.Period | None:
@@ -240,6 +241,38 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
         visa=visa_figures(history, ind, row["period"], settings, lang), history=history)
 
 
+def open_episode_signals(res: pd.DataFrame, stored: pd.DataFrame, month: pd.Period) -> pd.DataFrame:
+    """One result row per alert episode open in ``month`` (the one count every surface shows): its
+    latest alarming period up to the month, with the episode's peak level; most severe first.
+
+    An episode is open in the month when it began by the month's end and had not resolved by then
+    (for the latest month: the stored episodes still open).
+    """
+    if stored is None or not len(stored) or res.empty:
+        return res.iloc[:0]
+    end = month.end_time
+    starts = pd.to_datetime(stored["start_date"])
+    resolved = [None if not isinstance(p, str) else to_period(p).start_time for p in stored["resolved_period"]]
+    still = pd.Series([r is None or r > end for r in resolved], index=stored.index)
+    current = stored[(starts <= end) & still & (stored["state"] != "withdrawn")]
+    res = res.assign(period_start=pd.to_datetime(res["period_start"]))
+    alarming = res[res["level"].isin(list(SEVERITY)) & (res["period_start"] <= end)]
+    latest = alarming.sort_values("period_start").groupby(["indicator", "geo"]).tail(1).set_index(["indicator", "geo"])
+    rows = []
+    for e in current.to_dict("records"):
+        key = (e["indicator"], e["geo"])
+        if key not in latest.index:
+            continue
+        row = latest.loc[key].to_dict()
+        row.update(indicator=e["indicator"], geo=e["geo"], level=e["peak_level"])
+        rows.append(row)
+    if not rows:
+        return res.iloc[:0]
+    out = pd.DataFrame(rows)
+    out["severity"] = out["level"].map(SEVERITY)
+    return out.sort_values(["severity", "score"], ascending=[False, False], na_position="last")
+
+
 def build_briefing(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, period=None,
                    lang: str = DEFAULT_LANG, today: dt.date | None = None) -> Briefing:
     """Assemble the briefing for ``period`` (a month; default the latest with results) in ``lang``."""
@@ -254,9 +287,7 @@ def build_briefing(store: Store, catalogue: Catalogue, settings: MonitorSettings
     rows = current_rows(res, month)
     if rows.empty:
         raise BriefingError(t("brief.no_period", DEFAULT_LANG, period=str(month), latest=str(latest)))
-    alarms = rows[rows["level"].isin(list(SEVERITY))].copy()
-    alarms["severity"] = alarms["level"].map(SEVERITY)
-    alarms = alarms.sort_values(["severity", "score"], ascending=[False, False], na_position="last")
+    alarms = open_episode_signals(res, episodes.read_episodes(store), month)
     signals = tuple(s for s in (_signal(r, store, catalogue, settings, lang) for r in alarms.to_dict("records"))
                     if s is not None)
     n_alerts = sum(s.level == "alert" for s in signals)

@@ -55,9 +55,9 @@ class GLMSettings:
     reweight_threshold : float
         Anscombe residuals above it are down-weighted (``weightsThreshold``).
     alpha : float
-        Upper bound at the ``1 - alpha`` quantile; alarm when the p-value is at most alpha.
-    low_count : int
-        No alarm when the last 4 periods sum to fewer (``limit54``).
+        The stored bounds are the ``alpha`` and ``1 - alpha`` quantiles (re-thresholding recomputes
+        them at any other alpha). The alarm itself is the levels' rule (``monitoring.levels``):
+        p-value at most the alert alpha and the count guard of farringtonFlexible's ``limit54``.
     trend_guard : bool
         As farringtonFlexible, drop the (always fitted) trend when the prediction with the trend
         exceeds the largest count of the baseline, so a trend never extrapolates beyond the data.
@@ -70,7 +70,6 @@ class GLMSettings:
     window: int | None = None
     reweight_threshold: float = 2.58
     alpha: float = 0.05
-    low_count: int = 5
     trend_guard: bool = True
 
     def __post_init__(self):
@@ -189,27 +188,6 @@ def glm_score(observed, expected, lower, upper, direction: str = "up") -> np.nda
     if direction == "down":
         return fall
     return np.where(y >= mu, rise, fall)
-
-
-def count_guard(observed, expected, recent_sum, low_count: float, direction: str = "up") -> np.ndarray:
-    """True where an alarm is allowed by the low-count guard.
-
-    Notes
-    -----
-    A rise (observed above expected; any 'up' alarm) needs ``recent_sum`` (the observed counts of
-    the last 4 periods, the scored one included, missing counted as 0) ``>= low_count``, as
-    farringtonFlexible's ``limit54``. A fall needs ``4 * expected >= low_count``: the baseline
-    must expect enough cases that their absence means something (the observed sum would block
-    every fall to zero).
-    """
-    y, mu, recent = _arrays(observed, expected, recent_sum)
-    rise_ok = recent >= low_count
-    fall_ok = LOW_COUNT_PERIODS * mu >= low_count
-    if direction == "up":
-        return rise_ok
-    if direction == "down":
-        return fall_ok
-    return np.where(y >= mu, rise_ok, fall_ok)
 
 
 # ------------------------------------------------------------------------------- the GLM fit
@@ -357,17 +335,17 @@ def glm_baseline(series: pd.Series, settings: GLMSettings = GLMSettings(), *, di
     series : Series
         Counts with a monthly, quarterly or annual PeriodIndex; NaN = missing (gaps allowed).
     settings : GLMSettings
-        b, w, seasonal levels, exclusion, reweighting, alpha, low-count guard.
+        b, w, seasonal levels, exclusion, reweighting, alpha of the stored bounds.
     direction : {'up', 'down', 'both'}
-        The bad direction: 'up' alarms on the upper bound, 'down' on the lower, 'both' on either.
+        The bad direction: 'up' tests the upper tail, 'down' the lower, 'both' either.
     score_from : Period, optional
         Score only periods from this one on (incremental scans).
 
     Returns
     -------
     DataFrame indexed by period (every regular period with at least ``min_years`` years of history
-    before it, and ``>= score_from``) with ``observed, expected, lower, upper, score, p_value,
-    alarm`` and the parameters to re-threshold without refitting: ``dispersion`` (phi), ``se_log``
+    before it, and ``>= score_from``) with ``observed, expected, lower, upper, score, p_value``
+    and the parameters to re-threshold without refitting: ``dispersion`` (phi), ``se_log``
     (standard error of log expected), ``n_baseline`` (counts fitted), ``recent_sum`` (observed
     sum of the last 4 periods) and ``trend`` (whether the trend was kept).
 
@@ -384,8 +362,9 @@ def glm_baseline(series: pd.Series, settings: GLMSettings = GLMSettings(), *, di
     The trend is always fitted but dropped when ``exp(beta_0)`` exceeds the largest baseline
     count (``trend_guard``, as farringtonFlexible). ``expected = exp(beta_0)`` (t is in the
     window, the reference level, at time 0), ``se_log = sqrt(phi [(X'WX)^-1]_00)``.
-    Bounds and p-values: :func:`glm_bounds`, :func:`glm_p_value` (``nbPlugin``). Alarm:
-    ``p_value <= alpha`` and the low-count guard :func:`count_guard`. Score: :func:`glm_score`.
+    Bounds and p-values: :func:`glm_bounds`, :func:`glm_p_value` (``nbPlugin``). Score:
+    :func:`glm_score`. farringtonFlexible's alarm (``p_value <= alpha`` with ``limit54``) is the
+    levels' rule at that alpha (``monitoring.levels.channel_levels``; tests/test_golden.py).
     """
     check_direction(direction)
     values_s = regular(series)
@@ -412,14 +391,12 @@ def glm_baseline(series: pd.Series, settings: GLMSettings = GLMSettings(), *, di
     recent = pd.Series(values).rolling(LOW_COUNT_PERIODS, min_periods=1).sum().to_numpy()[positions]
     lower, upper = glm_bounds(expected, phi, settings.alpha, direction)
     p_value = glm_p_value(observed, expected, phi, direction)
-    guard = count_guard(observed, expected, recent, settings.low_count, direction)
     out["observed"] = observed
     out["expected"] = expected
     out["lower"] = lower
     out["upper"] = upper
     out["score"] = glm_score(observed, expected, lower, upper, direction)
     out["p_value"] = p_value
-    out["alarm"] = (p_value <= settings.alpha) & guard
     out["dispersion"] = phi
     out["se_log"] = se_log
     out["n_baseline"] = n_baseline

@@ -9,7 +9,9 @@ these columns (after the R ``surveillance`` vocabulary):
 - ``lower``, ``upper``  the bounds at the channel's alpha (NaN where the channel has none)
 - ``score``     exceedance score; for the GLM (observed - expected) / (upper - expected)
 - ``p_value``   probability of a value at least this extreme in the bad direction
-- ``alarm``     bool
+
+No channel decides an alarm: the one alarm rule turns channel results into levels
+(``monitoring.levels.rethreshold``; :func:`monitoring.levels.channel_levels` for one channel).
 
 Channels use past data only: the row for period t depends on values up to t (the observed value
 itself is used only to score it, never to fit its own baseline).
@@ -20,13 +22,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-COLUMNS = ("observed", "expected", "lower", "upper", "score", "p_value", "alarm")
+COLUMNS = ("observed", "expected", "lower", "upper", "score", "p_value")
 
 
 def empty_result(index: pd.PeriodIndex, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A result frame of NaNs (alarm False) for the given periods."""
+    """A result frame of NaNs for the given periods."""
     frame = pd.DataFrame(np.nan, index=index, columns=[*COLUMNS, *extra])
-    frame["alarm"] = False
     return frame
 
 

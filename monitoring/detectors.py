@@ -106,7 +106,6 @@ def ears(series: pd.Series, method: str = "C1", *, alpha: float = 0.05, baseline
     out["statistic"] = statistic
     out["score"] = statistic / z
     out["p_value"] = p_value
-    out["alarm"] = p_value < alpha
     return out.iloc[first:]
 
 
@@ -205,7 +204,6 @@ def nb_cusum(series: pd.Series, expected: pd.Series, dispersion: float | pd.Seri
     out["statistic"] = best
     out["side"] = side_of
     out["score"] = best / h
-    out["alarm"] = best >= h
     starts = [index[i] if b > 0 else pd.NaT for i, b in zip(start, best, strict=True)]
     out["shift_start"] = pd.PeriodIndex(starts, freq=index.freq)
     return out
@@ -308,6 +306,5 @@ def stl_residual(series: pd.Series, *, period: int = 12, transform: str = "log",
     side = {"up": 1.0, "down": -1.0}.get(direction)
     out["score"] = (np.abs(z) if side is None else side * z) / z_a
     out["p_value"] = p_value
-    out["alarm"] = p_value <= alpha
     out = out[np.isfinite(f)]
     return out if score_from is None else out[out.index >= score_from]

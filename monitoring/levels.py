@@ -434,6 +434,20 @@ def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, 
     return frame
 
 
+def channel_levels(result: pd.DataFrame, channel: str, *, direction: str, alpha: float, min_count: int = 5,
+                   series: pd.Series | None = None) -> pd.Series:
+    """The levels one channel alone raises at ``alpha`` (alert and watch both at it), by the one rule.
+
+    What a channel "alarms" is never decided by the channel: this runs :func:`rethreshold` with only
+    that channel enabled, so farringtonFlexible's alarm (``glm`` at alpha, ``min_count`` 5) and
+    EARS' are the product's rule too (tests/test_golden.py holds them equal to R's).
+    """
+    settings = LevelSettings(watch_alpha=alpha, alert_alpha=alpha, min_count=min_count, channels=(channel,))
+    stored = to_stored({channel: result}, direction=direction, series=series)
+    levels = rethreshold(stored, settings, direction=direction, criterion=False)
+    return levels["level"].reindex(result.index)
+
+
 def combine(channels: dict[str, pd.DataFrame], *, direction: str, provisional: pd.Series | None = None,
             settings: LevelSettings = DEFAULT_SETTINGS, series: pd.Series | None = None) -> pd.DataFrame:
     """Levels of one series from its channel results (``glm, ears, stl, cusum, visa``).

@@ -31,7 +31,8 @@ METHODS = ("auto", "glm", "ears")
 SECTIONS = {"glr": GLRSettings, "glm": GLMSettings, "levels": LevelSettings, "visa_rule": VisaRuleSettings,
             "episodes": EpisodeSettings}
 # Keys of earlier versions, dropped when read: the criterion's thresholds now live in [visa_rule] only.
-LEGACY_KEYS = {"levels": ("visa_watch", "visa_alert", "visa_min_count")}
+LEGACY_KEYS = {"levels": ("visa_watch", "visa_alert", "visa_min_count"),
+               "glm": ("low_count",)}  # the levels' min_count is the one count guard
 
 
 class SettingsError(ValueError):

@@ -164,7 +164,7 @@ def visa_rule(series: pd.Series, settings: VisaRuleSettings = VisaRuleSettings()
     """
     direction = check_direction(settings.direction or direction)
     values = regular(series)
-    out = empty_result(values.index, EXTRA).drop(columns=["alarm"])
+    out = empty_result(values.index, EXTRA)
     if values.empty:
         return out
     ppy = periods_per_year(values.index)

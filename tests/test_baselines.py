@@ -19,10 +19,20 @@ from monitoring.baselines import (
     glm_bounds,
     glm_p_value,
 )
+from monitoring.levels import channel_levels
+
+ALPHA = GLMSettings().alpha  # 0.05
 
 
 def _monthly(values, start="2015-01") -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float), index=pd.period_range(start, periods=len(values), freq="M"))
+
+
+def _alerts(result: pd.DataFrame, series: pd.Series, direction: str, alpha: float = ALPHA,
+            min_count: int = 5) -> pd.Series:
+    """Where the one alarm rule (monitoring.levels) raises alert from the GLM channel alone."""
+    levels = channel_levels(result, "glm", direction=direction, alpha=alpha, min_count=min_count, series=series)
+    return levels == "alert"
 
 
 def _seasonal_counts(n=96, seed=3, level=40.0) -> pd.Series:
@@ -148,31 +158,51 @@ def test_down_alarms_on_the_lower_bound_only():
     last = down.iloc[-1]
     assert last.expected == pytest.approx(100.0, rel=1e-6)
     assert last.lower == stats.poisson(100).ppf(0.05) == 84
-    assert last.alarm and not up.iloc[-1].alarm
-    assert (down.alarm == (down.observed < down.lower)).all()
-    rise = glm_baseline(_flat_then(140.0), direction="down")
-    assert not rise.alarm.any()
-    assert glm_baseline(_flat_then(140.0), direction="up").iloc[-1].alarm
-    both = glm_baseline(series, direction="both").iloc[-1]
-    assert both.alarm and both.lower == stats.poisson(100).ppf(0.025)
+    # the GLM's own test (p_value <= alpha) and the one rule (its guards pass: 4 * 100 >= 5, 60 < 100)
+    assert last.p_value <= ALPHA and not up.iloc[-1].p_value <= ALPHA
+    down_alerts = _alerts(down, series, "down")
+    assert down_alerts.iloc[-1] and not _alerts(up, series, "up").iloc[-1]
+    assert ((down.p_value <= ALPHA) == (down.observed < down.lower)).all()
+    assert (down_alerts == (down.observed < down.lower)).all()
+    risen = _flat_then(140.0)
+    rise = glm_baseline(risen, direction="down")
+    assert not (rise.p_value <= ALPHA).any() and not _alerts(rise, risen, "down").any()
+    rise_up = glm_baseline(risen, direction="up")
+    assert rise_up.iloc[-1].p_value <= ALPHA and _alerts(rise_up, risen, "up").iloc[-1]
+    both = glm_baseline(series, direction="both")
+    assert both.iloc[-1].p_value <= ALPHA and _alerts(both, series, "both").iloc[-1]
+    assert both.iloc[-1].lower == stats.poisson(100).ppf(0.025)
 
 
 @pytest.mark.parametrize("direction", ["up", "down", "both"])
 @pytest.mark.parametrize("level", [0.0, 7.0, 300.0])
 def test_no_alarm_on_flat_or_zero_series(direction, level):
-    result = glm_baseline(_monthly(np.full(84, level)), direction=direction)
-    assert len(result) == 84 - 37 and not result.alarm.any()
+    series = _monthly(np.full(84, level))
+    result = glm_baseline(series, direction=direction)
+    assert len(result) == 84 - 37 and not _alerts(result, series, direction).any()
+    # at level 0 the rule's count guard alone blocks every alarm: the test itself stays quiet too
+    assert not (result.p_value <= ALPHA).any()
     np.testing.assert_allclose(result.expected, level, atol=1e-6)
 
 
 def test_low_count_guard_blocks_a_rise_from_zero():
-    """Zeros then 1, 1, 2 (sum of the last 4 = 4 < 5): no alarm although p is tiny; 1, 1, 3: alarm."""
+    """Zeros then 1, 1, 2 (sum of the last 4 = 4 < 5): no alarm although p is tiny; 1, 1, 3: alarm.
+
+    The guard is the one rule's (min_count 5); the GLM channel itself no longer decides an alarm.
+    """
     values = np.zeros(72)
     values[-3:] = [1, 1, 2]
-    result = glm_baseline(_monthly(values)).iloc[-1]
-    assert result.p_value < 1e-6 and result.recent_sum == 4 and not result.alarm
+    series = _monthly(values)
+    fit = glm_baseline(series)
+    result = fit.iloc[-1]
+    assert result.p_value < 1e-6 and result.recent_sum == 4 and result.observed > result.expected
+    assert not _alerts(fit, series, "up", min_count=5).iloc[-1]
+    # it is the count guard that blocks: with min_count 4 the same period alarms
+    assert _alerts(fit, series, "up", min_count=4).iloc[-1]
     values[-1] = 3
-    assert glm_baseline(_monthly(values)).iloc[-1].alarm
+    series = _monthly(values)
+    fit = glm_baseline(series)
+    assert fit.iloc[-1].recent_sum == 5 and _alerts(fit, series, "up", min_count=5).iloc[-1]
 
 
 def test_scored_periods_need_min_years_and_score_from():
@@ -190,8 +220,9 @@ def test_quarterly_series_is_scored():
     series = pd.Series(rng.poisson(200 * np.exp(0.3 * np.cos(np.arange(48) * np.pi / 2))).astype(float), index=index)
     series.iloc[-1] = 900.0
     result = glm_baseline(series)
-    assert result.index[0] == pd.Period("2015Q1", "Q") and result.iloc[-1].alarm
-    assert not result.iloc[:-1].alarm.all()
+    alerts = _alerts(result, series, "up")
+    assert result.index[0] == pd.Period("2015Q1", "Q") and result.iloc[-1].p_value <= ALPHA and alerts.iloc[-1]
+    assert not alerts.iloc[:-1].all()
 
 
 # ------------------------------------------------------------------ past data only
@@ -205,14 +236,17 @@ def test_changing_a_future_value_never_changes_an_earlier_row():
     after = glm_baseline(changed, direction="both")
     cut = series.index[90]
     pd.testing.assert_frame_equal(before.loc[before.index < cut], after.loc[after.index < cut])
-    assert after.loc[cut].alarm and not before.loc[cut].alarm
+    assert after.loc[cut].p_value <= ALPHA and not before.loc[cut].p_value <= ALPHA
+    assert _alerts(after, changed, "both").loc[cut] and not _alerts(before, series, "both").loc[cut]
 
 
 def test_missing_values_are_skipped_not_zero():
     series = _seasonal_counts(96)
     gappy = series.drop(series.index[50:53])  # a gap in the index
     result = glm_baseline(gappy)
-    assert np.isnan(result.loc["2019-03"].observed) and not result.loc["2019-03"].alarm
+    assert np.isnan(result.loc["2019-03"].observed) and not result.loc["2019-03"].p_value <= ALPHA
+    # the rule gives a missing count 'no_data', never an alarm
+    assert channel_levels(result, "glm", direction="up", alpha=ALPHA, series=gappy).loc["2019-03"] == "no_data"
     # 2020-01 has the gap at lags 8-10, inside its baseline: three counts fewer, not three zeros
     assert result.loc["2020-01"].n_baseline == glm_baseline(series).loc["2020-01"].n_baseline - 3
 
@@ -229,5 +263,7 @@ def test_alarms_are_monotone_in_alpha(a, b, seed):
     for direction in ("up", "down", "both"):
         strict = glm_baseline(series, GLMSettings(alpha=small), direction=direction)
         loose = glm_baseline(series, GLMSettings(alpha=large), direction=direction)
-        assert not (strict.alarm & ~loose.alarm).any()
+        strict_alerts = _alerts(strict, series, direction, alpha=small)
+        loose_alerts = _alerts(loose, series, direction, alpha=large)
+        assert not (strict_alerts & ~loose_alerts).any()
         assert (strict.upper >= loose.upper).all() and (strict.lower <= loose.lower).all()

@@ -9,13 +9,25 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from monitoring.detectors import ears, nb_cusum, stl_residual
+from monitoring.detectors import CUSUM_H, ears, nb_cusum, stl_residual
+from monitoring.levels import channel_levels
 
 Z95 = stats.norm.ppf(0.95)
+ALPHA = 0.05  # the detectors' default alpha
 
 
 def _monthly(values, start="2020-01") -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float), index=pd.period_range(start, periods=len(values), freq="M"))
+
+
+def _raised(result: pd.DataFrame, channel: str, series: pd.Series, direction: str) -> pd.Series:
+    """Where the one alarm rule raises a level from this channel alone at ALPHA (min_count 5).
+
+    A p-value channel is 'alert' there (watch and alert share the alpha); the CUSUM is only ever
+    'watch' (``LevelSettings.cusum_alert`` is off), so comparing with 'alert' alone would be vacuous.
+    """
+    levels = channel_levels(result, channel, direction=direction, alpha=ALPHA, series=series)
+    return levels.isin(("watch", "alert"))
 
 
 # ------------------------------------------------------------------------------- EARS
@@ -34,43 +46,53 @@ def test_ears_c1_hand_worked():
     assert result.statistic.iloc[1] == pytest.approx(2.5620, abs=1e-4)
     assert result.upper.iloc[0] == pytest.approx(5 + Z95)
     assert result.expected.iloc[1] == pytest.approx(20 / 3)
-    assert result.alarm.iloc[0] and result.p_value.iloc[0] == pytest.approx(stats.norm.sf(4.0))
+    # EARS alarms when the statistic exceeds z, i.e. p_value < alpha
+    assert result.statistic.iloc[0] > Z95 and result.p_value.iloc[0] < ALPHA
+    assert result.p_value.iloc[0] == pytest.approx(stats.norm.sf(4.0))
 
 
 def test_ears_c2_hand_worked():
     result = ears(HAND, "C2", baseline=3, guard=2)
     assert result.index[0] == HAND.index[5]
     np.testing.assert_allclose(result.statistic, [15.0, -0.8006, -0.4746], atol=1e-4)
-    np.testing.assert_array_equal(result.alarm, [True, False, False])
+    np.testing.assert_array_equal(result.statistic > Z95, [True, False, False])
+    np.testing.assert_array_equal(result.p_value < ALPHA, [True, False, False])
 
 
 def test_ears_c3_sums_the_current_and_two_previous_c2():
     result = ears(HAND, "C3", baseline=3, guard=2)
     assert list(result.index) == [HAND.index[7]]
     assert result.statistic.iloc[0] == pytest.approx(14.0)
-    assert result.alarm.iloc[0]
+    assert result.statistic.iloc[0] > Z95 and result.p_value.iloc[0] < ALPHA
     assert np.isnan(result.upper.iloc[0])  # the two previous periods alone exceed z: any count alarms
     # one more quiet period: C2(t=8) with reference 9, 12, 20 (mean 13.667, sd 5.6862) and y = 10
     longer = ears(_monthly([4, 6, 5, 9, 12, 20, 5, 7, 10]), "C3", baseline=3, guard=2)
     c2 = (10 - 41 / 3) / np.std([9, 12, 20], ddof=1)
     assert longer.statistic.iloc[1] == pytest.approx(0 + 0 + max(0, c2 - 1))  # 15 has left the window
-    assert not longer.alarm.iloc[1]
+    assert not longer.statistic.iloc[1] > Z95 and not longer.p_value.iloc[1] < ALPHA
     assert longer.upper.iloc[1] == pytest.approx(41 / 3 + np.std([9, 12, 20], ddof=1) * (1 + Z95))
 
 
 def test_ears_down_alarms_on_falls():
     falling = _monthly([20, 22, 18, 21, 19, 20, 22, 8])
-    assert ears(falling, "C1", direction="down").alarm.iloc[-1]
-    assert not ears(falling, "C1", direction="up").alarm.iloc[-1]
     result = ears(falling, "C1", direction="down")
+    rising = ears(falling, "C1", direction="up")
+    assert result.p_value.iloc[-1] < ALPHA and result.statistic.iloc[-1] > Z95
+    assert not rising.p_value.iloc[-1] < ALPHA
     assert result.observed.iloc[-1] < result.lower.iloc[-1]
+    # and the one rule agrees: a fall from ~20 (4 * expected >= 5, observed below expected) alarms
+    assert _raised(result, "ears", falling, "down").iloc[-1]
+    assert not _raised(rising, "ears", falling, "up").iloc[-1]
 
 
 @pytest.mark.parametrize("method", ["C1", "C2", "C3"])
 @pytest.mark.parametrize("level", [0.0, 12.0])
 def test_ears_quiet_on_flat_series(method, level):
-    result = ears(_monthly(np.full(20, level)), method, direction="both")
-    assert len(result) > 0 and not result.alarm.any()
+    series = _monthly(np.full(20, level))
+    result = ears(series, method, direction="both")
+    assert len(result) > 0 and not (result.p_value < ALPHA).any()
+    # the rule: at level 0 its count guard alone would block, hence the p-value check above too
+    assert not _raised(result, "ears", series, "both").any()
     assert (result.statistic == 0).all()
 
 
@@ -87,7 +109,7 @@ def test_cusum_poisson_hand_worked():
     expected = pd.Series(10.0, index=series.index)
     result = nb_cusum(series, expected, 1.0, shifts=(1.5,), h=5.0)
     np.testing.assert_allclose(result.statistic, [0, 2.5, 5.0, 5 - (5 - 10 * math.log(1.5))], atol=1e-9)
-    np.testing.assert_array_equal(result.alarm, [False, False, True, False])
+    np.testing.assert_array_equal(result.statistic >= 5.0, [False, False, True, False])  # alarm: S >= h
     assert result.shift_start.iloc[2] == series.index[1]  # the period after the CUSUM was last at zero
     assert pd.isna(result.shift_start.iloc[0])
     # the count that would have raised the alarm in the third period: (5 - 2.5 + 5) / ln 1.5
@@ -108,13 +130,18 @@ def test_cusum_down_and_flat():
     expected = pd.Series(30.0, index=pd.period_range("2020-01", periods=8, freq="M"))
     falling = _monthly([30, 31, 29, 30, 12, 11, 13, 12])
     down = nb_cusum(falling, expected, 1.0, direction="down")
-    assert down.alarm.iloc[-1] and (down.side == -1).iloc[-1]
+    up = nb_cusum(falling, expected, 1.0, direction="up")
+    assert down.statistic.iloc[-1] >= CUSUM_H and (down.side == -1).iloc[-1]
     assert down.shift_start.iloc[-1] == falling.index[4]
-    assert not nb_cusum(falling, expected, 1.0, direction="up").alarm.any()
+    assert not (up.statistic >= CUSUM_H).any()
+    # the one rule: the fall raises a level (4 * 30 >= 5, observed below expected), the rise never
+    assert _raised(down, "cusum", falling, "down").iloc[-1]
+    assert not _raised(up, "cusum", falling, "up").any()
     for level in (0.0, 30.0):
         flat = _monthly(np.full(8, level))
         quiet = nb_cusum(flat, pd.Series(level, index=flat.index), 1.0, direction="both")
-        assert not quiet.alarm.any() and (quiet.statistic == 0).all()
+        assert not (quiet.statistic >= CUSUM_H).any() and (quiet.statistic == 0).all()
+        assert not _raised(quiet, "cusum", flat, "both").any()
 
 
 def test_cusum_sustained_shift_is_flagged_and_ends():
@@ -122,9 +149,10 @@ def test_cusum_sustained_shift_is_flagged_and_ends():
     values = [40, 38, 42, 41, 39, 40, 60, 61, 59, 62, 58, 60, 40, 39, 41, 40]
     series = _monthly(values)
     result = nb_cusum(series, pd.Series(40.0, index=series.index), 1.0)
-    first = result.alarm.to_numpy().argmax()
-    assert result.alarm.any() and 6 <= first <= 8
-    assert result.alarm.iloc[first:12].all() and not result.alarm.iloc[12:].any()
+    alarm = result.statistic >= CUSUM_H  # the CUSUM's own alarm
+    first = alarm.to_numpy().argmax()
+    assert alarm.any() and 6 <= first <= 8
+    assert alarm.iloc[first:12].all() and not alarm.iloc[12:].any()
 
 
 def test_cusum_never_uses_later_values():
@@ -154,7 +182,7 @@ def test_stl_flags_a_spike_and_is_past_only():
     assert after.index[0] == pd.Period("2019-01", "M")  # blocks are calendar years after 3 years
     cut = series.index[90]
     pd.testing.assert_frame_equal(before.loc[before.index < cut], after.loc[after.index < cut])
-    assert after.loc[cut].alarm and after.loc[cut].observed > after.loc[cut].upper
+    assert after.loc[cut].p_value <= ALPHA and after.loc[cut].observed > after.loc[cut].upper
     # the spike is in the 2023 block: the fit for the 2024 block includes it, but only data before 2024
     assert stl_residual(spiked, score_from=pd.Period("2023-01", "M")).index[0] == pd.Period("2023-01", "M")
 
@@ -162,8 +190,11 @@ def test_stl_flags_a_spike_and_is_past_only():
 @pytest.mark.parametrize("transform", ["log", "power23"])
 @pytest.mark.parametrize("level", [0.0, 25.0])
 def test_stl_quiet_on_flat_series(transform, level):
-    result = stl_residual(_monthly(np.full(72, level)), transform=transform, direction="both")
-    assert len(result) == 36 and not result.alarm.any()
+    series = _monthly(np.full(72, level))
+    result = stl_residual(series, transform=transform, direction="both")
+    assert len(result) == 36 and not (result.p_value <= ALPHA).any()
+    # the rule: at level 0 its count guard alone would block, hence the p-value check above too
+    assert not _raised(result, "stl", series, "both").any()
     np.testing.assert_allclose(result.expected, level, atol=1e-6)
 
 
@@ -175,4 +206,4 @@ def test_ears_never_uses_later_values(method):
     before, after = ears(series, method), ears(changed, method)
     pd.testing.assert_frame_equal(before.loc[before.index < series.index[12]],
                                   after.loc[after.index < series.index[12]])
-    assert after.loc[series.index[12]].alarm
+    assert after.loc[series.index[12]].p_value < ALPHA  # EARS alarms at p_value < alpha

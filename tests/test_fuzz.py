@@ -178,6 +178,7 @@ def test_catalogue_any_text(text):
 
 
 SECTION_KEYS = {"glm": ["years", "min_years", "exclude_recent_months", "reweight_threshold", "low_count", "x"],
+                "glr": ["years", "min_years", "exclude_recent_months", "harmonics", "windows", "trend_guard", "x"],
                 "levels": ["watch_alpha", "alert_alpha", "persistence", "min_count", "channels", "reporting_lag"],
                 "visa_rule": ["watch", "alert", "reference", "min_count"]}
 NUMBERS = st.one_of(st.integers(-3, 100), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from monitoring.baselines import GLMSettings, glm_baseline
+from monitoring.levels import channel_levels
 
 GOLDEN = Path(__file__).parent / "golden"
 SERIES = pd.read_csv(GOLDEN / "series.csv", index_col="period")
@@ -41,14 +42,16 @@ def _series(values: pd.Series) -> pd.Series:
 def _settings(alpha: float) -> GLMSettings:
     """The R call's settings: b = 5, w = 1, noPeriods = 10, pastWeeksNotIncluded = 6, limit54 = (5, 4)."""
     return GLMSettings(years=5, min_years=3, exclude_recent_months=6, seasonal_blocks=10, window=1,
-                       reweight_threshold=2.58, alpha=alpha, low_count=5)
+                       reweight_threshold=2.58, alpha=alpha)
 
 
 def _compare(name: str, alpha: float) -> pd.DataFrame:
     golden = FARRINGTON[(FARRINGTON.series == name) & (FARRINGTON.alpha == alpha)].set_index("period")
     golden.index = pd.PeriodIndex(golden.index, freq="M")
-    ours = glm_baseline(_series(SERIES[name]), _settings(alpha), direction="up",
-                        score_from=golden.index[0])
+    series = _series(SERIES[name])
+    ours = glm_baseline(series, _settings(alpha), direction="up", score_from=golden.index[0])
+    # R's alarm (limit54 = c(5, 4)) is the product's one alarm rule with this channel alone at alpha
+    ours["alarm"] = channel_levels(ours, "glm", direction="up", alpha=alpha, min_count=5, series=series) == "alert"
     ours = ours.reindex(golden.index)
     return golden.join(ours.add_suffix("_py"))
 
@@ -84,7 +87,8 @@ def test_glm_baseline_drops_the_trend_where_r_does(alpha):
 
 @pytest.mark.parametrize(("name", "alpha"), CASES)
 def test_glm_alarm_and_score_match_r(name, alpha):
-    """Alarm: observed > upper, observed > 0, last 4 months sum >= 5. Our score uses expected, not eta0."""
+    """Alarm: observed > upper, observed > 0, last 4 months sum >= 5, by the product's one rule. Our
+    score uses expected, not eta0."""
     merged = _compare(name, alpha)
     exact = merged[merged.upper_py == merged.upper]
     np.testing.assert_array_equal(exact.alarm_py.astype(bool), exact.alarm.astype(bool))
@@ -105,6 +109,8 @@ def _ears(method: str) -> pd.DataFrame:
     golden.index = pd.PeriodIndex(golden.index, freq="M")
     series = _series(pd.read_csv(GOLDEN / "ears_series.csv", index_col="period").short_rise)
     ours = ears(series, method=method, alpha=0.05, baseline=7, guard=2, direction="up")
+    # earsC has no count guard: the one rule with min_count 0
+    ours["alarm"] = channel_levels(ours, "ears", direction="up", alpha=0.05, min_count=0, series=series) == "alert"
     return golden.join(ours.reindex(golden.index).add_suffix("_py"))
 
 
@@ -119,7 +125,9 @@ def test_ears_c3_alarms_include_every_r_alarm():
     """R's C3 ignores the current month (README, EARS); every R alarm is a CDC C3 alarm too."""
     merged = _ears("C3")
     assert merged.alarm.sum() > 0
-    assert merged.loc[merged.alarm == 1, "alarm_py"].astype(bool).all()
+    # C3's alarm by its definition (statistic above z); the product uses C2 and its rule adds that a
+    # figure at or below its expected value is never an anomaly (C3 carries the two months before)
+    assert (merged.loc[merged.alarm == 1, "p_value_py"] < 0.05).all()
 
 
 def test_golden_series_are_reproducible():

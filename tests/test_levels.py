@@ -277,3 +277,29 @@ def test_the_default_test_is_monotone_in_alpha_but_for_its_reset(a, b):
     one = {alpha: (r.level == "alert") & (r.tested_periods == 1) for alpha, r in at.items()}
     assert not (one[strict] & ~(at[loose].level == "alert")).any()
     assert (at[strict].level == "alert").sum() <= (at[loose].level == "alert").sum()
+
+
+def test_a_wave_with_under_three_years_of_history_is_seen_by_the_short_series_channel():
+    """The 2014-15 wave of departures had under 3 years of history before it in Eurostat's monthly
+    series: the baseline test cannot score it, EARS must. A series from 2012-01 at about 150 a
+    month rises from August 2014; the product's scoring raises an alert in its first two months."""
+    from indicators.catalogue import load_catalogue
+    from monitoring.scoring import score_series
+    from monitoring.settings import MonitorSettings
+
+    rng = np.random.default_rng(2014)
+    index = pd.period_range("2012-01", "2015-06", freq="M")
+    mean = np.full(len(index), 150.0)
+    wave = index >= pd.Period("2014-08", "M")
+    mean[wave] = 150.0 * np.exp(0.35 * np.arange(1, wave.sum() + 1))
+    series = pd.Series(rng.poisson(mean).astype(float), index=index)
+    indicator = load_catalogue()["asylum_applications"]
+    settings = MonitorSettings().for_indicator(indicator.id)
+    stored = score_series(series, pd.Series(None, index=index, dtype=object), indicator, settings)
+    levels = rethreshold(stored, settings.levels, direction="up", visa=settings.visa_rule)
+    alerts = levels[levels.level == "alert"]
+    first = pd.Period(alerts["period"].iloc[0], "M")
+    assert pd.Period("2014-08", "M") <= first <= pd.Period("2014-09", "M")
+    assert "ears" in alerts["channels"].iloc[0]
+    before = levels[pd.PeriodIndex(levels["period"], freq="M") < pd.Period("2014-08", "M")]
+    assert (before.level != "alert").all()

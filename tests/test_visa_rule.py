@@ -29,7 +29,7 @@ def test_two_month_windows_against_a_year_earlier_and_the_reference():
     assert visa_rule(series).loc["2024-06"].status_code == 2
     # +20% (Jan-Feb 2024 = 120 vs 100): normal
     quiet = visa_rule(_months({"2024-01": 60, "2024-02": 60})).loc["2024-02"]
-    assert quiet.change_yoy == pytest.approx(0.2) and quiet.status_code == 0 
+    assert quiet.change_yoy == pytest.approx(0.2) and quiet.status_code == 0
 
 
 def test_reference_change_only_after_the_reference_window():

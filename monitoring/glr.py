@@ -341,9 +341,11 @@ def window_bound(expected: np.ndarray, dispersion: np.ndarray, threshold: float,
 
     Notes
     -----
-    With ``u = Y / M`` the equation is ``g(u) = u log u - u + 1 = c phi / M``; g is monotone on
-    each side of u = 1, so 100 bisection steps on ``[1, r + e^2]`` ('up') or ``[0, 1]`` ('down')
-    solve it to machine precision, vectorised.
+    With ``u = Y / M`` the equation is ``g(u) = u log u - u + 1 = r = c phi / M``; g is convex,
+    with ``g'(u) = log u``, and monotone on each side of u = 1. Newton's method from a start on
+    the far side of the root converges monotonically: for 'up' from ``u = 1 + sqrt(2r) + r``
+    (``g(1 + d) < d^2 / 2``, so the root is nearer to 1), for 'down' from ``u = 1 - sqrt(2r)``
+    (``g(1 - d) > d^2 / 2``), floored at a tiny positive u; it stops once no step moves u (at most 30).
     """
     if direction not in ("up", "down"):
         raise ValueError("window_bound: direction must be 'up' or 'down' (call both for 'both')")
@@ -351,19 +353,23 @@ def window_bound(expected: np.ndarray, dispersion: np.ndarray, threshold: float,
     m = np.asarray(m, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = float(threshold) * phi / m
+    ok = np.isfinite(r) & (r > 0)
+    rr = np.where(ok, r, 1.0)
     if direction == "up":
-        lo, hi = np.ones_like(r), np.where(np.isfinite(r), r + math.e ** 2, 1.0)
+        u = 1 + np.sqrt(2 * rr) + rr
     else:
-        lo, hi = np.zeros_like(r), np.ones_like(r)
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
+        u = np.maximum(1 - np.sqrt(2 * np.minimum(rr, 0.5)), 1e-12)
+    for _ in range(30):
+        log_u = np.log(u)
         with np.errstate(divide="ignore", invalid="ignore"):
-            g = np.where(mid > 0, mid * np.log(np.where(mid > 0, mid, 1.0)), 0.0) - mid + 1
-        below = g < r
-        if direction == "up":
-            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-        else:
-            lo, hi = np.where(below, lo, mid), np.where(below, mid, hi)
+            step = np.nan_to_num((u * log_u - u + 1 - rr) / log_u)
+        u = u - step
+        if direction == "down":
+            u = np.clip(u, 1e-300, 1.0)
+        if not np.any(np.abs(step) > 1e-13 * u):  # converged everywhere (quadratically: a few steps)
+            break
+    u = np.where(ok, u, 1.0)
+    lo = hi = u
     out = m * 0.5 * (lo + hi)
     if direction == "up":
         out = np.where(m == 0, 0.0, out)

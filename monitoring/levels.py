@@ -389,9 +389,12 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     out["tested_observed"] = tested_obs
     out["tested_expected"] = tested_mu
     out["tested_bound"] = tested_bound
-    shift = stored["cusum_shift_start"] if "cusum_shift_start" in stored else pd.Series(None, index=stored.index)
-    out["shift_start"] = pd.Series([None if (v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)))
-                                    else str(v) for v in shift], index=out.index, dtype=object)
+    if "cusum_shift_start" in stored:
+        shift = stored["cusum_shift_start"]
+        text = shift.astype(str).to_numpy(dtype=object)
+        out["shift_start"] = pd.Series(np.where(shift.isna().to_numpy(), None, text), index=out.index, dtype=object)
+    else:
+        out["shift_start"] = pd.Series(None, index=out.index, dtype=object)
     out = out.join(_criterion(stored, visa, up, down, restart, periods, criterion, ppy))
     return out
 

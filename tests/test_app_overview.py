@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from indicators.store import open_store, results
+from indicators.store import episodes, open_store, results
+from monitoring.episodes import open_episodes
 from monitoring.i18n import t
 from tests.apptest_support import PAGES, app, metric, texts
 
 pytest_plugins = ("tests.app_fixtures",)
+
+
+def _episodes_table(at):
+    """The open-episodes table (the criterion's list, in its expander, is another table)."""
+    return next(d.value for d in at.dataframe if "level" in d.value.columns)
 
 
 def test_demo_overview_tiles_table_banner(demo_db):
@@ -17,30 +23,41 @@ def test_demo_overview_tiles_table_banner(demo_db):
     assert at.title[0].value == t("overview.title")
     assert any("SYNTHETIC" in w for w in texts(at, "warning"))
     labels = [m.label for m in at.metric]
-    assert labels.count("Alerts") == 3 and labels.count("Watches") == 3
-    table = at.dataframe[0].value
-    assert list(table.columns)[:4] == ["level", "indicator", "geo", "period"]
+    assert labels.count(t("overview.alerts")) == 3 and labels.count(t("overview.watches")) == 3
+    table = _episodes_table(at)
+    assert list(table.columns)[:5] == ["level", "indicator", "geo", "start", "period"]
     # Most severe first: every alert before any watch; names, not codes.
     levels = list(table["level"])
     assert levels == sorted(levels, key=lambda lv: lv != "alert")
-    assert "First-time asylum applications" in set(table["indicator"]) and "asylum_applications" not in set(
-        table["indicator"])
-    assert "France" in set(table["geo"])
-    # The plain sentences of the top alerts are shown above the table.
-    assert any("expected" in m and "upper bound" in m for m in texts(at, "markdown"))
-    # The tiles count the same series as the table (at most one per series).
-    stored = results.read_results(open_store(demo_db), levels=("alert",))
-    assert metric(at, "Alerts") <= stored[["indicator", "geo"]].drop_duplicates().shape[0]
+    assert not {"asylum_applications", "refused_entry", "irregular_stay"} & set(table["indicator"])
+    # One row per open episode, and the tiles, the caption and the table give the one count.
+    store = open_store(demo_db)
+    stored = episodes.read_episodes(store)
+    count = open_episodes(stored)
+    assert len(table) == count.total == len(set(zip(table["indicator"], table["geo"], strict=True)))
+    tiles = [m for m in at.metric if m.label in (t("overview.alerts"), t("overview.watches"))]
+    assert sum(int(m.value) for m in tiles) == count.total
+    assert any(t("overview.episode_count", n=count.total, alert=count.alert, watch=count.watch) in c
+               for c in texts(at, "caption"))
+    # What changed at the latest data comes first, one sentence each.
+    assert at.subheader[0].value == t("overview.changes_title")
+    # The criterion stands apart, as a status: its own block, never an anomaly level.
+    assert any(t("criterion.title") in m for m in texts(at, "markdown"))
+    res = results.read_results(store)
+    latest = res.sort_values("period_start").groupby(["indicator", "geo"]).tail(1)
+    above = latest["criterion"].fillna("").str.startswith("above_").sum()
+    assert sum(int(m.value) for m in at.metric if m.label.startswith(t("overview.criterion_above", pct="")[:10])) \
+        == above
 
 
-def test_choosing_an_alert_opens_it_in_the_explorer(demo_db):
+def test_choosing_an_episode_opens_it_in_the_explorer(demo_db, catalogue):
     at = app()
-    first = at.dataframe[0].value.iloc[0]
+    first = _episodes_table(at).iloc[0]
     at.selectbox(key="open_series").select_index(0).run()
     assert not at.exception
     assert at.title[0].value == t("explorer.title")
-    assert at.selectbox(key="ex_indicator").value == "asylum_applications"
-    assert first["geo"] == "France" and at.selectbox(key="ex_geo").value == "FR"
+    chosen = at.selectbox(key="ex_indicator").value
+    assert catalogue[chosen].name_in("en") == first["indicator"]
     assert at.get("plotly_chart")
 
 
@@ -49,7 +66,8 @@ def test_language_switch_translates_the_page(demo_db):
     at.sidebar.selectbox(key="lang").set_value("sq").run()
     assert not at.exception
     assert at.title[0].value == t("overview.title", "sq")
-    assert "Aplikime për azil për herë të parë" in set(at.dataframe[0].value["indicator"])
+    assert at.subheader[0].value == t("overview.changes_title", "sq")
+    assert set(_episodes_table(at)["level"]) <= {t("level.alert", "sq"), t("level.watch", "sq")}
 
 
 def test_first_start_loads_the_demo_and_scans(tmp_path, app_env):
@@ -57,7 +75,7 @@ def test_first_start_loads_the_demo_and_scans(tmp_path, app_env):
     app_env.setenv("MONITOR_DB", str(path))
     at = app()
     assert not at.exception
-    assert at.dataframe and len(at.dataframe[0].value) > 0
+    assert at.dataframe and len(_episodes_table(at)) > 0
     assert not results.runs(open_store(path)).empty
 
 

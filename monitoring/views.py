@@ -22,7 +22,6 @@ from monitoring.narrative import channel_names, criterion_text, geo_name, senten
 from monitoring.settings import MonitorSettings
 from monitoring.visa_rule import criterion_applies, visa_rule
 
-RECENT_MONTHS = 6  # "current" alerts: in the last six months of each series
 TILE_CATEGORIES = ("outflow", "return", "leading")
 CURRENT_COLUMNS = ("level", "indicator", "geo", "start", "period", "observed", "expected", "upper", "change",
                    "reason", "channels")
@@ -81,20 +80,6 @@ class OverviewView:
     criterion_crossed: int = 0  # series whose criterion status rose at their latest period
     changes: tuple[tuple[str, str, str], ...] = ()  # (kind, level, sentence) at the latest data, most severe first
     count: EpisodeCount = field(default_factory=EpisodeCount)  # the one count: open episodes
-
-
-def current_levels(res: pd.DataFrame, months: int = RECENT_MONTHS) -> pd.DataFrame:
-    """Watch and alert rows in the last ``months`` of each series, most severe first."""
-    if res.empty:
-        return res
-    res = _with_starts(res) if "period_start" not in res else res
-    last = res.groupby(["indicator", "geo"])["period_start"].transform("max")
-    recent = res["period_start"] > last - pd.DateOffset(months=months)
-    rows = res[recent & res["level"].isin(list(SEVERITY))].copy()
-    rows["severity"] = rows["level"].map(SEVERITY)
-    return rows.sort_values(
-        ["severity", "score", "period_start"], ascending=[False, False, False], na_position="last"
-    )
 
 
 def latest_complete(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> str:

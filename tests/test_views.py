@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from indicators.catalogue import load_catalogue
-from indicators.store import open_store, results
+from indicators.store import episodes, open_store
 from monitoring import records, tuning, views
 from monitoring.i18n import strings
 from monitoring.settings import load_settings
@@ -25,7 +25,7 @@ def demo(tmp_path_factory):
     return open_store(build_demo(tmp_path_factory.mktemp("views") / "monitor.duckdb"))
 
 
-def test_overview_current_alerts_most_severe_first(demo):
+def test_overview_shows_open_episodes_most_severe_first(demo):
     view = views.overview_view(demo, CATALOGUE, NOW)
     assert not view.empty
     assert view.latest_text == "October 2026 (monthly); Q3 2026 (quarterly)"
@@ -34,32 +34,39 @@ def test_overview_current_alerts_most_severe_first(demo):
     assert severity.is_monotonic_decreasing
     alerts = table[table["level"] == "alert"]
     assert alerts["score"].is_monotonic_decreasing
-    # The planted French spike of May 2026 is among the current alerts, with its sentence.
-    fr = table[
-        (table["indicator_id"] == "asylum_applications")
-        & (table["geo_code"] == "FR")
-        & (table["period_code"] == "2026-05")
-    ]
-    assert fr["level"].tolist() == ["alert"]
-    assert fr["reason"].iloc[0].startswith("First-time asylum applications in France, May 2026:")
+    # one row per open episode: the one count
+    stored = episodes.read_episodes(demo)
+    open_now = stored[stored["state"] == "open"]
+    assert len(table) == len(open_now) == view.count.total
+    assert set(zip(table["indicator_id"], table["geo_code"], strict=True)) == set(
+        zip(open_now["indicator"], open_now["geo"], strict=True))
+    # The planted French spike of May 2026 is an episode of its own (over by October), kept with its figures.
+    fr = stored[(stored["indicator"] == "asylum_applications") & (stored["geo"] == "FR")
+                & (stored["start_period"] <= "2026-05") & (stored["last_period"] >= "2026-05")]
+    assert len(fr) == 1 and fr["peak_level"].iloc[0] == "alert" and fr["state"].iloc[0] == "resolved"
     assert {tile.category for tile in view.tiles} == {"outflow", "return", "leading"}
+    assert sum(tile.alerts + tile.watches for tile in view.tiles) == view.count.total
     assert sum(tile.series for tile in view.tiles) > 0
     assert set(view.freshness["source"]) >= {"Eurostat", "Kosovo Police"}
 
 
-def test_current_levels_keep_only_the_recent_months():
-    res = pd.DataFrame(
-        {"indicator": "a", "geo": "DE", "period": ["2025-01", "2026-05", "2026-09", "2026-10"],
-         "level": ["alert", "watch", "alert", "normal"], "score": [9.0, 1.0, 2.0, 0.0]}
-    )
-    current = views.current_levels(res, months=6)
-    assert current["period"].tolist() == ["2026-09", "2026-05"]  # alert before watch; 2025 is too old
+def test_what_changed_is_one_sentence_per_change_and_never_repeats_a_series(demo):
+    view = views.overview_view(demo, CATALOGUE, NOW)
+    assert view.changes
+    kinds = [kind for kind, _, _ in view.changes]
+    assert set(kinds) <= {"new", "escalation", "resolution", "criterion"}
+    for kind, level, text in view.changes:
+        assert text.count(".**") == 1 and text.endswith(".")
+        if kind == "criterion" and level == "criterion":
+            assert "not abnormal for this series" in text  # a status, said as one, not an anomaly
 
 
 def test_sentences_follow_the_language(demo):
     view = views.overview_view(demo, CATALOGUE, NOW, "sr")
     assert view.current["reason"].str.contains("očekivano").all()
-    assert "Prvi zahtevi za azil" in set(view.current["indicator"])
+    assert "Lica zatečena u nezakonitom boravku" in set(view.current["indicator"])
+    assert any("Kriterijum suspenzije EU" in text or "kriterijum suspenzije EU" in text
+               for _, _, text in view.changes)
 
 
 def test_explorer_history_joins_observations_and_results(demo):
@@ -100,19 +107,19 @@ def test_counts_are_monotone_in_alpha_and_visa_thresholds(demo):
         for a in (0.05, 0.01, 0.001)
     ]
     assert counts[0] >= counts[1] >= counts[2]
+    assert counts[0] > counts[2]
+    # the EU suspension criterion is a status apart: its thresholds never change the anomaly count
     strict = tuning.with_values(saved, None, {"watch": 1.0, "alert": 2.0})
-    assert (
-        tuning.counts(stored, CATALOGUE, strict, NOW).alerts
-        < tuning.counts(stored, CATALOGUE, saved, NOW).alerts
-    )
+    assert (tuning.counts(stored, CATALOGUE, strict, NOW).alerts
+            == tuning.counts(stored, CATALOGUE, saved, NOW).alerts)
 
 
-def test_counts_at_the_saved_settings_match_the_stored_results(demo):
+def test_counts_at_the_saved_settings_match_the_stored_episodes(demo):
     stored = tuning.stored_scores(demo, NOW)
     counted = tuning.counts(stored, CATALOGUE, load_settings(), NOW)
-    res = results.read_results(demo, since=tuning.window_start(NOW).date())
-    assert counted.alerts == int((res["level"] == "alert").sum())
-    assert counted.watches == int((res["level"] == "watch").sum())
+    count = records.episode_count(demo)  # the open episodes the scan stored: the one count
+    assert (counted.alerts, counted.watches) == (count.alert, count.watch) and count.total > 0
+    assert counted.by_indicator[["alert", "watch"]].sum().tolist() == [count.alert, count.watch]
 
 
 def test_indicator_override_equal_to_global_is_dropped():

@@ -57,7 +57,7 @@ def test_overview_table_then_explorer_chart(demo_db, tmp_path):
         page.goto(url)
         settle(page)
         no_exception(page)
-        table = page.locator("[data-testid='stDataFrame']").first
+        table = page.locator("[data-testid='stDataFrame'] >> visible=true").first  # the episodes table
         table.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stMetricValue']").count() >= 6
         assert page.get_by_text("SYNTHETIC demo data").count() == 1

@@ -44,8 +44,7 @@ def first_start(lang: str) -> bool:
         progress.bar.empty()
         heading.empty()  # the overview follows; the preparation is over
         if report is not None:
-            st.toast(t("ui.scan_done", lang, alerts=report.alerts, watches=report.watches,
-                       series=report.series_total))
+            st.toast(t("ui.scan_done", lang, episodes=report.episodes.text(lang), series=report.series_total))
     return True
 
 

@@ -1,4 +1,5 @@
-"""Alerts (analysts): the alert log over time; acknowledge, dismiss as explained, reopen."""
+"""Alerts (analysts): the alert episodes -- one row per episode, open ones first; acknowledge, dismiss as
+explained, reopen an episode, with its history."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from monitoring.i18n import t
 
 SINCE = {"12": 12, "24": 24, "60": 60, "all": None}
 ACTIONS = ("acknowledged", "dismissed", "open")
+# Narrow columns, so that the comment stays in view on a laptop screen.
+WIDTHS = {"periods": 70, "status_by": "small", "expires": "small"}
 
 
 def render() -> None:
@@ -32,7 +35,8 @@ def render() -> None:
         key="al_indicator",
         format_func=lambda i: t("alerts.all_indicators", lang) if i is None else cat[i].name_in(lang),
     )
-    log = common.alert_log(lang, SINCE[since], tuple(statuses), indicator)
+    log = common.episode_log(lang, SINCE[since], tuple(statuses), indicator)
+    st.markdown(f"**{log.count.text(lang)}**")
     log_chart = figures.alert_log_figure(log.chart, lang=lang, title=t("alerts.chart_title", lang))
     st.plotly_chart(log_chart, width="stretch", key="alert_log_chart")
     downloads.chart(log_chart, downloads.meta(t("alerts.chart_title", lang)), "alert_log", "al_chart")
@@ -40,22 +44,24 @@ def render() -> None:
         st.info(t("alerts.none", lang))
         return
     st.caption(t("alerts.count", lang, n=len(log.table)))
-    st.dataframe(log.table[list(records.LOG_COLUMNS)], hide_index=True, width="stretch", height=320,
-                 column_config={c: t(f"alerts.col_{c}", lang) for c in records.LOG_COLUMNS})
-    downloads.table(log.table[list(records.LOG_COLUMNS)].rename(
-        columns={c: t(f"alerts.col_{c}", lang) for c in records.LOG_COLUMNS}), "alert_log", "al_table",
-        title=t("alerts.chart_title", lang))
+    columns = list(records.LOG_COLUMNS)
+    st.dataframe(log.table[columns], hide_index=True, width="stretch", height=320,
+                 column_config={c: st.column_config.Column(t(f"alerts.col_{c}", lang), width=WIDTHS.get(c))
+                                for c in columns})
+    downloads.table(log.table[columns].rename(columns={c: t(f"alerts.col_{c}", lang) for c in columns}),
+                    "alert_log", "al_table", title=t("alerts.chart_title", lang))
     _act(log.table, lang)
 
 
 def _act(table, lang: str) -> None:
     st.subheader(t("alerts.act_title", lang))
     labels = {
-        n: f"{r.indicator} – {r.geo}, {r.period} ({r.status})" for n, r in enumerate(table.itertuples())
+        n: t("alerts.choice", lang, indicator=r.indicator, geo=r.geo, start=r.start, peak=r.peak, status=r.status)
+        for n, r in enumerate(table.itertuples())
     }
     choice = st.selectbox(t("alerts.choose", lang), list(labels), format_func=labels.get, key="al_choice")
     row = table.iloc[choice]
-    key = (row["indicator_id"], row["geo_code"], row["period_code"])
+    episode_id = int(row["episode_id"])
     if row["first_reason"]:
         st.caption(t("alerts.first_seen_as", lang, reason=row["first_reason"]))
     with st.form("alert_action", border=True):
@@ -67,20 +73,20 @@ def _act(table, lang: str) -> None:
         expires = st.date_input(t("alerts.expires", lang), value=None, key="al_expires",
                                 min_value=dt.date.today(), help=t("alerts.expires_help", lang))
         if st.form_submit_button(t("alerts.apply", lang), type="primary") and common.require_analyst():
-            try:
-                actions.set_alert_status(common.store(), key, action, who=common.current_user()[0],
-                                         comment=comment,
-                                         expires=expires if action == "acknowledged" else None)
-            except ValueError as exc:
-                st.error(str(exc))
+            if action in ("acknowledged", "dismissed") and not comment.strip():
+                st.error(t("alerts.comment_required", lang))
             else:
+                actions.set_episode_status(common.store(), episode_id, action, who=common.current_user()[0],
+                                           comment=comment, expires=expires if action == "acknowledged" else None)
                 common.flash(t("alerts.done", lang, action=t(f"alerts.status_{action}", lang)))
                 st.rerun()
-    history = common.alert_history(key, lang)
+    history = common.episode_history(episode_id, lang)
     st.markdown(f"**{t('alerts.history', lang)}**")
     if history.empty:
         st.caption(t("alerts.no_history", lang))
     else:
+        if not history["period"].astype(bool).any():
+            history = history.drop(columns="period")
         st.dataframe(history, hide_index=True, width="stretch",
                      column_config={c: t(f"alerts.col_{c}", lang) for c in history.columns})
 

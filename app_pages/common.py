@@ -272,22 +272,23 @@ def show_flash() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _alert_log(path: str, key: tuple[int, int, int], lang_code: str, day: str, since: int | None,
-               statuses: tuple[str, ...], indicator: str | None) -> records.AlertLog:
-    return records.alert_log(_store(path), catalogue(), pd.Timestamp(day), lang_code, since_months=since,
-                             statuses=statuses, indicator=indicator)
+def _episode_log(path: str, key: tuple[int, int, int], lang_code: str, day: str, since: int | None,
+                 statuses: tuple[str, ...], indicator: str | None) -> records.EpisodeLog:
+    return records.episode_log(_store(path), catalogue(), pd.Timestamp(day), lang_code, since_months=since,
+                               statuses=statuses, indicator=indicator)
 
 
-def alert_log(
+def episode_log(
     lang_code: str, since: int | None, statuses: tuple[str, ...], indicator: str | None
-) -> records.AlertLog:
-    return _alert_log(
+) -> records.EpisodeLog:
+    """The Alerts page's episodes for these filters (cached per database version)."""
+    return _episode_log(
         str(default_db_path()), version(), lang_code, str(today().date()), since, statuses, indicator
     )
 
 
-def alert_history(key: tuple[str, str, str], lang_code: str) -> pd.DataFrame:
-    return records.alert_history(store(), key, lang_code)
+def episode_history(episode_id: int, lang_code: str) -> pd.DataFrame:
+    return records.episode_history(store(), episode_id, lang_code)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -70,8 +70,7 @@ def _upload(lang: str) -> None:
         progress.bar.empty()
         lines = [r.summary() for r in result.reports]
         if result.scan is not None:
-            lines.append(t("data.rescanned", lang, n=len(result.touched), alerts=result.scan.alerts,
-                           watches=result.scan.watches))
+            lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
         common.flash("\n\n".join(lines))
         st.rerun()
 

@@ -6,7 +6,8 @@ import streamlit as st
 
 from app_pages import common
 from monitoring import actions, tuning, views
-from monitoring.i18n import number, t
+from monitoring.episodes import EpisodeCount
+from monitoring.i18n import t
 from monitoring.settings import METHODS
 
 GLOBAL = "__all__"
@@ -103,7 +104,7 @@ def render() -> None:
             else:
                 actions.save_settings(common.store(), cat, new, who=common.current_user()[0], reason=reason,
                                       today=common.today())
-                common.flash(t("th.saved", lang, alerts=number(after.alerts, lang)))
+                common.flash(t("th.saved", lang, episodes=EpisodeCount(after.alerts, after.watches).text(lang)))
                 st.rerun()
     _rescan(lang)
     _audit(lang)
@@ -117,8 +118,7 @@ def _rescan(lang: str) -> None:
             progress = common.progress_bar(lang)
             report = actions.rescan(common.store(), common.catalogue(), common.settings(),
                                     today=common.today(), who=common.current_user()[0], progress=progress)
-            common.flash(t("ui.scan_done", lang, alerts=report.alerts, watches=report.watches,
-                           series=report.series_total))
+            common.flash(t("ui.scan_done", lang, episodes=report.episodes.text(lang), series=report.series_total))
             st.rerun()
 
 

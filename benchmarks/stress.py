@@ -3,8 +3,8 @@
     python benchmarks/stress.py [--seconds 60] [--threads 20] [--series 12] [--out benchmarks/results/stress.md]
 
 ``--threads`` sessions (threads of this process, like Streamlit sessions) read what the pages read
-(current levels, stored scores, alerts, coverage) and save threshold changes (with a reason and the
-re-levelled results) and alert acknowledgements, while a separate process loads a file with
+(current levels, stored scores, alert episodes, coverage) and save threshold changes (with a reason and the
+re-levelled results and episodes) and episode acknowledgements, while a separate process loads a file with
 changed values (revisions) and runs a scan (one worker) in a loop, all for ``--seconds``. Then
 every saved settings id, every acknowledgement and every load (with its revisions and values) is
 looked up in the database. Reports operations and errors by kind, lost writes and p50/p95
@@ -36,7 +36,8 @@ import pandas as pd  # noqa: E402
 
 from indicators.catalogue import load_catalogue  # noqa: E402
 from indicators.loaders import load_files  # noqa: E402
-from indicators.store import Store, observations, results  # noqa: E402
+from indicators.store import Store, episodes, observations, results  # noqa: E402
+from monitoring.episodes import reconciler  # noqa: E402
 from monitoring.levels import LevelSettings  # noqa: E402
 from monitoring.scan import current_results, relevel, scan  # noqa: E402
 from monitoring.settings import MonitorSettings  # noqa: E402
@@ -103,7 +104,7 @@ class Sessions:
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     settings: list[tuple[int, str]] = field(default_factory=list)
-    acks: list[tuple[tuple[str, str, str], str, str]] = field(default_factory=list)
+    acks: list[tuple[int, str, str]] = field(default_factory=list)  # episode id, status, comment
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -122,7 +123,7 @@ def session(store: Store, catalogue, deadline: float, number: int, keys: list, d
             elif kind == "read_scores":
                 results.read_scores(store)
             elif kind == "alerts":
-                results.alerts(store)
+                episodes.read_episodes(store)
             elif kind == "coverage":
                 observations.coverage(store)
             elif kind == "save_settings":
@@ -130,14 +131,14 @@ def session(store: Store, catalogue, deadline: float, number: int, keys: list, d
                 reason = f"session {number} change {n}: «tighter» \"watch\""
                 levels = relevel(store, catalogue, settings, today=TODAY)
                 saved = results.save_settings(store, settings.to_json(), who=f"session-{number}", reason=reason,
-                                              levels=levels)
+                                              levels=levels, episodes=reconciler(levels))
                 with done.lock:
                     done.settings.append((saved, reason))
             else:
-                key = tuple(rng.choice(keys))
+                key = int(rng.choice(keys))
                 status = rng.choice(["acknowledged", "dismissed", "open"])
                 comment = f"session {number} ack {n} — ë"
-                results.set_alert_status(store, key, status=status, who=f"session-{number}", comment=comment)
+                episodes.set_episode_status(store, key, status=status, who=f"session-{number}", comment=comment)
                 with done.lock:
                     done.acks.append((key, status, comment))
         except Exception as exc:  # every failure is counted, none stops the session
@@ -152,12 +153,12 @@ def lost_writes(store: Store, done: Sessions, loaded: list[dict]) -> dict[str, i
     """Every saved change looked up in the database: how many of each kind are missing."""
     log = results.settings_log(store)
     saved = set(zip(log["id"].astype(int), log["reason"], strict=True))
-    actions = results.alert_actions(store)
-    acted = set(zip(actions["indicator"], actions["geo"], actions["period"], actions["action"],
-                    actions["comment"], strict=True))
-    alerts = results.alerts(store).set_index(["indicator", "geo", "period"])
-    last_action = actions.groupby(["indicator", "geo", "period"])["action"].last()
-    inconsistent = int((alerts.loc[last_action.index, "status"] != last_action).sum())
+    actions = episodes.episode_actions(store)
+    acted = set(zip(actions["episode_id"].astype(int), actions["action"], actions["comment"], strict=True))
+    stored = episodes.read_episodes(store).set_index("id")
+    # a scan reopens an acknowledged episode that worsened: its action 'reopened' leaves it 'open'
+    last_action = actions.groupby("episode_id")["action"].last().replace({"reopened": "open"})
+    inconsistent = int((stored.loc[last_action.index, "status"] != last_action).sum())
     loads = observations.loads(store).set_index("id")
     revisions = observations.revisions(store)
     per_load = revisions.groupby("replaced_by_load").size()
@@ -171,8 +172,8 @@ def lost_writes(store: Store, done: Sessions, loaded: list[dict]) -> dict[str, i
     last_values = loaded[-1]["values"] if loaded else {}
     return {
         "settings": sum((sid, reason) not in saved for sid, reason in done.settings),
-        "acknowledgements": sum((*key, status, comment) not in acted for key, status, comment in done.acks),
-        "alert status not the last action": inconsistent,
+        "acknowledgements": sum((key, status, comment) not in acted for key, status, comment in done.acks),
+        "episode status not the last action": inconsistent,
         "loads (with their revisions)": lost_loads,
         "values of the last load": sum(current.get(k) != v for k, v in last_values.items()),
     }
@@ -189,7 +190,7 @@ def run(seconds: float = 60, threads: int = 20, n_series: int = 12, folder: Path
     store = Store(folder / "monitor.duckdb")
     load_files(store, [series_csv(folder / "load-0.csv", n_series, 0)], catalogue=catalogue, today=TODAY.date())
     scan(store, catalogue, MonitorSettings(), today=TODAY, workers=1)
-    keys = results.alerts(store)[["indicator", "geo", "period"]].values.tolist()
+    keys = episodes.read_episodes(store)["id"].tolist()
     out = folder / "writer.json"
     writer = subprocess.Popen([sys.executable, __file__, "--writer", str(store.path), str(folder), str(seconds),
                                str(n_series), str(out)])

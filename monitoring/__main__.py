@@ -11,8 +11,12 @@ import pandas as pd
 from indicators.catalogue import CatalogueError, load_catalogue
 from indicators.store import StoreError, default_db_path, open_store
 
+# The 13 columns of the anomaly level (``level``: statistical channels only, named in ``channels``),
+# then the EU suspension criterion's: its status, the legal ratios (vs a year earlier, vs Nov-Dec 2023),
+# the seasonally adjusted ratio beside them, and since when the status holds.
 OUT_COLUMNS = ["indicator", "geo", "period", "observed", "expected", "lower", "upper", "score", "p_value",
-               "level", "channels", "provisional", "reason"]
+               "level", "channels", "provisional", "reason",
+               "criterion", "change_yoy", "change_ref", "change_adjusted", "criterion_since"]
 
 
 def _progress_bar(stream):
@@ -52,11 +56,12 @@ def cmd_scan(args, today: pd.Timestamp) -> int:
     report = scan(store, catalogue, settings, today=today, since=args.since, workers=args.workers,
                   progress=_progress_bar(sys.stderr))
     print(f"run {report.run_id}: {report.series_total} series, {report.series_refitted} refitted, "
-          f"{report.periods_scored} periods scored; {report.alerts} alerts, {report.watches} watches")
+          f"{report.periods_scored} periods scored; {report.episodes.text()}")
     if len(report.by_indicator):
         print(report.by_indicator.to_string())
     if args.out:
-        rows = current_results(store, levels=None if args.all else ("alert", "watch"), since=args.since)
+        rows = current_results(store, levels=None if args.all else ("alert", "watch"), since=args.since,
+                               criterion_crossed=not args.all)
         rows[OUT_COLUMNS].to_csv(args.out, index=False)
         print(f"wrote {len(rows)} rows to {args.out}")
     return 0
@@ -99,14 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m monitoring",
                                      description="Score the indicator series and report alarms.")
     sub = parser.add_subparsers(dest="command", required=True)
-    scan = sub.add_parser("scan", help="fit, score and store every series; summarise alerts and watches",
-                          description="Fit the baselines, score every series with enough history, store the run "
-                                      "and its per-period results, and print alerts and watches by indicator.")
+    scan = sub.add_parser("scan", help="fit, score and store every series; summarise the open alert episodes",
+                          description="Fit the baselines, score every series with enough history, store the run, "
+                                      "its per-period results and alert episodes, and print the open episodes "
+                                      "(alert, watch) by indicator.")
     scan.add_argument("--db", type=Path, default=None,
                       help=f"database file (default: MONITOR_DB or {default_db_path()})")
     scan.add_argument("--settings", type=Path, help="settings TOML file (default: the saved settings)")
     scan.add_argument("--since", type=_period, help="score periods from this month on (YYYY-MM)")
-    scan.add_argument("--out", type=Path, help="write scored rows to this CSV file")
+    scan.add_argument("--out", type=Path, help="write anomalies (watch, alert) and new EU-criterion crossings "
+                                                  "to this CSV file")
     scan.add_argument("--all", action="store_true", help="with --out: every scored period, not only alarms")
     scan.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     brief = sub.add_parser("brief", help="write the briefing deck (.pptx) or one-page note (.pdf) for a month",

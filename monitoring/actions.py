@@ -1,4 +1,4 @@
-"""The dashboard's write actions: first start, upload and rescan, saving settings, alert status, events.
+"""The dashboard's write actions: first start, upload and rescan, saving settings, episode status, events.
 
 Each is one call from a page (after the page's role check) and publishes its change atomically
 through the store. No Streamlit here; progress is reported through a callback.
@@ -17,8 +17,9 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
-from indicators.store import Store, events, observations, results
+from indicators.store import Store, episodes, events, observations, results
 from indicators.validation import LoadError
+from monitoring.episodes import reconciler, resolve_after_of
 from monitoring.scan import ScanReport, relevel, scan
 from monitoring.settings import MonitorSettings, settings_from_json
 
@@ -120,9 +121,10 @@ def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings,
     if not reason.strip():
         raise ValueError("Write a reason before saving: it is kept in the audit log.")
     levels = relevel(store, catalogue, settings, today=today)
-    # one write: the settings, their audit entry and the levels they produce land together
+    # one write: the settings, their audit entry, the levels and the episodes they make land together
     return results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts,
-                                 levels=levels)
+                                 levels=levels,
+                                 episodes=reconciler(levels, resolve_after_of(settings, levels["indicator"])))
 
 
 def revert_settings(
@@ -137,12 +139,12 @@ def revert_settings(
     return save_settings(store, catalogue, settings, who=who, reason=reason, today=today, reverts=entry_id)
 
 
-def set_alert_status(store: Store, key: tuple[str, str, str], status: str, *, who: str, comment: str = "",
-                     expires: dt.date | None = None) -> None:
-    """Acknowledge (with a comment and optional expiry), dismiss as explained, or reopen an alert."""
+def set_episode_status(store: Store, episode_id: int, status: str, *, who: str, comment: str = "",
+                       expires: dt.date | None = None) -> None:
+    """Acknowledge (with a comment and optional expiry), dismiss as explained, or reopen an episode."""
     if status in ("acknowledged", "dismissed") and not comment.strip():
-        raise ValueError("Write a comment: it says why the alert was acknowledged or dismissed.")
-    results.set_alert_status(store, key, status=status, who=who, comment=comment, expires=expires)
+        raise ValueError("Write a comment: it says why the episode was acknowledged or dismissed.")
+    episodes.set_episode_status(store, episode_id, status=status, who=who, comment=comment, expires=expires)
 
 
 def add_event(

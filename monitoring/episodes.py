@@ -21,13 +21,17 @@ three would keep an episode open a quarter after it ended.
 
 An episode's ``peak_level`` (the highest level it reached) is its level: an episode that reached
 alert counts as an alert episode until it resolves. ``current_level`` is the level of the series'
-latest period while the episode is open ('normal' once it is resolved).
+latest period while the episode is open ('normal' once it is resolved). ``shift_start`` is the
+earliest month a sustained shift began, as the CUSUM gave it in a period of the episode that it
+raised (other channels' periods carry no shift). ``first_figures`` keeps what the sentence of the
+first period needs (JSON), so that how an episode was first seen can be said in any language.
 
 No store, no Streamlit: the scan, the Thresholds preview and the pages call these.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,11 +49,17 @@ CHANGE_KINDS = ("new", "escalation", "resolution", "criterion")
 COMPUTED = ("indicator", "geo", "start_period", "start_date", "last_period", "last_date", "resolved_period",
             "state", "peak_level", "peak_period", "peak_score", "peak_observed", "peak_expected", "current_level",
             "shift_start", "periods", "alert_since", "first_level", "first_observed", "first_expected",
-            "first_upper", "first_lower", "first_channels", "first_last_year", "first_provisional", "first_reason")
+            "first_upper", "first_lower", "first_channels", "first_last_year", "first_provisional", "first_reason",
+            "first_figures")
+# What the sentence of a period needs (monitoring.narrative.sentence), kept for an episode's first period
+# as JSON (``first_figures``) so that the page can say how it was first seen in any language.
+FIGURES = ("period", "observed", "expected", "lower", "upper", "last_year", "level", "channels", "provisional",
+           "tested_periods", "tested_observed", "tested_expected", "tested_bound", "shift_start", "criterion",
+           "criterion_since", "criterion_crossed", "change_yoy", "change_ref")
 # Kept from the stored episode when a computed one matches it.
 KEPT = ("id", "first_seen", "first_run", "status", "status_by", "status_at", "comment", "expires", "ack_level",
         "ack_score", "first_level", "first_observed", "first_expected", "first_upper", "first_lower",
-        "first_channels", "first_last_year", "first_provisional", "first_reason")
+        "first_channels", "first_last_year", "first_provisional", "first_reason", "first_figures")
 _FIRST = {"first_level": "level", "first_observed": "observed", "first_expected": "expected",
           "first_upper": "upper", "first_lower": "lower", "first_channels": "channels",
           "first_last_year": "last_year", "first_provisional": "provisional", "first_reason": "reason"}
@@ -79,13 +89,21 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
 
 
+def _plain(value):
+    """A JSON-ready value: None for missing, Python numbers and text."""
+    if _missing(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, bool | int | float | str) else str(value)
+
+
 def _number(value) -> float:
     return np.nan if _missing(value) else float(value)
 
 
-def _peak_key(level: str, score) -> tuple[int, float]:
-    value = _number(score)
-    return RANK[level], -np.inf if np.isnan(value) else value
+def _peak_key(level: str, score: float) -> tuple[int, float]:
+    return RANK[level], -np.inf if np.isnan(score) else score
 
 
 def compute_episodes(levels: pd.DataFrame, resolve_after: int | Mapping[str, int] = RESOLVE_AFTER
@@ -97,28 +115,39 @@ def compute_episodes(levels: pd.DataFrame, resolve_after: int | Mapping[str, int
     if levels is None or not len(levels):
         return pd.DataFrame(columns=list(COMPUTED))
     frame = levels.assign(period_start=pd.to_datetime(levels["period_start"]))
-    frame = frame.sort_values(["indicator", "geo", "period_start"], kind="stable")
+    frame = frame.sort_values(["indicator", "geo", "period_start"], kind="stable").reset_index(drop=True)
+    # every column once, as arrays; each series is a range of rows
+    arrays = {
+        "period": frame["period"].astype(str).to_numpy(), "start": frame["period_start"].to_numpy(),
+        "level": frame["level"].astype(str).to_numpy(),
+        "score": pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float) if "score" in frame
+        else np.full(len(frame), np.nan),
+        "shift": _column(frame, "shift_start"),
+        "columns": {name: _column(frame, name) for name in {"observed", "expected", *_FIRST.values(), *FIGURES}},
+    }
+    indicator, geo = frame["indicator"].to_numpy(dtype=object), frame["geo"].to_numpy(dtype=object)
+    bounds = np.flatnonzero((indicator[1:] != indicator[:-1]) | (geo[1:] != geo[:-1])) + 1
     out: list[dict] = []
-    for (indicator, geo), rows in frame.groupby(["indicator", "geo"], sort=False):
-        after = resolve_after.get(indicator, RESOLVE_AFTER) if isinstance(resolve_after, Mapping) else resolve_after
-        out.extend(_series_episodes(indicator, geo, rows, int(after)))
+    for lo, hi in zip([0, *bounds], [*bounds, len(frame)], strict=True):
+        ind = indicator[lo]
+        after = resolve_after.get(ind, RESOLVE_AFTER) if isinstance(resolve_after, Mapping) else resolve_after
+        for e in _series_episodes(lo, hi, arrays, int(after)):
+            e["indicator"], e["geo"] = ind, geo[lo]
+            out.append(e)
     return pd.DataFrame(out, columns=list(COMPUTED))
 
 
-def _series_episodes(indicator: str, geo: str, rows: pd.DataFrame, resolve_after: int) -> list[dict]:
-    periods = rows["period"].astype(str).to_numpy()
-    starts = rows["period_start"].to_numpy()
-    level = rows["level"].astype(str).to_numpy()
-    score = _column(rows, "score")
-    shift = _column(rows, "shift_start")
-    columns = {name: _column(rows, name) for name in {"observed", "expected", *_FIRST.values()}}
+def _series_episodes(lo: int, hi: int, arrays: dict, resolve_after: int) -> list[dict]:
+    """The episodes of the series in rows ``lo``..``hi - 1`` (in period order)."""
+    level, score = arrays["level"], arrays["score"]
     episodes: list[dict] = []
     current: dict | None = None
     normal_run = 0
-    for n, lv in enumerate(level):
+    for n in range(lo, hi):
+        lv = level[n]
         if lv in ALARMING:
             if current is None:
-                current = {"start": n, "peak": n, "alert_since": None, "shift": None}
+                current = {"start": n, "peak": n, "alert_since": None}
             current["last"] = n
             if _peak_key(lv, score[n]) > _peak_key(level[current["peak"]], score[current["peak"]]):
                 current["peak"] = n  # the highest level, then the highest score (the first of equals)
@@ -128,29 +157,33 @@ def _series_episodes(indicator: str, geo: str, rows: pd.DataFrame, resolve_after
         elif lv == "normal" and current is not None:
             normal_run += 1
             if normal_run >= resolve_after:
-                episodes.append(_episode(current, n, periods, starts, level, score, shift, columns))
+                episodes.append(_episode(current, n, hi - 1, arrays))
                 current, normal_run = None, 0
         # no_data: neither counts as normal nor ends the episode
     if current is not None:
-        episodes.append(_episode(current, None, periods, starts, level, score, shift, columns))
-    for e in episodes:
-        e["indicator"], e["geo"] = indicator, geo
+        episodes.append(_episode(current, None, hi - 1, arrays))
     return episodes
 
 
-def _episode(current: dict, resolved: int | None, periods, starts, level, score, shift, columns) -> dict:
+def _episode(current: dict, resolved: int | None, latest: int, arrays: dict) -> dict:
     s, last, peak = current["start"], current["last"], current["peak"]
-    shifts = sorted(str(v) for v in shift[s:last + 1] if not _missing(v) and str(v))
+    periods, starts, level, score = arrays["period"], arrays["start"], arrays["level"], arrays["score"]
+    shift, columns = arrays["shift"], arrays["columns"]
+    # the month a sustained shift began, as the CUSUM said it when it raised a period of the episode
+    channels = columns["channels"]
+    shifts = sorted(str(shift[n]) for n in range(s, last + 1)
+                    if not _missing(shift[n]) and str(shift[n]) and "cusum" in str(channels[n] or ""))
     first = {name: columns[col][s] for name, col in _FIRST.items()}
     first["first_provisional"] = bool(first["first_provisional"]) if not _missing(first["first_provisional"]) \
         else False
+    first["first_figures"] = json.dumps({name: _plain(columns[name][s]) for name in FIGURES}, sort_keys=True)
     return {
         "start_period": periods[s], "start_date": pd.Timestamp(starts[s]), "last_period": periods[last],
         "last_date": pd.Timestamp(starts[last]), "resolved_period": None if resolved is None else periods[resolved],
         "state": "open" if resolved is None else "resolved", "peak_level": level[peak],
-        "peak_period": periods[peak], "peak_score": _number(score[peak]),
+        "peak_period": periods[peak], "peak_score": float(score[peak]),
         "peak_observed": _number(columns["observed"][peak]), "peak_expected": _number(columns["expected"][peak]),
-        "current_level": level[-1] if resolved is None else "normal",
+        "current_level": level[latest] if resolved is None else "normal",
         "shift_start": shifts[0] if shifts else None, "periods": last - s + 1,
         "alert_since": None if current["alert_since"] is None else periods[current["alert_since"]],
         **first,

@@ -1,10 +1,12 @@
-"""Page data for the Alerts and Data pages: the alert log with its status, coverage, loads, revisions, events.
+"""Page data for the Alerts and Data pages: the alert episodes with their review, coverage, loads, revisions,
+events.
 
 Pure functions over a ``Store``; tables carry text in the user's language plus raw keys.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,15 +15,16 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue
 from indicators.periods import to_period
-from indicators.store import Store, events, observations, results
+from indicators.store import Store, episodes, events, observations
+from monitoring.episodes import RANK, EpisodeCount, open_episodes
 from monitoring.i18n import period_label, t
-from monitoring.narrative import sentence, value_text
+from monitoring.narrative import sentence
 from monitoring.views import geo_label, indicator_of
 
 STATUSES = ("open", "acknowledged", "dismissed")
 
 
-# --- alerts --------------------------------------------------------------------------------------
+# --- alert episodes -------------------------------------------------------------------------------
 
 
 def effective_status(status: str, expires, today: pd.Timestamp) -> str:
@@ -37,77 +40,103 @@ def effective_status(status: str, expires, today: pd.Timestamp) -> str:
 
 
 @dataclass(frozen=True)
-class AlertLog:
-    table: pd.DataFrame  # display columns + indicator_id, geo_code, period_code, status_code
-    chart: pd.DataFrame  # period_start, level (first level) for the log-over-time figure
+class EpisodeLog:
+    table: pd.DataFrame  # display columns + episode_id, indicator_id, geo_code, status_code, state_code
+    chart: pd.DataFrame  # period_start (the episode's start), level (the level it reached)
+    count: EpisodeCount  # open episodes, all of them (the one count, whatever the filters)
 
 
-LOG_COLUMNS = ("period", "indicator", "geo", "first_level", "level", "status", "first_seen", "observed",
-               "expected", "comment", "status_by", "expires")
+LOG_COLUMNS = ("indicator", "geo", "start", "peak", "level", "state", "periods", "status", "comment", "shift_start",
+               "first_seen", "status_by", "expires")
+_KEYS = ("episode_id", "indicator_id", "geo_code", "status_code", "state_code", "first_reason")
+_STATE_ORDER = {"open": 0, "resolved": 1, "withdrawn": 2}
 
 
-def alert_log(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: str = "en", *,
-              since_months: int | None = 24, statuses: tuple[str, ...] = STATUSES,
-              indicator: str | None = None) -> AlertLog:
-    """Every alert and watch ever raised (from ``since_months`` back), newest period first."""
-    raw = results.alerts(store)
+def episode_count(store: Store) -> EpisodeCount:
+    """The open episodes as stored by the last scan or settings save (the count every surface shows)."""
+    return open_episodes(episodes.read_episodes(store))
+
+
+def episode_log(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: str = "en", *,
+                since_months: int | None = 24, statuses: tuple[str, ...] = STATUSES,
+                indicator: str | None = None) -> EpisodeLog:
+    """One row per alert episode alarming in the last ``since_months`` (and every open one): open
+    first, then by the level reached and the latest start."""
+    raw = episodes.read_episodes(store)
+    count = open_episodes(raw)
+    empty = EpisodeLog(pd.DataFrame(columns=[*LOG_COLUMNS, *_KEYS]), pd.DataFrame(columns=["period_start", "level"]),
+                       count)
     if raw.empty:
-        return AlertLog(
-            pd.DataFrame(columns=[*LOG_COLUMNS, "indicator_id", "geo_code", "period_code", "status_code"]),
-            pd.DataFrame(columns=["period_start", "level"]),
-        )
-    raw = raw.assign(period_start=pd.to_datetime(raw["period_start"]))
+        return empty
+    raw = raw.assign(start_date=pd.to_datetime(raw["start_date"]), last_date=pd.to_datetime(raw["last_date"]))
     if since_months:
-        raw = raw[raw["period_start"] >= (pd.Timestamp(today).to_period("M") - since_months).start_time]
+        cutoff = (pd.Timestamp(today).to_period("M") - since_months).start_time
+        raw = raw[(raw["last_date"] >= cutoff) | (raw["state"] == "open")]
     if indicator:
         raw = raw[raw["indicator"] == indicator]
-    raw = raw.assign(
-        status_code=[
-            effective_status(s, e, today) for s, e in zip(raw["status"], raw["expires"], strict=True)
-        ]
-    )
+    raw = raw.assign(status_code=[effective_status(s, e, today)
+                                  for s, e in zip(raw["status"], raw["expires"], strict=True)])
     raw = raw[raw["status_code"].isin(statuses)]
+    raw = raw.assign(_state=raw["state"].map(_STATE_ORDER).astype(float),
+                     _level=-raw["peak_level"].map(RANK).astype(float))
+    raw = raw.sort_values(["_state", "_level", "start_date", "indicator", "geo"],
+                          ascending=[True, True, False, True, True], kind="stable")
     rows = []
     for r in raw.to_dict("records"):
         ind = indicator_of(catalogue, r["indicator"])
         if ind is None:
             continue
-        rows.append(
-            {
-                "period": period_label(r["period"], lang),
-                "indicator": ind.name_in(lang),
-                "geo": geo_label(catalogue, r["geo"], lang),
-                "first_level": t(f"level.{r['first_level']}", lang),
-                "level": t(f"level.{r['level']}", lang)
-                if f"{r['level']}" in ("normal", "watch", "alert", "no_data")
-                else r["level"],
-                "status": t(f"alerts.status_{r['status_code']}", lang),
-                "first_seen": _when(r["first_seen"]),
-                "observed": value_text(r["first_observed"], ind, lang),
-                "expected": value_text(r["first_expected"], ind, lang),
-                "comment": r.get("comment") or "",
-                "status_by": r.get("status_by") or "",
-                "expires": ""
-                if pd.isna(r.get("expires"))
-                else pd.Timestamp(r["expires"]).strftime("%Y-%m-%d"),
-                "indicator_id": r["indicator"],
-                "geo_code": r["geo"],
-                "period_code": r["period"],
-                "status_code": r["status_code"],
-                "first_reason": _first_sentence(r, ind, catalogue, lang),
-            }
-        )
+        rows.append({
+            "indicator": ind.name_in(lang),
+            "geo": geo_label(catalogue, r["geo"], lang),
+            "start": period_label(r["start_period"], lang),
+            "peak": t("alerts.peak", lang, level=_level(r["peak_level"], lang),
+                      period=period_label(r["peak_period"], lang)) if r.get("peak_period") else _level(
+                          r["peak_level"], lang),
+            "level": _level(r["current_level"], lang),
+            "state": _state(r, lang),
+            "status": t(f"alerts.status_{r['status_code']}", lang),
+            "periods": int(r["periods"]) if not pd.isna(r["periods"]) else None,
+            "shift_start": period_label(r["shift_start"], lang) if _text(r.get("shift_start")) else "",
+            "first_seen": _when(r["first_seen"]),
+            "comment": _text(r.get("comment")),
+            "status_by": _text(r.get("status_by")),
+            "expires": "" if pd.isna(r.get("expires")) else pd.Timestamp(r["expires"]).strftime("%Y-%m-%d"),
+            "episode_id": int(r["id"]),
+            "indicator_id": r["indicator"],
+            "geo_code": r["geo"],
+            "status_code": r["status_code"],
+            "state_code": r["state"],
+            "first_reason": _first_sentence(r, ind, catalogue, lang),
+        })
+    if not rows:
+        return empty
     table = pd.DataFrame(rows)
-    chart = raw[["period_start", "first_level"]].rename(columns={"first_level": "level"})
-    return AlertLog(table, chart)
+    chart = raw[["start_date", "peak_level"]].rename(columns={"start_date": "period_start", "peak_level": "level"})
+    return EpisodeLog(table, chart.reset_index(drop=True), count)
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
+
+
+def _level(level: str, lang: str) -> str:
+    return t(f"level.{level}", lang) if level in ("normal", "watch", "alert", "no_data") else str(level)
+
+
+def _state(r: dict, lang: str) -> str:
+    if r["state"] == "resolved" and _text(r.get("resolved_period")):
+        return t("alerts.state_resolved", lang, period=period_label(r["resolved_period"], lang))
+    return t(f"alerts.state_{r['state']}", lang)
 
 
 def _first_sentence(r: dict, indicator, catalogue: Catalogue, lang: str) -> str:
-    """How the alert was first seen, said in the language (stored English for alerts kept before v4)."""
-    if r.get("first_channels") is None or (isinstance(r.get("first_channels"), float)
-                                           and np.isnan(r["first_channels"])):
-        return r.get("first_reason") or ""
-    row = {"period": r["period"], "observed": r["first_observed"], "expected": r["first_expected"],
+    """How the episode was first seen, said in the language (stored English for alerts kept before v4)."""
+    if _text(r.get("first_figures")):
+        return sentence(json.loads(r["first_figures"]), indicator, r["geo"], lang, catalogue)
+    if not _text(r.get("first_channels")):
+        return _text(r.get("first_reason"))
+    row = {"period": r["start_period"], "observed": r["first_observed"], "expected": r["first_expected"],
            "lower": r["first_lower"], "upper": r["first_upper"], "last_year": r["first_last_year"],
            "channels": r["first_channels"], "provisional": bool(r.get("first_provisional"))}
     return sentence(row, indicator, r["geo"], lang, catalogue)
@@ -117,14 +146,19 @@ def _when(value) -> str:
     return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
-def alert_history(store: Store, key: tuple[str, str, str], lang: str = "en") -> pd.DataFrame:
-    """Acknowledgements, dismissals and reopenings of one alert, oldest first."""
-    acts = results.alert_actions(store, *key)
+HISTORY_COLUMNS = ("acted_at", "who", "action", "period", "comment", "expires")
+
+
+def episode_history(store: Store, episode_id: int, lang: str = "en") -> pd.DataFrame:
+    """Acknowledgements, dismissals and reopenings of one episode, oldest first (``period``: the
+    alarming period an action kept from the per-period log of before v6 was taken on)."""
+    acts = episodes.episode_actions(store, int(episode_id))
     if acts.empty:
-        return pd.DataFrame(columns=["acted_at", "who", "action", "comment", "expires"])
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
     return pd.DataFrame(
         {"acted_at": [_when(v) for v in acts["acted_at"]], "who": acts["who"],
-         "action": [t(f"alerts.status_{a}", lang) for a in acts["action"]],
+         "action": [t(f"alerts.action_{a}", lang) for a in acts["action"]],
+         "period": [period_label(p, lang) if _text(p) else "" for p in acts["period"]],
          "comment": acts["comment"].fillna(""),
          "expires": ["" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d") for v in acts["expires"]]}
     )

@@ -21,10 +21,12 @@ from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, observations, results
 from monitoring.derived import derive, indicator_of
+from monitoring.episodes import EpisodeCount, open_by_indicator, open_episodes, reconciler, resolve_after_of
 from monitoring.levels import rethreshold
 from monitoring.narrative import sentence
 from monitoring.scoring import impact_rows, score_series
 from monitoring.settings import MonitorSettings
+from monitoring.visa_rule import criterion_applies
 
 Progress = Callable[[int, int, str], None]
 # Below this many series to refit, the cost of starting worker processes outweighs the gain.
@@ -61,10 +63,19 @@ class ScanReport:
     series_total: int
     series_refitted: int
     periods_scored: int
-    alerts: int
-    watches: int
-    by_indicator: pd.DataFrame = field(repr=False)
+    episodes: EpisodeCount  # open episodes after the scan, by the level they reached
+    by_indicator: pd.DataFrame = field(repr=False)  # open episodes per indicator: alert, watch
     skipped: tuple[str, ...] = ()
+
+    @property
+    def alerts(self) -> int:
+        """Open episodes that reached alert."""
+        return self.episodes.alert
+
+    @property
+    def watches(self) -> int:
+        """Open episodes at watch."""
+        return self.episodes.watch
 
 
 def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
@@ -173,18 +184,15 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     if len(stored):
         stored = stored.sort_values(["indicator", "geo", "period_start"], kind="stable").reset_index(drop=True)
     levels = _with_reasons(level_frame(stored, catalogue, settings, today), catalogue)
+    episodes = reconciler(levels, resolve_after_of(settings, levels["indicator"]))
     run_id = results.write_scan(store, scores=new, refitted=refitted | stale, states=states, levels=levels,
                                 settings_json=settings.to_json(), who=who, started=started,
-                                series_total=len(series), impact=impact)
-    alarms = levels[levels["level"].isin(["alert", "watch"])] if len(levels) else levels
-    by_indicator = (alarms.groupby(["indicator", "level"]).size().unstack(fill_value=0)
-                    .reindex(columns=["alert", "watch"], fill_value=0)) if len(alarms) else pd.DataFrame()
+                                series_total=len(series), impact=impact, episodes=episodes)
+    by_indicator = open_by_indicator(episodes.computed).set_index("indicator")
     return ScanReport(
         run_id=run_id, series_total=len(series), series_refitted=len(todo),
-        periods_scored=0 if new is None else len(new),
-        alerts=int((levels["level"] == "alert").sum()) if len(levels) else 0,
-        watches=int((levels["level"] == "watch").sum()) if len(levels) else 0,
-        by_indicator=by_indicator,
+        periods_scored=0 if new is None else len(new), episodes=open_episodes(episodes.computed),
+        by_indicator=by_indicator[(by_indicator["alert"] > 0) | (by_indicator["watch"] > 0)],
     )
 
 
@@ -198,7 +206,7 @@ def level_frame(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSet
             continue
         ind_settings = settings.for_indicator(indicator_id)
         leveled = rethreshold(rows, ind_settings.levels, direction=ind.bad_direction,
-                              visa=ind_settings.visa_rule, today=today)
+                              visa=ind_settings.visa_rule, today=today, criterion=criterion_applies(ind))
         for col in ("indicator", "geo", "period", "period_start", "last_year"):
             leveled[col] = rows[col].to_numpy()
         parts.append(leveled)
@@ -211,7 +219,7 @@ def _with_reasons(levels: pd.DataFrame, catalogue: Catalogue, lang: str = "en") 
     levels = levels.copy()
     levels["reason"] = [
         sentence(row, indicator_of(catalogue, row["indicator"]), row["geo"], lang, catalogue)
-        if row["level"] in ("watch", "alert") else ""
+        if row["level"] in ("watch", "alert") or row.get("criterion_crossed") is True else ""
         for row in levels.to_dict("records")
     ]
     return levels
@@ -225,6 +233,20 @@ def relevel(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, to
 
 
 def current_results(store: Store, *, levels: tuple[str, ...] | None = None,
-                    since: pd.Period | None = None) -> pd.DataFrame:
-    """The stored levels of every scored period (optionally only some levels, from a month on)."""
-    return results.read_results(store, levels=levels, since=None if since is None else since.start_time.date())
+                    since: pd.Period | None = None, criterion_crossed: bool = False) -> pd.DataFrame:
+    """The stored levels of every scored period (optionally only some levels, from a month on).
+
+    With ``criterion_crossed``, rows where the EU suspension criterion newly crossed a threshold
+    are kept too (a notification of their own, not an anomaly). ``since`` is a month: a quarterly
+    or annual period is kept when it ends on or after its start.
+    """
+    frame = results.read_results(store)
+    if since is not None and len(frame):
+        ends = pd.to_datetime(frame["period"].map(lambda p: to_period(p).end_time.normalize()))
+        frame = frame[ends >= since.start_time]
+    if levels is not None and len(frame):
+        keep = frame["level"].isin(levels)
+        if criterion_crossed and "criterion_crossed" in frame:
+            keep |= frame["criterion_crossed"].fillna(False).astype(bool)
+        frame = frame[keep]
+    return frame.reset_index(drop=True)

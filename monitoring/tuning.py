@@ -1,7 +1,8 @@
 """Threshold tuning for the Thresholds page: what new settings would raise, without refitting.
 
 The stored per-period parameters (scores) are re-thresholded at candidate settings with
-``scan.level_frame``; counts cover the last 12 months. No Streamlit, no SQL.
+``scan.level_frame``; the counts are the episodes that would be open at the latest period at those
+settings (``monitoring.episodes``: the same count as the scan's). No Streamlit, no SQL.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue
 from indicators.store import Store, results
+from monitoring.episodes import compute_episodes, open_by_indicator, open_episodes, resolve_after_of
 from monitoring.scan import level_frame
 from monitoring.settings import MonitorSettings, load_settings, parse_settings, settings_from_json
 
-WINDOW_MONTHS = 12  # counts cover this many months back from today
-LOOKBACK_MONTHS = 12  # extra history read so that persistence runs starting earlier are seen
+WINDOW_MONTHS = 12  # the recent months of window_start (the Thresholds page's caption)
 # Widget fields: (section, key). "method" is the baseline method.
 FIELDS = (("method", "method"), ("levels", "watch_alpha"), ("levels", "alert_alpha"),
           ("levels", "persistence"), ("levels", "min_count"), ("visa_rule", "watch"), ("visa_rule", "alert"),
@@ -30,36 +31,37 @@ def window_start(today: pd.Timestamp, months: int = WINDOW_MONTHS) -> pd.Timesta
 
 
 def stored_scores(store: Store, today: pd.Timestamp) -> pd.DataFrame:
-    """Stored parameters of the counting window plus the lookback (the page caches them per version)."""
-    since = window_start(today, WINDOW_MONTHS + LOOKBACK_MONTHS).date()
-    return results.read_scores(store, since=since)
+    """Every stored period's parameters (the page caches them per version): an episode open now may
+    have begun, and reached its peak, years ago (a sustained shift), and its level is its peak's."""
+    del today  # the whole history counts
+    return results.read_scores(store)
 
 
 @dataclass(frozen=True)
 class Counts:
-    alerts: int
-    watches: int
-    by_indicator: pd.DataFrame  # indicator, alert, watch
+    alerts: int  # open episodes that reached alert
+    watches: int  # open episodes at watch
+    by_indicator: pd.DataFrame  # indicator, alert, watch (open episodes)
+
+    @property
+    def total(self) -> int:
+        return self.alerts + self.watches
 
 
 def counts(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSettings, today: pd.Timestamp,
            indicator: str | None = None) -> Counts:
-    """Alerts and watches (series x periods) over the last 12 months at ``settings``."""
+    """The episodes that would be open at ``settings`` at the latest period, by the level they
+    reached (the count the scan reports and every page shows)."""
     if indicator is not None:
         stored = stored[stored["indicator"] == indicator]
     if stored.empty:
         return Counts(0, 0, pd.DataFrame(columns=["indicator", "alert", "watch"]))
     levels = level_frame(stored, catalogue, settings, pd.Timestamp(today))
-    recent = levels[pd.to_datetime(levels["period_start"]) >= window_start(today)]
-    table = (
-        recent[recent["level"].isin(["alert", "watch"])]
-        .groupby(["indicator", "level"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(columns=["alert", "watch"], fill_value=0)
-    )
+    episodes = compute_episodes(levels, resolve_after_of(settings, levels["indicator"]))
+    count = open_episodes(episodes)
+    table = open_by_indicator(episodes).set_index("indicator")
     table = table.reindex(sorted(set(stored["indicator"])), fill_value=0).reset_index()
-    return Counts(int(table["alert"].sum()), int(table["watch"].sum()), table)
+    return Counts(count.alert, count.watch, table)
 
 
 def values_of(settings: MonitorSettings, indicator: str | None) -> dict[str, object]:

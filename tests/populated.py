@@ -1,5 +1,5 @@
-"""A small database with something in every table: loads with a revision, a scan with alerts, saved
-settings, an acknowledgement and an event (for the backup, audit, crash and stress tests)."""
+"""A small database with something in every table: loads with a revision, a scan with alert episodes,
+saved settings, an acknowledgement and an event (for the backup, audit, crash and stress tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, events, results
+from indicators.store import Store, episodes, events, results
+from monitoring.episodes import reconciler
 from monitoring.scan import relevel, scan
 from monitoring.settings import MonitorSettings
 
@@ -47,11 +48,12 @@ def build(db: Path, folder: Path) -> Store:
     load_files(store, [series_csv(folder / "series_rev.csv", shift=7)], catalogue=catalogue, today=today, who="ana")
     settings = MonitorSettings()
     scan(store, catalogue, settings, today=TODAY, workers=1, who="ana")
-    results.save_settings(store, settings.to_json(), who="ana", reason="baseline settings",
-                          levels=relevel(store, catalogue, settings, today=TODAY))
-    alert = results.alerts(store).iloc[0]
-    results.set_alert_status(store, (alert["indicator"], alert["geo"], alert["period"]), status="acknowledged",
-                             who="ana", comment="seen", expires=dt.date(2026, 12, 31))
+    levels = relevel(store, catalogue, settings, today=TODAY)
+    results.save_settings(store, settings.to_json(), who="ana", reason="baseline settings", levels=levels,
+                          episodes=reconciler(levels))
+    episode = episodes.read_episodes(store).iloc[0]
+    episodes.set_episode_status(store, int(episode["id"]), status="acknowledged", who="ana", comment="seen",
+                                expires=dt.date(2026, 12, 31))
     events.add_event(store, "2026-05-01", "Local election", "ana", geo="FR")
     return store
 

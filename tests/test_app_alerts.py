@@ -1,4 +1,5 @@
-"""Alerts page (AppTest): the log over time; acknowledge with a comment and expiry, dismiss, reopen."""
+"""Alerts page (AppTest): one row per alert episode; acknowledge an episode with a comment and expiry,
+dismiss, reopen; its history; a viewer cannot act."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from indicators.catalogue import load_catalogue
-from indicators.store import open_store, results
+from indicators.store import episodes, open_store
 from monitoring import records
 from monitoring.i18n import t
 from monitoring.records import effective_status
@@ -16,10 +17,9 @@ from tests.apptest_support import TODAY, app, texts
 pytest_plugins = ("tests.app_fixtures",)
 
 
-def status_of(db, indicator, geo, period) -> str:
-    alerts = results.alerts(open_store(db))
-    row = alerts[(alerts["indicator"] == indicator) & (alerts["geo"] == geo) & (alerts["period"] == period)]
-    return row["status"].iloc[0]
+def status_of(db, episode_id: int) -> str:
+    stored = episodes.read_episodes(open_store(db))
+    return stored.loc[stored["id"] == episode_id, "status"].iloc[0]
 
 
 def test_log_chart_and_filters(demo_db):
@@ -28,7 +28,15 @@ def test_log_chart_and_filters(demo_db):
     assert at.get("plotly_chart")
     table = at.dataframe[0].value
     n_default = len(table)
-    assert n_default > 0 and set(table["status"]) <= {"open", "acknowledged"}
+    assert n_default > 0 and set(table["status"]) <= {t("alerts.status_open"), t("alerts.status_acknowledged")}
+    # one row per episode: never two rows of one series starting in the same period
+    assert not table.duplicated(["indicator", "geo", "start"]).any()
+    stored = episodes.read_episodes(open_store(demo_db))
+    assert len(table) < len(stored)  # the default filters: alarming in the last 2 years
+    assert (table["state"] == t("alerts.state_open")).sum() == (stored["state"] == "open").sum()
+    # the one count, above the table, whatever the filters
+    count = records.episode_count(open_store(demo_db))
+    assert f"**{count.text()}**" in texts(at, "markdown")
     at.selectbox(key="al_indicator").set_value("asylum_applications").run()
     only = at.dataframe[0].value
     assert 0 < len(only) < n_default and set(only["indicator"]) == {"First-time asylum applications"}
@@ -43,36 +51,50 @@ def test_acknowledge_needs_a_comment_then_dismiss_and_reopen(demo_db):
     key = first_key(demo_db, "asylum_applications")
     at.button[0].click().run()  # acknowledge without a comment
     assert any("comment" in e for e in texts(at, "error"))
-    assert status_of(demo_db, *key) == "open"
+    assert status_of(demo_db, key) == "open"
     at.text_area(key="al_comment").input("known: a charter of returns; ministry informed")
     at.date_input(key="al_expires").set_value(dt.date.today() + dt.timedelta(days=30))
     at.button[0].click().run()
     assert not at.exception
-    assert status_of(demo_db, *key) == "acknowledged"
+    assert status_of(demo_db, key) == "acknowledged"
     assert t("alerts.status_acknowledged") in set(at.dataframe[0].value["status"])
     history = at.dataframe[-1].value
-    assert list(history["action"]) == [t("alerts.status_acknowledged")]
+    assert list(history["action"]) == [t("alerts.action_acknowledged")]
+    stored = episodes.read_episodes(open_store(demo_db)).set_index("id").loc[key]
+    assert stored["ack_level"] == stored["peak_level"]  # what a later worsening is measured against
     # Dismiss as explained, then reopen (no comment needed to reopen).
     at.radio(key="al_action").set_value("dismissed")
     at.text_area(key="al_comment").input("explained by the planted test spike")
     at.button[0].click().run()
-    assert status_of(demo_db, *key) == "dismissed"
+    assert status_of(demo_db, key) == "dismissed"
     at.multiselect(key="al_status").set_value(["dismissed"]).run()
     assert first_key(demo_db, "asylum_applications", ("dismissed",)) == key
     at.selectbox(key="al_choice").set_value(0).run()
     at.radio(key="al_action").set_value("open")
     at.button[0].click().run()
-    assert status_of(demo_db, *key) == "open"
-    actions = results.alert_actions(open_store(demo_db), *key)
+    assert status_of(demo_db, key) == "open"
+    actions = episodes.episode_actions(open_store(demo_db), key)
     assert list(actions["action"]) == ["acknowledged", "dismissed", "open"]
+    assert list(actions["comment"])[:2] == ["known: a charter of returns; ministry informed",
+                                            "explained by the planted test spike"]
+    # The page shows that history, oldest first, in the language.
+    at.multiselect(key="al_status").set_value(["open"]).run()
+    at.selectbox(key="al_choice").set_value(position(demo_db, key, ("open",))).run()
+    assert list(at.dataframe[-1].value["action"]) == [t(f"alerts.action_{a}") for a in actions["action"]]
 
 
-def first_key(db, indicator: str, statuses=("open", "acknowledged")) -> tuple[str, str, str]:
-    """The alert the page lists first (and preselects) for these filters."""
-    log = records.alert_log(open_store(db), load_catalogue(), pd.Timestamp(TODAY), since_months=24,
-                            statuses=statuses, indicator=indicator)
-    row = log.table.iloc[0]
-    return row["indicator_id"], row["geo_code"], row["period_code"]
+def position(db, episode_id: int, statuses) -> int:
+    """Where the page lists an episode for these filters (the indicator filter: asylum applications)."""
+    log = records.episode_log(open_store(db), load_catalogue(), pd.Timestamp(TODAY), since_months=24,
+                              statuses=statuses, indicator="asylum_applications")
+    return int(log.table.index[log.table["episode_id"] == episode_id][0])
+
+
+def first_key(db, indicator: str, statuses=("open", "acknowledged")) -> int:
+    """The episode the page lists first (and preselects) for these filters."""
+    log = records.episode_log(open_store(db), load_catalogue(), pd.Timestamp(TODAY), since_months=24,
+                              statuses=statuses, indicator=indicator)
+    return int(log.table.iloc[0]["episode_id"])
 
 
 def test_an_expired_acknowledgement_counts_as_open():
@@ -89,4 +111,5 @@ def test_a_viewer_cannot_acknowledge(demo_db, app_env):
     at.text_area(key="al_comment").input("not allowed")
     at.button[0].click().run()
     assert t("ui.analysts_only") in texts(at, "error")
-    assert results.alert_actions(open_store(demo_db)).empty
+    assert episodes.episode_actions(open_store(demo_db)).empty
+    assert set(episodes.read_episodes(open_store(demo_db))["status"]) == {"open"}

@@ -16,7 +16,7 @@ import pytest
 from indicators.__main__ import main
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, audit, backup, events, observations, results
+from indicators.store import Store, audit, backup, episodes, events, observations, results
 from indicators.store.audit import read_audit
 from tests.populated import TODAY, master_copy, series_csv
 
@@ -31,9 +31,13 @@ def db(tmp_path_factory, tmp_path) -> Store:
     return store
 
 
-def _first_alert(store):
-    row = results.alerts(store).iloc[-1]
-    return (row["indicator"], row["geo"], row["period"])
+def _first_episode(store) -> int:
+    return int(episodes.read_episodes(store).iloc[-1]["id"])
+
+
+def _episode_target(store) -> str:
+    row = episodes.read_episodes(store).iloc[-1]
+    return f"episode {row['id']}: {row['indicator']}/{row['geo']} from {row['start_period']}"
 
 
 def _load(store, tmp_path):
@@ -56,8 +60,9 @@ WRITES = {
         lambda b, a, r: json.loads(b)["method"] == "auto" and a == '{"levels": {"watch_alpha": 0.1}}'
         and r == "fewer alerts"),
     "acknowledgement": (
-        lambda s, t: results.set_alert_status(s, _first_alert(s), status="acknowledged", who="cleo", comment="ok"),
-        "alert_status", lambda t: None,
+        lambda s, t: episodes.set_episode_status(s, _first_episode(s), status="acknowledged", who="cleo",
+                                                 comment="ok"),
+        "episode_status", lambda t: None,
         lambda b, a, r: (b, a, r) == ("open", "acknowledged", "ok")),
     "event add": (lambda s, t: events.add_event(s, "2026-01-02", "New rule", "cleo"), "event.add",
                   lambda t: "event 9", lambda b, a, r: b is None and json.loads(a)["label"] == "New rule"),
@@ -80,7 +85,7 @@ def test_each_write_path_appends_exactly_one_row(db, tmp_path, name):
     assert after.iloc[: len(before)].equals(before)  # nothing earlier changed
     assert len(after) == len(before) + 1
     row = after.iloc[-1].to_dict()
-    expected_target = target(tmp_path) or "/".join(_first_alert(db))
+    expected_target = target(tmp_path) or _episode_target(db)
     assert (row["who"], row["logged_at"], row["action"], row["target"]) == ("cleo", CLOCK, action, expected_target)
     assert check(*(None if v is None or v != v else v for v in (row["before"], row["after"], row["reason"])))
 
@@ -93,7 +98,7 @@ def test_a_load_that_changes_nothing_writes_nothing(db, tmp_path):
 
 
 # Every function that opens a write is either audited above or a derived/system write.
-AUDITED = {"observations.apply_load", "results.save_settings", "results.set_alert_status", "events.add_event",
+AUDITED = {"observations.apply_load", "results.save_settings", "episodes.set_episode_status", "events.add_event",
            "events.update_event", "events.delete_event", "backup.restore"}
 EXEMPT = {
     "Store.ensure_schema": "creates or migrates the schema",
@@ -107,7 +112,7 @@ def test_every_write_path_is_audited_or_knowingly_exempt():
     from indicators import store as store_package
 
     found = set()
-    for module in (observations, results, events, backup, audit):
+    for module in (observations, results, episodes, events, backup, audit):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and re.search(r"\.write\(", inspect.getsource(fn)):
                 found.add(f"{module.__name__.rsplit('.', 1)[1]}.{name}")
@@ -155,11 +160,11 @@ def test_typed_text_is_stored_verbatim(db, kind):
     assert listed.loc[listed["id"] == event_id, ["label", "created_by"]].values.tolist() == [[text, text]]
     events.update_event(db, event_id, "x", label=text + "!")
     assert events.list_events(db).set_index("id").at[event_id, "label"] == text + "!"
-    key = _first_alert(db)
-    results.set_alert_status(db, key, status="acknowledged", who=text, comment=text)
-    alert = results.alerts(db).set_index(["indicator", "geo", "period"]).loc[key]
-    assert (alert["comment"], alert["status_by"]) == (text, text)
-    assert results.alert_actions(db, *key).iloc[-1]["comment"] == text
+    key = _first_episode(db)
+    episodes.set_episode_status(db, key, status="acknowledged", who=text, comment=text)
+    episode = episodes.read_episodes(db).set_index("id").loc[key]
+    assert (episode["comment"], episode["status_by"]) == (text, text)
+    assert episodes.episode_actions(db, key).iloc[-1]["comment"] == text
     settings_id = results.save_settings(db, "{}", who=text, reason=text)
     log = results.settings_log(db).set_index("id")
     assert (log.at[settings_id, "reason"], log.at[settings_id, "who"]) == (text, text)

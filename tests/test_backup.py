@@ -33,7 +33,7 @@ def _without_audit(tables: dict) -> dict:
 
 def test_round_trip_restores_every_table_exactly(db, tmp_path):
     before = dump(db)
-    assert all(before[t] for t in ("observations", "revisions", "scores", "results", "alerts", "alert_actions",
+    assert all(before[t] for t in ("observations", "revisions", "scores", "results", "episodes", "episode_actions",
                                    "settings_log", "runs", "events", "loads", "audit"))  # something to compare
     manifest = backup(db, tmp_path / "bk")
     assert manifest["tables"] == {t: len(rows) for t, rows in before.items()}

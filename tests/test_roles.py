@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.roles import ANALYST, VIEWER, RoleMap, RolesError, load_role_map, role_for
-from indicators.store import events, observations, open_store, results
+from indicators.store import episodes, events, observations, open_store, results
 from monitoring.i18n import t
 from tests.apptest_support import ROOT, texts
 
@@ -107,7 +107,7 @@ def test_a_signed_in_viewer_reaches_no_write_action(demo_db, roles_file):
     at.button(key="da_load").click().run()
     assert t("ui.analysts_only") in texts(at, "error")
     assert observations.dump(store) == before  # nothing written anywhere: no load, no settings, no ack
-    assert results.alert_actions(store).empty and len(results.runs(store)) == 1
+    assert episodes.episode_actions(store).empty and len(results.runs(store)) == 1
 
 
 def test_crafted_session_state_does_not_make_a_viewer_an_analyst(demo_db, roles_file):

@@ -10,8 +10,9 @@ import pytest
 
 import monitoring.scan as scan_module
 from indicators.loaders import load_files
-from indicators.store import observations, results
+from indicators.store import episodes, observations, results
 from monitoring.__main__ import OUT_COLUMNS, main
+from monitoring.episodes import reconciler
 from monitoring.scan import relevel, scan
 from monitoring.settings import MonitorSettings, parse_settings
 
@@ -63,11 +64,22 @@ def test_scan_stores_levels_for_every_series_and_explains_the_planted_spike(load
         ("asylum_applications", "FR"), ("asylum_applications", "DE"), ("asylum_applications", "EU_PLUS"),
         ("border_exits", "XK")}
     spike = stored.set_index(["indicator", "geo", "period"]).loc[SPIKE]
-    assert spike.level == "alert" and "glm" in spike.channels
+    assert spike.level == "alert" and "glr" in spike.channels  # the default anomaly test
     assert spike.observed > spike.upper > spike.expected
     assert spike.reason.startswith("First-time asylum applications in France, May 2026: ")
-    alerts = results.alerts(loaded).set_index(["indicator", "geo", "period"])
-    assert alerts.loc[SPIKE].first_level == "alert" and alerts.loc[SPIKE].status == "open"
+    episode = spike_episode(loaded)
+    assert (episode.start_period, episode.peak_level, episode.peak_period, episode.status) == (
+        SPIKE[2], "alert", SPIKE[2], "open")
+    assert episode.first_level == "alert" and episode.first_reason == spike.reason
+
+
+def spike_episode(store):
+    """The alert episode carrying the planted spike."""
+    stored = episodes.read_episodes(store)
+    rows = stored[(stored["indicator"] == SPIKE[0]) & (stored["geo"] == SPIKE[1])
+                  & (stored["start_period"] <= SPIKE[2]) & (stored["last_period"] >= SPIKE[2])]
+    assert len(rows) == 1
+    return rows.iloc[0]
 
 
 def test_second_scan_with_same_data_and_settings_refits_nothing(loaded, catalogue):
@@ -97,20 +109,22 @@ def test_threshold_change_refits_nothing_but_a_fit_setting_refits_all(loaded, ca
     assert _scan(loaded, catalogue, parse_settings({"glm": {"years": 4}})).series_refitted == 4
 
 
-def test_stricter_alpha_never_adds_alarms_and_first_seen_alerts_are_kept(loaded, catalogue):
+def test_stricter_alpha_never_adds_alarms_and_first_seen_episodes_are_kept(loaded, catalogue):
     _scan(loaded, catalogue)
-    first = results.alerts(loaded)
+    first = episodes.read_episodes(loaded).set_index("id")
     loose = relevel(loaded, catalogue, MonitorSettings(), today=TODAY)
     strict = relevel(loaded, catalogue, parse_settings({"levels": {"alert_alpha": 0.001, "watch_alpha": 0.005,
                                                                    "persistence": 0}}), today=TODAY)
     rank = {"no_data": 0, "normal": 0, "watch": 1, "alert": 2}
     assert (strict["level"].map(rank) <= loose["level"].map(rank)).all()
     assert (strict["level"].map(rank) < loose["level"].map(rank)).any()
-    results.write_levels(loaded, strict, run_id=None)
-    after = results.alerts(loaded).set_index(["indicator", "geo", "period"])
-    assert len(after) == len(first)  # nothing forgotten: an alert keeps how it was first seen
-    assert (after.loc[first.set_index(["indicator", "geo", "period"]).index, "first_level"]
-            == first.set_index(["indicator", "geo", "period"])["first_level"]).all()
+    results.write_levels(loaded, strict, run_id=None, episodes=reconciler(strict))
+    after = episodes.read_episodes(loaded).set_index("id")
+    assert set(after.index) == set(first.index)  # nothing forgotten, no new episode at a stricter alpha
+    columns = ["first_seen", "first_level", "first_observed", "first_reason"]
+    pd.testing.assert_frame_equal(after.loc[first.index, columns], first[columns])  # how each was first seen
+    rank = {"watch": 1, "alert": 2}
+    assert (after.loc[first.index, "peak_level"].map(rank) <= first["peak_level"].map(rank)).all()
 
 
 def test_a_failing_scan_changes_nothing(loaded, catalogue, monkeypatch):
@@ -148,12 +162,19 @@ def test_cli_scan_writes_exactly_the_documented_columns(loaded, tmp_path, capsys
     out = tmp_path / "alerts.csv"
     assert main(["scan", "--db", str(loaded.path), "--out", str(out), "--workers", "1"], today=TODAY) == 0
     printed = capsys.readouterr().out
-    assert "4 series, 4 refitted" in printed and "alerts" in printed
+    assert "4 series, 4 refitted" in printed and "Open episodes: " in printed
     with out.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == OUT_COLUMNS == ["indicator", "geo", "period", "observed", "expected", "lower", "upper",
-                                      "score", "p_value", "level", "channels", "provisional", "reason"]
-    assert {r[9] for r in rows[1:]} <= {"watch", "alert"} and len(rows) > 1
+                                      "score", "p_value", "level", "channels", "provisional", "reason",
+                                      "criterion", "change_yoy", "change_ref", "change_adjusted", "criterion_since"]
+    # level is the anomaly level and channels name statistical channels only; a row that is not an
+    # anomaly is there for a new crossing of the EU suspension criterion
+    statistical = {"glr", "glm", "ears", "stl", "cusum"}
+    for r in rows[1:]:
+        assert set(filter(None, r[10].split(","))) <= statistical
+        assert r[9] in ("watch", "alert") or (r[9] == "normal" and r[13].startswith("above_"))
+    assert any(r[9] in ("watch", "alert") for r in rows[1:])
     every = tmp_path / "all.csv"
     assert main(["scan", "--db", str(loaded.path), "--out", str(every), "--all"], today=TODAY) == 0
     assert len(every.read_text().splitlines()) > len(rows)
@@ -192,33 +213,53 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
 
     _scan(loaded, catalogue)
     with loaded.write() as con:  # the database as version 2 left it: no impact table, no v4 columns
+        # a per-period alert log (the scan's episodes, one alert each) instead of episodes
+        con.execute("""INSERT INTO alerts (indicator, geo, period, period_start, first_run, first_seen, first_level,
+                           first_observed, first_expected, first_upper, first_lower, first_reason, level, last_run)
+                       SELECT indicator, geo, start_period, start_date, first_run, first_seen, first_level,
+                           first_observed, first_expected, first_upper, first_lower, first_reason, peak_level,
+                           last_run FROM episodes""")
+        for table in ("episodes", "episode_actions"):
+            con.execute(f"DROP TABLE {table}")
+        for sequence in ("episode_ids", "episode_action_ids"):
+            con.execute(f"DROP SEQUENCE {sequence}")
+        for column in ("open_alert_episodes", "open_watch_episodes"):
+            con.execute(f"ALTER TABLE runs DROP COLUMN {column}")
         con.execute("DROP TABLE impact")
         for column in ("first_channels", "first_last_year", "first_provisional"):
             con.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
+        for table, columns in (("scores", ("glr_expected", "glr_dispersion", "glr_n_baseline", "glr_observed_2",
+                                           "glr_observed_3", "glr_expected_2", "glr_expected_3",
+                                           "visa_reference_adjusted")),
+                               ("results", ("tested_periods", "tested_observed", "tested_expected", "tested_bound",
+                                            "shift_start", "change_adjusted", "criterion", "criterion_since",
+                                            "criterion_crossed"))):
+            for column in columns:  # the columns of version 5
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     forget_snapshots()
     upgraded = open_store(loaded.path)
     assert upgraded.schema_version() == schema.CURRENT_VERSION
     assert results.read_impact(upgraded, "asylum_applications", "FR").empty
     assert needs_first_start(upgraded)  # the dashboard re-runs the scan on its next visit
-    from monitoring.records import alert_log
+    from monitoring.records import episode_log
 
-    old = alert_log(upgraded, catalogue, TODAY, "sr", since_months=None).table
+    old = episode_log(upgraded, catalogue, TODAY, "sr", since_months=None).table
     kept = results.alerts(upgraded)
+    assert len(kept) and len(old) == len(kept)  # each alert (apart) made an episode
     assert set(old["first_reason"]) == set(kept["first_reason"])  # alerts from before v4: as stored
     assert _scan(upgraded, catalogue).series_refitted == 4
     assert not results.read_impact(upgraded, "asylum_applications", "FR").empty
     assert not needs_first_start(upgraded)
 
 
-def test_an_alert_keeps_how_it_was_first_seen_and_can_say_it_in_every_language(loaded, catalogue):
-    from monitoring.records import alert_log
+def test_an_episode_keeps_how_it_was_first_seen_and_can_say_it_in_every_language(loaded, catalogue):
+    from monitoring.records import episode_log
 
     _scan(loaded, catalogue)
-    keys = ["indicator_id", "geo_code", "period_code"]
-    en = alert_log(loaded, catalogue, TODAY, "en", since_months=None).table.set_index(keys)
-    sr = alert_log(loaded, catalogue, TODAY, "sr", since_months=None).table.set_index(keys)
-    first_en, first_sr = en.loc[SPIKE, "first_reason"], sr.loc[SPIKE, "first_reason"]
-    stored = results.alerts(loaded).set_index(["indicator", "geo", "period"]).loc[SPIKE, "first_reason"]
-    assert first_en == stored  # the same sentence the scan stored, rebuilt from the first-seen figures
+    en = episode_log(loaded, catalogue, TODAY, "en", since_months=None).table.set_index("episode_id")
+    sr = episode_log(loaded, catalogue, TODAY, "sr", since_months=None).table.set_index("episode_id")
+    episode = spike_episode(loaded)
+    first_en, first_sr = en.loc[episode.id, "first_reason"], sr.loc[episode.id, "first_reason"]
+    assert first_en == episode.first_reason  # the sentence the scan stored, rebuilt from the first-seen figures
     assert first_sr.startswith("Prvi zahtevi za azil u Francuskoj, maj 2026: ")

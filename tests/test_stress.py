@@ -18,7 +18,7 @@ def outcome(tmp_path_factory):
 def test_no_errors_and_no_lost_writes(outcome):
     _, result = outcome
     assert result["errors"] == []
-    assert result["lost"] == {"settings": 0, "acknowledgements": 0, "alert status not the last action": 0,
+    assert result["lost"] == {"settings": 0, "acknowledgements": 0, "episode status not the last action": 0,
                               "loads (with their revisions)": 0, "values of the last load": 0}
 
 
@@ -35,8 +35,8 @@ def test_the_lost_write_check_can_fail(outcome):
     store = Store(folder / "monitor.duckdb")
     done = stress.Sessions()
     done.settings.append((10**6, "never saved"))
-    done.acks.append((("asylum_applications", "DE", "2026-05"), "acknowledged", "never acknowledged"))
+    done.acks.append((10**6, "acknowledged", "never acknowledged"))
     loaded = [{"load_id": 10**6, "file": "x.csv", "revised": 3, "values": {"AT/2026-09": -1.0}}]
     lost = stress.lost_writes(store, done, loaded)
-    assert lost == {"settings": 1, "acknowledgements": 1, "alert status not the last action": 0,
+    assert lost == {"settings": 1, "acknowledgements": 1, "episode status not the last action": 0,
                     "loads (with their revisions)": 1, "values of the last load": 1}

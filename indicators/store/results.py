@@ -1,20 +1,24 @@
-"""Scan results: runs, per-period stored parameters (scores), current levels (results), alerts,
-alert actions and the threshold settings log."""
+"""Scan results: runs, per-period stored parameters (scores), current levels (results) with the alert
+episodes they make (``episodes``), the threshold settings log, and the per-period alert log of before
+schema v6 (``alerts``, ``alert_actions``: read-only history)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
 import pandas as pd
 
 from indicators.store import Store
+from indicators.store.episodes import _write_episodes
 
 RESULT_COLUMNS = ("indicator", "geo", "period", "period_start", "observed", "expected", "lower", "upper",
                   "score", "p_value", "level", "channels", "provisional", "change_yoy", "change_ref",
-                  "last_year", "reason")
+                  "last_year", "reason", "tested_periods", "tested_observed", "tested_expected", "tested_bound",
+                  "shift_start", "change_adjusted", "criterion", "criterion_since", "criterion_crossed")
 ALARM_LEVELS = ("watch", "alert")
-ALERT_STATUSES = ("open", "acknowledged", "dismissed")
+# The episodes of new levels: ``monitoring.episodes.reconciler(levels, ...)``, called inside the write.
+Episodes = Callable | None
 
 
 def _table_columns(con, table: str) -> list[str]:
@@ -51,9 +55,10 @@ def _insert_frame(con, table: str, frame: pd.DataFrame) -> None:
 
 def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[tuple[str, str]],
                states: list[tuple[str, str, str, str, str]], levels: pd.DataFrame, settings_json: str,
-               who: str, started: datetime, series_total: int, impact: pd.DataFrame | None = None) -> int:
+               who: str, started: datetime, series_total: int, impact: pd.DataFrame | None = None,
+               episodes: Episodes = None) -> int:
     """Publish one scan atomically: the run, new scores and impact of refitted series, series state,
-    levels, alerts."""
+    levels and their episodes (the run records its open episodes, and its alarming series-periods)."""
     refitted = list(refitted)
     with store.write() as con:
         run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
@@ -72,15 +77,18 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
         state["run_id"] = run_id
         con.execute("DELETE FROM series_state")
         _insert_frame(con, "series_state", state)
-        _write_levels(con, levels, run_id, store.clock())
+        opened = _write_levels(con, levels, run_id, store.clock(), episodes)
         alarms = levels["level"].value_counts() if len(levels) else pd.Series(dtype=int)
         con.execute(
-            "INSERT INTO runs VALUES ($id, $started, $finished, $who, $settings, $vintage, $total, $refitted, "
-            "$periods, $alerts, $watches)",
+            "INSERT INTO runs (id, started_at, finished_at, who, settings, data_vintage, series_total, "
+            "series_refitted, periods_scored, alerts, watches, open_alert_episodes, open_watch_episodes) "
+            "VALUES ($id, $started, $finished, $who, $settings, $vintage, $total, $refitted, $periods, $alerts, "
+            "$watches, $open_alert, $open_watch)",
             {"id": run_id, "started": started, "finished": store.clock(), "who": who, "settings": settings_json,
              "vintage": vintage, "total": series_total, "refitted": len(refitted),
              "periods": 0 if scores is None else len(scores), "alerts": int(alarms.get("alert", 0)),
-             "watches": int(alarms.get("watch", 0))})
+             "watches": int(alarms.get("watch", 0)), "open_alert": None if opened is None else opened[0],
+             "open_watch": None if opened is None else opened[1]})
     return run_id
 
 
@@ -92,36 +100,22 @@ def read_impact(store: Store, indicator: str, geo: str) -> pd.DataFrame:
             {"i": indicator, "g": geo}).df()
 
 
-def write_levels(store: Store, levels: pd.DataFrame, *, run_id: int | None) -> None:
-    """Replace the current levels (after a threshold change) and record new alerts."""
+def write_levels(store: Store, levels: pd.DataFrame, *, run_id: int | None, episodes: Episodes = None) -> None:
+    """Replace the current levels (after a threshold change) and, given, reconcile their episodes."""
     with store.write() as con:
-        _write_levels(con, levels, run_id, store.clock())
+        _write_levels(con, levels, run_id, store.clock(), episodes)
 
 
-def _write_levels(con, levels: pd.DataFrame, run_id: int | None, now: datetime) -> None:
+def _write_levels(con, levels: pd.DataFrame, run_id: int | None, now: datetime,
+                  episodes: Episodes = None) -> tuple[int, int] | None:
+    """Replace the results; with ``episodes`` (a reconciler), reconcile and write the episodes in the
+    same write and return the open ones (alert, watch). Without, the episodes stay as they were."""
     con.execute("DELETE FROM results")
-    if not len(levels):
-        return
-    _insert_frame(con, "results", levels)
-    alarms = levels[levels["level"].isin(ALARM_LEVELS)]
-    con.register("alarms", alarms.assign(run_id=run_id, now=now))
-    try:
-        # Current level of every known alert (back to normal where no longer alarming).
-        con.execute("""
-            UPDATE alerts SET level = coalesce(r.level, 'normal'), last_run = $run
-            FROM alerts a LEFT JOIN results r USING (indicator, geo, period)
-            WHERE alerts.indicator = a.indicator AND alerts.geo = a.geo AND alerts.period = a.period""",
-                    {"run": run_id})
-        # New alerts keep how they were first seen.
-        con.execute("""
-            INSERT INTO alerts (indicator, geo, period, period_start, first_run, first_seen, first_level,
-                first_observed, first_expected, first_upper, first_lower, first_reason, level, last_run,
-                first_channels, first_last_year, first_provisional)
-            SELECT indicator, geo, period, period_start, run_id, now, level, observed, expected, upper, lower,
-                reason, level, run_id, channels, last_year, provisional
-            FROM alarms WHERE (indicator, geo, period) NOT IN (SELECT indicator, geo, period FROM alerts)""")
-    finally:
-        con.unregister("alarms")
+    if len(levels):
+        _insert_frame(con, "results", levels)
+    if episodes is None:
+        return None
+    return _write_episodes(con, episodes, now, run_id)
 
 
 def read_results(store: Store, *, levels: tuple[str, ...] | None = None, since: date | None = None,
@@ -145,7 +139,7 @@ def runs(store: Store, limit: int = 50) -> pd.DataFrame:
 
 
 def alerts(store: Store, *, status: str | None = None) -> pd.DataFrame:
-    """Every alert ever raised, with how it was first seen and its current level and status."""
+    """The per-period alert log kept before schema v6 (read-only history; episodes replace it)."""
     with store.read() as cur:
         return cur.execute(
             "SELECT * FROM alerts WHERE $status IS NULL OR status = $status "
@@ -154,35 +148,11 @@ def alerts(store: Store, *, status: str | None = None) -> pd.DataFrame:
 
 def alert_actions(store: Store, indicator: str | None = None, geo: str | None = None,
                   period: str | None = None) -> pd.DataFrame:
-    """The history of acknowledgements, dismissals and reopenings."""
+    """The per-period review history kept before schema v6 (read-only; see ``episodes.episode_actions``)."""
     with store.read() as cur:
         return cur.execute(
             "SELECT * FROM alert_actions WHERE ($i IS NULL OR indicator = $i) AND ($g IS NULL OR geo = $g) "
             "AND ($p IS NULL OR period = $p) ORDER BY id", {"i": indicator, "g": geo, "p": period}).df()
-
-
-def set_alert_status(store: Store, key: tuple[str, str, str], *, status: str, who: str, comment: str = "",
-                     expires: date | None = None) -> None:
-    """Acknowledge, dismiss or reopen an alert; the action is kept in the history and the audit log."""
-    if status not in ALERT_STATUSES:
-        raise ValueError(f"unknown alert status {status!r}; expected one of {', '.join(ALERT_STATUSES)}")
-    indicator, geo, period = key
-    now = store.clock()
-    with store.write() as con:
-        before = con.execute("SELECT status FROM alerts WHERE indicator = $i AND geo = $g AND period = $p",
-                             {"i": indicator, "g": geo, "p": period}).fetchall()
-        if not before:
-            raise KeyError(f"no alert for {indicator} {geo} {period}")
-        con.execute("UPDATE alerts SET status = $s, status_by = $who, status_at = $now, comment = $c, "
-                    "expires = $e WHERE indicator = $i AND geo = $g AND period = $p",
-                    {"s": status, "who": who, "now": now, "c": comment, "e": expires,
-                     "i": indicator, "g": geo, "p": period})
-        con.execute("INSERT INTO alert_actions VALUES (nextval('alert_action_ids'), $i, $g, $p, $a, $who, $now, "
-                    "$c, $e)", {"i": indicator, "g": geo, "p": period, "a": status, "who": who, "now": now,
-                                "c": comment, "e": expires})
-        con.execute("INSERT INTO audit VALUES (nextval('audit_ids'), $now, $who, 'alert_status', $target, "
-                    "$before, $after, $c)", {"now": now, "who": who, "target": f"{indicator}/{geo}/{period}",
-                                             "before": before[0][0], "after": status, "c": comment})
 
 
 def latest_settings(store: Store) -> tuple[int, str] | None:
@@ -193,8 +163,9 @@ def latest_settings(store: Store) -> tuple[int, str] | None:
 
 
 def save_settings(store: Store, settings_json: str, *, who: str, reason: str, reverts: int | None = None,
-                  levels: pd.DataFrame | None = None) -> int:
-    """Append settings to the log (with the audit entry) and, given, the levels they produce; returns the id."""
+                  levels: pd.DataFrame | None = None, episodes: Episodes = None) -> int:
+    """Append settings to the log (with the audit entry) and, given, the levels they produce and their
+    episodes; returns the id."""
     if not reason.strip():
         raise ValueError("a reason is required to save settings")
     now = store.clock()
@@ -207,7 +178,7 @@ def save_settings(store: Store, settings_json: str, *, who: str, reason: str, re
                     "$before, $after, $r)", {"now": now, "who": who, "before": before[0][0] if before else None,
                                              "after": settings_json, "r": reason})
         if levels is not None:
-            _write_levels(con, levels, None, now)
+            _write_levels(con, levels, None, now, episodes)
     return new_id
 
 

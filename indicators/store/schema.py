@@ -110,8 +110,66 @@ _V4 = [
     "ALTER TABLE alerts ADD COLUMN first_provisional BOOLEAN",
 ]
 
+_V5 = [
+    # The anomaly channel (monitoring/glr.py): a likelihood-ratio test of the last 1-3 periods against a
+    # seasonal quasi-Poisson baseline. Per period: the baseline's expected value and dispersion, and the
+    # sums over the windows of 2 and 3 periods ending there, so any threshold re-levels without a refit.
+    "ALTER TABLE scores ADD COLUMN glr_expected DOUBLE",
+    "ALTER TABLE scores ADD COLUMN glr_dispersion DOUBLE",
+    "ALTER TABLE scores ADD COLUMN glr_n_baseline DOUBLE",
+    "ALTER TABLE scores ADD COLUMN glr_observed_2 DOUBLE",
+    "ALTER TABLE scores ADD COLUMN glr_observed_3 DOUBLE",
+    "ALTER TABLE scores ADD COLUMN glr_expected_2 DOUBLE",
+    "ALTER TABLE scores ADD COLUMN glr_expected_3 DOUBLE",
+    # The EU suspension criterion, apart from the anomaly level: the seasonally adjusted ratio's base.
+    "ALTER TABLE scores ADD COLUMN visa_reference_adjusted DOUBLE",
+    # Current results: what the anomaly test tested (window of 1-3 periods, its sums and bound), the
+    # month a sustained shift began, and the criterion's status, since when, and whether it rose here.
+    "ALTER TABLE results ADD COLUMN tested_periods INTEGER",
+    "ALTER TABLE results ADD COLUMN tested_observed DOUBLE",
+    "ALTER TABLE results ADD COLUMN tested_expected DOUBLE",
+    "ALTER TABLE results ADD COLUMN tested_bound DOUBLE",
+    "ALTER TABLE results ADD COLUMN shift_start VARCHAR",
+    "ALTER TABLE results ADD COLUMN change_adjusted DOUBLE",
+    "ALTER TABLE results ADD COLUMN criterion VARCHAR",
+    "ALTER TABLE results ADD COLUMN criterion_since VARCHAR",
+    "ALTER TABLE results ADD COLUMN criterion_crossed BOOLEAN",
+    # Fits made before this version have no anomaly test: forget them, so that the next scan refits all.
+    "DELETE FROM series_state",
+]
+
+_V6 = [
+    # Alerts are episodes (monitoring/episodes.py): one row per run of alarming periods of a series, from
+    # its first watch/alert period until it resolves, reviewed (acknowledged, dismissed, reopened) as one.
+    # state: open, resolved, or withdrawn (no longer raised at the current settings; kept, never deleted).
+    # peak_level is the episode's level (the highest it reached); current_level the series' latest one.
+    # ack_level/ack_score: the peak when acknowledged (a worse peak reopens it).
+    # first_figures: the first period's figures as its sentence needs them (JSON, from monitoring).
+    "CREATE SEQUENCE episode_ids START 1",
+    """CREATE TABLE episodes (
+        id INTEGER PRIMARY KEY, indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, start_period VARCHAR NOT NULL,
+        start_date DATE NOT NULL, last_period VARCHAR NOT NULL, last_date DATE NOT NULL, resolved_period VARCHAR,
+        state VARCHAR NOT NULL, peak_level VARCHAR NOT NULL, peak_period VARCHAR, peak_score DOUBLE,
+        peak_observed DOUBLE, peak_expected DOUBLE, current_level VARCHAR NOT NULL, shift_start VARCHAR,
+        periods INTEGER, first_seen TIMESTAMP NOT NULL, first_run INTEGER, last_run INTEGER,
+        first_level VARCHAR NOT NULL, first_observed DOUBLE, first_expected DOUBLE, first_upper DOUBLE,
+        first_lower DOUBLE, first_channels VARCHAR, first_last_year DOUBLE, first_provisional BOOLEAN,
+        first_reason VARCHAR, first_figures VARCHAR, status VARCHAR NOT NULL DEFAULT 'open', status_by VARCHAR, status_at TIMESTAMP,
+        comment VARCHAR, expires DATE, ack_level VARCHAR, ack_score DOUBLE)""",
+    "CREATE SEQUENCE episode_action_ids START 1",
+    # period: the alarming period an action was taken on, for actions kept from the per-period log.
+    """CREATE TABLE episode_actions (
+        id INTEGER PRIMARY KEY, episode_id INTEGER NOT NULL, action VARCHAR NOT NULL, who VARCHAR NOT NULL,
+        acted_at TIMESTAMP NOT NULL, comment VARCHAR, expires DATE, period VARCHAR)""",
+    # A run's count of open episodes (runs.alerts/watches stay what they were: alarming series-periods).
+    "ALTER TABLE runs ADD COLUMN open_alert_episodes INTEGER",
+    "ALTER TABLE runs ADD COLUMN open_watch_episodes INTEGER",
+    # The tables alerts and alert_actions stay as read-only history; their rows are converted into
+    # episodes by indicators.store.episodes.convert_alert_log (Python, below in migrate).
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
 CURRENT_VERSION = max(MIGRATIONS)
 
 
@@ -144,6 +202,10 @@ def migrate(con: duckdb.DuckDBPyConnection, now) -> int:
                     "VALUES (nextval('event_ids'), $date, $label, 'system', $now, $now)",
                     {"date": date, "label": label, "now": now},
                 )
+        if version == 6:
+            from indicators.store.episodes import convert_alert_log  # imports this module
+
+            convert_alert_log(con)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)}
         )

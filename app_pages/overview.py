@@ -28,8 +28,7 @@ def render() -> None:
         t("overview.fresh_source", lang, source=r.source, period=r.last_period, loaded=r.last_load)
         for r in fresh.itertuples(index=False)))
     _changes(view, lang)
-    st.caption(t("overview.episode_count", lang, n=view.count.total, alert=view.count.alert,
-                 watch=view.count.watch))
+    st.caption(t("overview.episode_count", lang, count=view.count.text(lang)))
     tiles = st.columns(len(view.tiles))
     for column, tile in zip(tiles, view.tiles, strict=True):
         with column.container(border=True):

@@ -360,10 +360,18 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     tested_obs = np.where(has_glr, window_obs[rows, pick], obs)
     tested_mu = np.where(has_glr, window_mu[rows, pick], display["expected"])
     fall_side = down | (both & (tested_obs < tested_mu))
-    glr_upper = window_bound(glr_mu, phi, c_alert, "up")
-    glr_lower = window_bound(glr_mu, phi, c_alert, "down")
-    bound_up = window_bound(tested_mu, phi, c_alert, "up")
-    bound_down = window_bound(tested_mu, phi, c_alert, "down")
+    def bound(mu, side: str, rows: np.ndarray) -> np.ndarray:
+        """The alert bound on one side, solved only where it is shown (NaN elsewhere)."""
+        out = np.full(n, np.nan)
+        if rows.any():
+            out[rows] = window_bound(mu[rows], phi[rows], c_alert, side)
+        return out
+
+    glr_upper = bound(glr_mu, "up", has_glr & ~down)
+    glr_lower = bound(glr_mu, "down", has_glr & ~up)
+    one = has_glr & (glr_window == 1)  # a one-period test's bound is the band's
+    bound_up = np.where(one, glr_upper, bound(tested_mu, "up", has_glr & ~one & ~fall_side))
+    bound_down = np.where(one, glr_lower, bound(tested_mu, "down", has_glr & ~one & fall_side))
     tested_bound = np.where(fall_side, bound_down, bound_up)
     with np.errstate(divide="ignore", invalid="ignore"):
         glr_score = np.where(fall_side, (tested_mu - tested_obs) / np.maximum(tested_mu - bound_down, 0.5),
@@ -375,32 +383,34 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     display["p_value"] = np.where(has_glr, glr_p_value(glr_stat), display["p_value"])
     tested_bound = np.where(has_glr, tested_bound, np.where(fall_side, display["lower"], display["upper"]))
 
-    out = pd.DataFrame({k: stored[k].array for k in keys}, index=stored.index)
+    # one constructor for every column: inserting them one by one costs more than the rule itself
+    columns: dict = {k: stored[k].array for k in keys}
     if "period" in stored.columns:
-        out["period"] = stored["period"].array
-    out["level"] = pd.Series(labels, index=out.index, dtype=object)
-    out["channels"] = pd.Series(table[np.where(missing, 0, fired)], index=out.index, dtype=object)
-    out["provisional"] = provisional
-    out["persistent"] = persistent & ~missing
-    out["observed"] = obs
-    for c, values in display.items():
-        out[c] = values
-    out["tested_periods"] = np.where(missing, 1, glr_window).astype(int)
-    out["tested_observed"] = tested_obs
-    out["tested_expected"] = tested_mu
-    out["tested_bound"] = tested_bound
+        columns["period"] = stored["period"].array
+    columns["level"] = labels
+    columns["channels"] = table[np.where(missing, 0, fired)]
+    columns["provisional"] = provisional
+    columns["persistent"] = persistent & ~missing
+    columns["observed"] = obs
+    columns.update(display)
+    columns["tested_periods"] = np.where(missing, 1, glr_window).astype(int)
+    columns["tested_observed"] = tested_obs
+    columns["tested_expected"] = tested_mu
+    columns["tested_bound"] = tested_bound
     if "cusum_shift_start" in stored:
         shift = stored["cusum_shift_start"]
-        text = shift.astype(str).to_numpy(dtype=object)
-        out["shift_start"] = pd.Series(np.where(shift.isna().to_numpy(), None, text), index=out.index, dtype=object)
+        columns["shift_start"] = np.where(shift.isna().to_numpy(), None, shift.astype(str).to_numpy(dtype=object))
     else:
-        out["shift_start"] = pd.Series(None, index=out.index, dtype=object)
-    out = out.join(_criterion(stored, visa, up, down, restart, periods, criterion, ppy))
+        columns["shift_start"] = np.full(n, None, dtype=object)
+    columns.update(_criterion(stored, visa, up, down, restart, periods, criterion, ppy))
+    out = pd.DataFrame(columns, index=stored.index)
+    for name in ("level", "channels", "shift_start", "criterion", "criterion_since"):
+        out[name] = out[name].astype(object)
     return out
 
 
 def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, periods, applies: bool,
-               ppy: np.ndarray) -> pd.DataFrame:
+               ppy: np.ndarray) -> dict[str, np.ndarray]:
     """The EU suspension criterion's status per row: the higher of its two legal comparisons."""
     n = len(stored)
     v_obs = _col(stored, "visa_observed")
@@ -424,17 +434,17 @@ def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, 
     period_text = np.asarray(periods.astype(str) if not isinstance(periods, pd.PeriodIndex) else periods.astype(str),
                              dtype=object)
     since = np.where(compared & (starts >= 0), period_text[np.maximum(starts, 0)] if n else period_text, None)
-    frame = pd.DataFrame(index=stored.index)
-    frame["change_yoy"] = np.where(applies, yoy, np.nan)
-    frame["change_ref"] = np.where(applies, ref, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         adjusted = v_obs / _col(stored, "visa_reference_adjusted") - 1
-    frame["change_adjusted"] = np.where(applies & np.isfinite(adjusted), adjusted, np.nan)
-    frame["criterion"] = pd.Series(status, index=stored.index, dtype=object)
-    frame["criterion_since"] = pd.Series(since, index=stored.index, dtype=object)
-    # a crossing is a status not held in the previous quarter's periods (3 months; 1 quarter or year)
-    frame["criterion_crossed"] = crossings(code, restart, memory=np.maximum(1, ppy // 4)) & compared
-    return frame
+    return {
+        "change_yoy": np.where(applies, yoy, np.nan),
+        "change_ref": np.where(applies, ref, np.nan),
+        "change_adjusted": np.where(applies & np.isfinite(adjusted), adjusted, np.nan),
+        "criterion": np.asarray(status, dtype=object),
+        "criterion_since": np.asarray(since, dtype=object),
+        # a crossing is a status not held in the previous quarter's periods (3 months; 1 quarter or year)
+        "criterion_crossed": crossings(code, restart, memory=np.maximum(1, ppy // 4)) & compared,
+    }
 
 
 def channel_levels(result: pd.DataFrame, channel: str, *, direction: str, alpha: float, min_count: int = 5,

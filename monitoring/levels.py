@@ -403,10 +403,10 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
     else:
         columns["shift_start"] = np.full(n, None, dtype=object)
     columns.update(_criterion(stored, visa, up, down, restart, periods, criterion, ppy))
-    out = pd.DataFrame(columns, index=stored.index)
     for name in ("level", "channels", "shift_start", "criterion", "criterion_since"):
-        out[name] = out[name].astype(object)
-    return out
+        # object columns, missing as None: pandas' default str (Arrow) columns would cost more and say NaN
+        columns[name] = pd.Series(columns[name], index=stored.index, dtype=object)
+    return pd.DataFrame(columns, index=stored.index)
 
 
 def _criterion(stored: pd.DataFrame, visa: VisaRuleSettings, up, down, restart, periods, applies: bool,

@@ -84,12 +84,13 @@ def test_window_bound_rejects_both():
 
 
 def test_constant_mean_is_recovered():
-    out = glr_baseline(_poisson(100.0, seed=1))
+    out = glr_baseline(_poisson(1000.0, seed=1))
     assert len(out) == len(MONTHS) - 36  # every period with 3 years of history before it
     assert out.index[0] == MONTHS[36]
-    error = (out["expected"] / 100.0 - 1).abs()
-    # the trend is always fitted and extrapolated 7 months: a few percent of standard error
-    assert error.median() < 0.03 and error.max() < 0.10
+    error = (out["expected"] / 1000.0 - 1).abs()
+    # the trend is always fitted and extrapolated 7 months ahead: the relative standard error of
+    # the prediction is about 0.3 / sqrt(mean), 1% here
+    assert error.median() < 0.02 and error.max() < 0.04
     assert out["dispersion"].between(1.0, 1.6).all()
     exact = glr_baseline(pd.Series(100.0, index=MONTHS))
     np.testing.assert_allclose(exact["expected"], 100.0, rtol=1e-9)
@@ -108,7 +109,7 @@ def test_seasonal_mean_is_tracked():
     assert np.abs(flat["expected"] / truth - 1).max() > 0.3
 
 
-def _statsmodels_fit_for(series: pd.Series, t: pd.Period, years: int, exclude: int):
+def _statsmodels_fit_for(series: pd.Series, t: pd.Period, years: int, exclude: int, rounds: int):
     """The documented model for period t, built by hand and fitted by statsmodels."""
     pos = series.index.get_loc(t)
     lags = np.arange(exclude + 1, 12 * years + 1)
@@ -122,16 +123,19 @@ def _statsmodels_fit_for(series: pd.Series, t: pd.Period, years: int, exclude: i
                                 np.sin(2 * np.pi * m / 12)])
 
     X = design(lags.astype(float), month)
-    first = sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2", tol=1e-12)
-    w = anscombe_weights(y, first.mu, X, max(first.scale, 1.0), 2.58)
-    second = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w).fit(scale="X2", tol=1e-12)
+    fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2", tol=1e-12)
+    for _ in range(rounds):  # Anscombe weights from the previous fit, weighted refit
+        w = anscombe_weights(y, fit.mu, X, max(fit.scale, 1.0), 2.58)
+        fit = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w).fit(scale="X2", tol=1e-12)
+    second = fit
     pred_lags = np.arange(3, dtype=float)
     pred_month = np.array([(t - k).month - 1 for k in range(3)], dtype=float)
     mu = np.exp(design(pred_lags, pred_month) @ second.params)
     return mu, max(second.scale, 1.0), len(y), y.max()
 
 
-def test_golden_against_statsmodels_quasi_poisson():
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_golden_against_statsmodels_quasi_poisson(rounds):
     t = np.arange(len(MONTHS))
     rng = np.random.default_rng(3)
     mu = 40 * np.exp(0.004 * t + 0.4 * np.cos(2 * np.pi * t / 12))
@@ -140,9 +144,10 @@ def test_golden_against_statsmodels_quasi_poisson():
     y[50] = np.nan
     series = pd.Series(y, index=MONTHS)
     period = MONTHS[110]
-    ref_mu, ref_phi, n, ymax = _statsmodels_fit_for(series, period, years=7, exclude=6)
-    assert ref_mu[0] <= ymax  # the trend is kept (the guard does not apply)
-    out = glr_baseline(series, score_from=period).loc[period]
+    ref_mu, ref_phi, n, ymax = _statsmodels_fit_for(series, period, years=7, exclude=6, rounds=rounds)
+    assert ref_mu[0] <= ymax  # the trend is kept even with the guard on
+    settings = GLRSettings(reweight_rounds=rounds, trend_guard=True)
+    out = glr_baseline(series, settings, score_from=period).loc[period]
     assert out["trend"]
     assert out["n_baseline"] == n
     np.testing.assert_allclose(out["expected"], ref_mu[0], rtol=1e-6)
@@ -150,9 +155,22 @@ def test_golden_against_statsmodels_quasi_poisson():
     np.testing.assert_allclose(out["expected_2"], ref_mu[:2].sum(), rtol=1e-6)
     np.testing.assert_allclose(out["expected_3"], ref_mu.sum(), rtol=1e-6)
     # the statsmodels engine is the same fit
-    other = glr_baseline(series, score_from=period, engine="statsmodels").loc[period]
+    other = glr_baseline(series, settings, score_from=period, engine="statsmodels").loc[period]
     np.testing.assert_allclose(other["expected"], out["expected"], rtol=1e-6)
     np.testing.assert_allclose(other["dispersion"], out["dispersion"], rtol=1e-6)
+
+
+def test_trend_guard_drops_an_overshooting_trend():
+    # a steady rise with almost no noise: the trend's prediction 7 months past the baseline
+    # exceeds every baseline count, so the guard falls back to the flat model
+    series = pd.Series(np.round(200 * np.exp(0.01 * np.arange(len(MONTHS)))), index=MONTHS)
+    period = MONTHS[100]
+    guarded = glr_baseline(series, GLRSettings(trend_guard=True), score_from=period).loc[period]
+    free = glr_baseline(series, GLRSettings(trend_guard=False), score_from=period).loc[period]
+    assert not guarded["trend"] and free["trend"]
+    baseline_max = series.iloc[100 - 84: 100 - 6].max()
+    assert guarded["expected"] <= baseline_max < free["expected"]
+    np.testing.assert_allclose(free["expected"], series.iloc[100], rtol=0.01)
 
 
 def test_window_sums_are_the_definitions():
@@ -233,7 +251,8 @@ def test_quarterly_and_annual_series():
 
 def test_settings_are_validated():
     for bad in (dict(years=2, min_years=3), dict(min_years=0), dict(exclude_recent_months=-1),
-                dict(harmonics=-1), dict(windows=0), dict(reweight_threshold=0.0), dict(years=7.5)):
+                dict(harmonics=-1), dict(windows=0), dict(reweight_threshold=0.0), dict(years=7.5),
+                dict(reweight_rounds=0)):
         with pytest.raises(ValueError):
             GLRSettings(**bad)
     with pytest.raises(ValueError):

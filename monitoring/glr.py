@@ -530,20 +530,19 @@ def glr_codes(lr: np.ndarray, new_series: np.ndarray, thresholds: tuple[float, .
         raise ValueError("new_series must have one entry per row of lr")
     if n:
         new[0] = True
-    idx = np.arange(n)
-    since = idx - np.maximum.accumulate(np.where(new, idx, 0))  # rows since the series' first
-    # prefix maxima over the windows 1..k (columns) and the window where each is attained
-    best = np.empty((W, n))
+    starts = np.flatnonzero(new)
+    since = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))  # rows since the series' first
+    # prefix maxima over the windows 1..k (rows of best) and the window where each is attained
+    best = lr.T.copy()  # contiguous windows
+    best[np.isnan(best)] = -np.inf
     arg = np.zeros((W, n), dtype=np.int8)
-    for k in range(W):
-        col = lr[:, k]
-        col = np.where((since >= k) & (col == col), col, -np.inf)
-        if k == 0:
-            best[0] = col
-            continue
+    for k in range(1, W):
+        col = best[k]
+        col[since < k] = -np.inf  # the window would reach before the series' first row
         up = col > best[k - 1]
-        best[k] = np.where(up, col, best[k - 1])
-        arg[k] = np.where(up, k, arg[k - 1])
+        np.maximum(col, best[k - 1], out=col)
+        arg[k] = arg[k - 1]
+        arg[k][up] = k
     top = best[W - 1]
     code = np.zeros(n, dtype=np.int64)
     for cj in c:
@@ -560,7 +559,7 @@ def glr_codes(lr: np.ndarray, new_series: np.ndarray, thresholds: tuple[float, .
         statistic[rows] = best[pick, rows]
         window[rows] = arg[pick, rows]
     window = np.where(statistic > -np.inf, window + 1, 0)
-    statistic = np.where(statistic == -np.inf, np.nan, statistic)
+    statistic[statistic == -np.inf] = np.nan
     return code.astype(int), window.astype(int), statistic
 
 

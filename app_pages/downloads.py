@@ -55,10 +55,13 @@ def table(frame: pd.DataFrame, name: str, key: str, *, title: str = "") -> None:
 def briefing_files(signals: pd.DataFrame) -> None:
     """The briefing deck (PPTX) and one-page note (PDF) for the latest month, with a choice of alarms."""
     lang = common.lang()
-    labels = {(r.indicator_id, r.geo_code, r.period_code): f"{r.level} · {r.indicator} – {r.geo}, {r.period}"
+    # plain-text options, the same in every language (tuples broke the widget's state on a language change)
+    labels = {f"{r.indicator_id}|{r.geo_code}|{r.period_code}":
+              f"{t('level.' + r.level, lang)} · {r.indicator} – {r.geo}, {r.period}"
               for r in signals.itertuples()} if len(signals) else {}
-    chosen = st.multiselect(t("download.which", lang), list(labels), default=list(labels),
-                            format_func=labels.get, key="dl_brief_which")
+    picked = st.multiselect(t("download.which", lang), list(labels), default=list(labels),
+                            format_func=labels.get, key=f"dl_brief_which_{lang}")  # labels are per language
+    chosen = [tuple(k.split("|")) for k in picked]
 
     def build() -> briefing.Briefing:
         return briefing.build_briefing(common.store(), common.catalogue(), common.settings(), lang=lang,

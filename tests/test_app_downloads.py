@@ -35,7 +35,7 @@ def test_the_overview_offers_the_briefing_deck_and_note(demo_db):
     at = app()
     found = labels(at)
     assert "Briefing deck (PPTX)" in found and "Briefing note (PDF)" in found
-    chooser = at.multiselect(key="dl_brief_which")
+    chooser = at.multiselect(key="dl_brief_which_en")
     assert len(chooser.value) > 0  # every current alert and watch chosen by default
 
 

@@ -80,6 +80,8 @@ class Catalogue:
     aggregates: tuple[str, ...]
     eu_plus: tuple[str, ...]
     path: Path | None = None
+    eu_plus_source: str = ""  # the aggregate Eurostat publishes for EU+ (EU27_2020_EFTA)
+    geo_aliases: Mapping[str, str] = field(default_factory=lambda: FrozenMap({}))
 
     def get(self, indicator_id: str) -> Indicator | None:
         """The indicator with this id, or None."""
@@ -104,6 +106,7 @@ class Catalogue:
         return self.geo_names.get(code, code)
 
     def is_aggregate(self, code: str) -> bool:
+        """A total (EU27_2020, EU28, EU27_2020_EFTA, EU_PLUS, TOTAL), never a destination."""
         return code in self.aggregates
 
 
@@ -151,7 +154,7 @@ def parse_catalogue(text: str, path: Path | None = None) -> Catalogue:
         raise CatalogueError(f"{where}: not valid TOML: {exc}") from None
     if not isinstance(data.get("indicator", []), list):
         raise CatalogueError(f"{where}: indicator must be a list of [[indicator]] tables")
-    for key in ("geo", "aggregates"):
+    for key in ("geo", "aggregates", "geo_aliases"):
         if not isinstance(data.get(key, {}), dict):
             raise CatalogueError(f"{where}: {key} must be a table")
     agg = data.get("aggregates", {})
@@ -172,13 +175,22 @@ def parse_catalogue(text: str, path: Path | None = None) -> Catalogue:
     bad = [code for code in geo if not valid_geo(code)]
     if bad:
         raise CatalogueError(f"{where}: bad geo code {bad[0]!r}")
+    aliases = {str(k): v for k, v in data.get("geo_aliases", {}).items()}
+    bad = [f"{k} = {v!r}" for k, v in aliases.items() if not (isinstance(v, str) and valid_geo(k) and valid_geo(v))]
+    if bad:
+        raise CatalogueError(f"{where}: bad geo alias {bad[0]} (expected CODE = \"EUROSTAT_CODE\")")
+    source = agg.get("eu_plus_source", "")
+    if not isinstance(source, str) or (source and not valid_geo(source)):
+        raise CatalogueError(f"{where}: aggregates.eu_plus_source {source!r} is not a geo code")
     return Catalogue(
         version=version,
         indicators=indicators,
         geo_names=FrozenMap(geo),
-        aggregates=tuple(agg.get("codes", ("EU27_2020", "EU_PLUS", "TOTAL"))),
+        aggregates=tuple(agg.get("codes", ("EU27_2020", "EU28", "EU27_2020_EFTA", "EU_PLUS", "TOTAL"))),
         eu_plus=tuple(agg.get("eu_plus", ())),
         path=path,
+        eu_plus_source=source,
+        geo_aliases=FrozenMap(aliases),
     )
 
 

@@ -26,7 +26,7 @@ DEFAULT_SEED = 2024
 START = "2015-01"
 HEADER = "indicator,geo,period,value,flag"
 DESTINATIONS = ("DE", "FR", "CH", "AT", "IT", "SE", "BE", "NL")
-AGGREGATE = "EU_PLUS"
+AGGREGATE = "EU27_2020_EFTA"  # the EU+ total as Eurostat publishes it (EU27 and EFTA)
 HOME = "XK"
 
 # (indicator, geo, period, factor): multiplies the series mean before the noise is drawn.
@@ -35,7 +35,7 @@ PLANTED_ANOMALIES = (
     ("asylum_applications", "FR", "2026-05", 2.2),  # one-month spike
     ("asylum_applications", "DE", "2026-07", 1.6),  # sustained shift, two months
     ("asylum_applications", "DE", "2026-08", 1.6),
-    ("refused_entry", "AT", "2026-Q2", 2.0),  # in a provisional quarter: a rise still alarms
+    ("refused_entry", "AT", "2025", 2.0),  # in a provisional year: a rise still alarms
     ("effective_returns", "DE", "2026-Q1", 0.5),  # returns collapse; Q1 is the first final quarter
     ("effective_returns", "DE", "2026-Q2", 0.5),
     ("repatriated_persons", "CH", "2025-11", 3.0),  # a readmission charter flight
@@ -43,7 +43,13 @@ PLANTED_ANOMALIES = (
 # Cells left empty (missing, never zero) to exercise gaps; EU_PLUS is then flagged `e`.
 MISSING = {("asylum_applications", "NL"): ("2018-07", "2018-08", "2018-09", "2018-10")}
 # Methodological breaks: the level changes by `factor` from `period` on, which is flagged `b`.
-BREAKS = {("irregular_stay", "FR"): ("2021-Q1", 1.25), ("border_exits", "XK"): ("2019-01", 1.06)}
+BREAKS = {("irregular_stay", "FR"): ("2021", 1.25), ("border_exits", "XK"): ("2019-01", 1.06)}
+# Series published from a later period than the demo's start (Eurostat's quarterly returns, 2021-Q1).
+FIRST_PERIOD = {"return_decisions": "2021-Q1", "effective_returns": "2021-Q1"}
+# Annual collections drawn from the same model as their quarterly counterparts.
+SAME_PROFILE = {"return_decisions_annual": "return_decisions", "effective_returns_annual": "effective_returns"}
+# Periods flagged provisional at the end of every series, by frequency.
+PROVISIONAL = {"M": 2, "Q": 2, "A": 1}
 # Single cells flagged `e` (estimated), e.g. counts reconstructed during the first lockdown.
 ESTIMATED = {("passport_issuance", "XK"): ("2020-04", "2020-05")}
 
@@ -180,7 +186,7 @@ def draw_counts(rng: np.random.Generator, mean: np.ndarray, dispersion: float) -
 
 
 def _geos(indicator: Indicator) -> tuple[str, ...]:
-    profile = PROFILES.get(indicator.id)
+    profile = PROFILES.get(SAME_PROFILE.get(indicator.id, indicator.id))
     if profile is not None and tuple(profile.scales) == (HOME,):
         return (HOME,)
     if profile is None and indicator.category == "leading":
@@ -193,7 +199,8 @@ def series_for(indicator: Indicator, seed: int = DEFAULT_SEED, end: str = DEFAUL
     periods = periods_for(indicator.frequency, end)
     geos = _geos(indicator)
     rate = indicator.unit == "percent"
-    profile = PROFILES["asylum_applications"] if rate else PROFILES.get(indicator.id, _GENERIC)
+    profile = PROFILES["asylum_applications"] if rate else PROFILES.get(SAME_PROFILE.get(indicator.id, indicator.id),
+                                                                          _GENERIC)
     if profile is _GENERIC and geos == (HOME,):
         profile = Profile({HOME: 10_000.0}, dispersion=3.0)
     values: dict[str, np.ndarray] = {}
@@ -232,10 +239,12 @@ def series_for(indicator: Indicator, seed: int = DEFAULT_SEED, end: str = DEFAUL
     frames = []
     for geo, value in values.items():
         flag = flags[geo]
-        flag[-2:] = "p"
+        flag[-PROVISIONAL[indicator.frequency]:] = "p"
         frames.append(pd.DataFrame({"indicator": indicator.id, "geo": geo, "period": periods,
                                     "value": value, "flag": flag}))
-    return pd.concat(frames, ignore_index=True)
+    rows = pd.concat(frames, ignore_index=True)
+    first = FIRST_PERIOD.get(indicator.id)
+    return rows[rows["period"] >= first].reset_index(drop=True) if first else rows
 
 
 def _recognition(geo: str, periods: list[str]) -> np.ndarray:

@@ -24,7 +24,7 @@ MAX_PROBLEMS = 50
 MAX_COUNT = 1e12  # more people than live on Earth, by two orders of magnitude
 FLAGS = ("p", "e", "b", "c", "u")
 FIELDS = ("indicator", "geo", "period", "value", "flag")
-PERIOD_FORMS = {"M": "monthly period YYYY-MM", "Q": "quarterly period YYYY-Qn", "A": "annual period YYYY"}
+PERIOD_FORMS = {"M": "a monthly period YYYY-MM", "Q": "a quarterly period YYYY-Qn", "A": "an annual period YYYY"}
 _PERIOD_RE = {"M": r"\d{4}-(?:0[1-9]|1[0-2])", "Q": r"\d{4}-Q[1-4]", "A": r"\d{4}"}
 _NUMBER_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _SHOWN = 60  # longest found value quoted in full
@@ -194,7 +194,7 @@ def check_rows(
     wrong_freq = known & good_period & (freq != wanted)
     if wrong_freq.any():
         got.add(
-            wrong_freq, "period", "a " + wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"]
+            wrong_freq, "period", wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"]
         )
     start = per_unique(text["period"].where(good_period, "1900"), period_start)
     future = good_period & (start > pd.Timestamp(today))

@@ -42,7 +42,8 @@ class GLMSettings:
         Periods with fewer years of history are not scored.
     exclude_recent_months : int
         Months left out of the baseline before the scored period (``pastWeeksNotIncluded``),
-        converted to periods as ``ceil(months * periods_per_year / 12)`` (6 months = 2 quarters).
+        converted to periods as ``ceil(months * periods_per_year / 12)`` (6 months = 2 quarters;
+        none for annual series, see :func:`excluded_periods`).
     seasonal_blocks : int
         Levels of the seasonal factor (``noPeriods``): the window around the scored calendar period
         plus ``seasonal_blocks - 1`` blocks splitting the rest of each year. Capped at
@@ -326,6 +327,13 @@ def _fit_period(values: np.ndarray, pos: int, lags: np.ndarray, level: np.ndarra
     return nothing
 
 
+def excluded_periods(months: int, ppy: int) -> int:
+    """Periods left out before the scored one: ``ceil(months * ppy / 12)`` (6 months = 2 quarters);
+    none for an annual series, where a year already spans a short outbreak and leaving out the
+    latest year would compare a year with data two or more years old."""
+    return 0 if ppy == 1 else math.ceil(months * ppy / 12)
+
+
 def glm_baseline(series: pd.Series, settings: GLMSettings = GLMSettings(), *, direction: str = "up",
                  score_from: pd.Period | None = None) -> pd.DataFrame:
     """Score every period with enough history against a seasonal quasi-Poisson GLM of its past.
@@ -372,7 +380,7 @@ def glm_baseline(series: pd.Series, settings: GLMSettings = GLMSettings(), *, di
         return empty_result(values_s.index, EXTRA)
     ppy = periods_per_year(values_s.index)
     w = DEFAULT_WINDOW[ppy] if settings.window is None else settings.window
-    exclude = math.ceil(settings.exclude_recent_months * ppy / 12)
+    exclude = excluded_periods(settings.exclude_recent_months, ppy)
     values = values_s.to_numpy()
     positions = np.arange(ppy * settings.min_years + w, len(values))
     if score_from is not None:

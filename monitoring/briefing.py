@@ -216,7 +216,7 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
     if ind is None:
         return None
     geo = row["geo"]
-    history = history_frame(store, ind, geo)
+    history = history_frame(store, ind, geo, catalogue.eu_plus_source)
     end = to_period(row["period"]).end_time
     if not history.empty:
         history = history[(history["period_start"] <= end)

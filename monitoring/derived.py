@@ -1,8 +1,10 @@
 """Derived series: computed from loaded ones, never loaded.
 
 * ``return_rate`` = effective_returns / return_decisions, in percent, per destination.
-* EU+ totals from country rows, for indicators loaded without an ``EU_PLUS`` row. Aggregates
-  are never summed with countries; a country with a gap in the span is left out, and said so.
+* The EU+ total of each indicator, scanned under geo ``EU_PLUS``: rows loaded as ``EU_PLUS``
+  (the project's own code), else the aggregate Eurostat publishes for EU+ (the catalogue's
+  ``eu_plus_source``, EU27_2020_EFTA), else the sum of the member countries. Aggregates are
+  never summed with countries; a country with a gap in the span is left out, and said so.
 """
 
 from __future__ import annotations
@@ -85,8 +87,15 @@ def derive(series: dict[tuple[str, str], pd.Series], catalogue: Catalogue) -> li
         geos_of.setdefault(indicator, {})[geo] = values
     for indicator, by_geo in geos_of.items():
         ind = catalogue.get(indicator)
-        if ind is None or ind.unit == "percent" or EU_PLUS in by_geo:
+        if ind is None or EU_PLUS in by_geo:
             continue
+        source = catalogue.eu_plus_source
+        if source and source in by_geo:
+            out.append(DerivedSeries(indicator, EU_PLUS, by_geo[source],
+                                     f"EU+ total as published by Eurostat ({source})", ((indicator, source),)))
+            continue
+        if ind.unit == "percent":
+            continue  # a rate is never summed
         total, excluded = eu_plus_total(by_geo, catalogue.eu_plus)
         if total.empty:
             continue

@@ -15,7 +15,8 @@ Pure functions over the results frame (one row per series-period with its anomal
 - :func:`open_episodes`: the one count every surface shows ("Open episodes: 3 (1 alert, 2 watch)").
 
 ``resolve_after`` (setting ``[episodes] resolve_after``, default 2) counts periods of the series'
-own frequency: two months for a monthly series, two quarters for a quarterly one. One normal month
+own frequency: two months for a monthly series, two quarters for a quarterly one; an annual series'
+episode resolves at its first normal year (a year is long enough to tell a lull). One normal month
 after a surge is too often a lull (the demo's and the real 2014-15 waves both dipped for a month);
 three would keep an episode open a quarter after it ended.
 
@@ -131,6 +132,8 @@ def compute_episodes(levels: pd.DataFrame, resolve_after: int | Mapping[str, int
     for lo, hi in zip([0, *bounds], [*bounds, len(frame)], strict=True):
         ind = indicator[lo]
         after = resolve_after.get(ind, RESOLVE_AFTER) if isinstance(resolve_after, Mapping) else resolve_after
+        if len(arrays["period"][lo]) == 4:  # an annual series: one normal year ends an episode
+            after = 1
         for e in _series_episodes(lo, hi, arrays, int(after)):
             e["indicator"], e["geo"] = ind, geo[lo]
             out.append(e)

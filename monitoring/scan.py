@@ -20,7 +20,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, observations, results
-from monitoring.derived import derive, indicator_of
+from monitoring.derived import EU_PLUS, derive, indicator_of
 from monitoring.episodes import EpisodeCount, open_by_indicator, open_episodes, reconciler, resolve_after_of
 from monitoring.levels import rethreshold
 from monitoring.narrative import sentence
@@ -79,10 +79,15 @@ class ScanReport:
 
 
 def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
-    """Every loaded series, plus the derived ones (EU+ totals where not loaded, return rate)."""
+    """Every loaded destination series, plus the derived ones (the EU+ total, the return rate).
+
+    Aggregates (EU27_2020, EU28, EU27_2020_EFTA, TOTAL) are totals, never scanned as destinations:
+    the EU+ total is scanned once, under ``EU_PLUS`` (see ``monitoring.derived``).
+    """
     obs = observations.observations(store)
     out: list[SeriesInput] = []
     loaded: dict[tuple[str, str], pd.Series] = {}
+    flags_of: dict[tuple[str, str], pd.Series] = {}
     for (indicator_id, geo), rows in obs.groupby(["indicator", "geo"], sort=True):
         ind = catalogue.get(indicator_id)
         if ind is None:
@@ -94,8 +99,9 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
         values = values.reindex(full)
         flags = pd.Series(rows["flag"].to_numpy(dtype=object), index=index).reindex(full)
         loaded[(indicator_id, geo)] = values
-        out.append(SeriesInput(ind, geo, values, flags))
-    flags_of = {s.key: s.flags for s in out}
+        flags_of[(indicator_id, geo)] = flags
+        if geo == EU_PLUS or not catalogue.is_aggregate(geo):
+            out.append(SeriesInput(ind, geo, values, flags))
     for d in derive(loaded, catalogue):
         # A derived value is provisional when any of its inputs is.
         provisional = pd.Series(False, index=d.values.index)

@@ -42,8 +42,10 @@ def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, sett
                  today: pd.Timestamp | None = None, score_from: pd.Period | None = None) -> pd.DataFrame:
     """The stored frame of one series: every channel's per-period parameters, ready for the store.
 
-    Method ``auto``: the likelihood-ratio test on the seasonal baseline (glr) scores periods with
-    at least ``glr.min_years`` of history; ``glm``: farringtonFlexible's GLM with ``glm.min_years``;
+    Method ``auto``: the likelihood-ratio test on the seasonal baseline (glr) scores monthly and
+    quarterly periods with at least ``glr.min_years`` of history, and farringtonFlexible's GLM
+    without a season scores annual ones (an annual baseline); ``glm``: farringtonFlexible's GLM
+    with ``glm.min_years``;
     EARS scores the rest (and whole series shorter than that, or every period with method
     ``ears``). The CUSUM runs against the baseline's expected values; STL is a stored second
     opinion; the EU suspension criterion's totals are stored beside them (never a channel). With
@@ -58,7 +60,9 @@ def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, sett
         glr = glr_baseline(values, settings.glr, score_from=score_from)
         if len(glr):
             channels["glr"] = baseline = glr
-    elif settings.method == "glm" and ppy > 1 and years > settings.glm.min_years:
+    elif (settings.method == "glm" or (settings.method == "auto" and ppy == 1)) and years > settings.glm.min_years:
+        # farringtonFlexible's GLM; for an annual series (method auto too) it is the annual
+        # baseline: trend and level over the previous years, no season, the latest year left out.
         glm = glm_baseline(values, settings.glm, direction=direction, score_from=score_from)
         if len(glm):
             channels["glm"] = baseline = glm

@@ -311,9 +311,14 @@ def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
     return out
 
 
-def history_frame(store: Store, indicator: Indicator, geo: str) -> pd.DataFrame:
-    """Every observed period of a series joined with its stored result (NaN where not scored)."""
+def history_frame(store: Store, indicator: Indicator, geo: str, eu_plus_source: str = "") -> pd.DataFrame:
+    """Every observed period of a series joined with its stored result (NaN where not scored).
+
+    The EU+ total's observations are those of the aggregate it was taken from (``eu_plus_source``,
+    e.g. EU27_2020_EFTA as Eurostat publishes it) when no EU_PLUS rows were loaded."""
     obs = observations.series(store, indicator.id, geo)
+    if obs.empty and geo == EU_PLUS and eu_plus_source:
+        obs = observations.series(store, indicator.id, eu_plus_source)
     res = results.read_results(store, indicator=indicator.id, geo=geo)
     if obs.empty and res.empty:
         return pd.DataFrame(
@@ -418,7 +423,7 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
     indicator = indicator_of(catalogue, indicator_id)
     if indicator is None:
         raise ValueError(t("explorer.unknown_indicator", lang, indicator=indicator_id))
-    history = history_frame(store, indicator, geo)
+    history = history_frame(store, indicator, geo, catalogue.eu_plus_source)
     evts = events.list_events(store)
     if not evts.empty:
         keep = (evts["indicator"].isna() | (evts["indicator"] == indicator_id)) & (

@@ -22,8 +22,10 @@ CRITERION_CATEGORIES = ("outflow", "return")
 
 def criterion_applies(indicator) -> bool:
     """The criterion watches outflows (asylum, refusals, irregular stays) and returns (readmission);
-    it says nothing of leading indicators, rates or context series (a catalogue ``Indicator``)."""
-    return indicator.category in CRITERION_CATEGORIES and indicator.unit != "percent"
+    it says nothing of leading indicators, rates or context series (a catalogue ``Indicator``), nor
+    of annual series: the Regulation compares two-month periods, which annual data cannot show."""
+    return (indicator.category in CRITERION_CATEGORIES and indicator.unit != "percent"
+            and getattr(indicator, "frequency", "M") != "A")
 
 
 EXTRA = ("reference", "reference_adjusted", "change_yoy", "change_ref", "change_adjusted", "status_code")

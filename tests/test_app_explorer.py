@@ -57,7 +57,7 @@ def test_quarterly_and_derived_series(demo_db):
     assert not at.exception
     assert at.selectbox(key="ex_indicator").value == "return_rate"
     assert not texts(at, "error")
-    at.selectbox(key="ex_indicator").set_value("refused_entry").run()
+    at.selectbox(key="ex_indicator").set_value("return_decisions").run()
     assert not at.exception and at.selectbox(key="ex_geo").value == "DE"  # the destination is kept
 
 
@@ -81,14 +81,14 @@ def test_short_series_a_single_quarter_and_a_rate(tmp_path, app_env):
     csv = tmp_path / "short.csv"
     csv.write_text("indicator,geo,period,value,flag\n"
                    + "".join(f"asylum_applications,DE,{p},{50 + i % 7},\n" for i, p in enumerate(months))
-                   + "refused_entry,FR,2026-Q1,3,\nrecognition_rate,DE,2026-Q1,2.5,\n")
+                   + "return_decisions,FR,2026-Q1,3,\nrecognition_rate,DE,2026-Q1,2.5,\n")
     db = tmp_path / "short.duckdb"
     load_files(open_store(db), [csv], catalogue=load_catalogue(), today=pd.Timestamp(TODAY).date())
     app_env.setenv("MONITOR_DB", str(db))
     for page in PAGES:
         at = app(page)
         assert not at.exception and not texts(at, "error"), page
-    for indicator, geo in (("recognition_rate", "DE"), ("refused_entry", "FR")):
+    for indicator, geo in (("recognition_rate", "DE"), ("return_decisions", "FR")):
         at = app("explorer", query={"indicator": indicator, "geo": geo})
         assert not at.exception and not texts(at, "error")
         assert at.selectbox(key="ex_indicator").value == indicator

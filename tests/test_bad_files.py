@@ -22,7 +22,7 @@ BAD = DATA / "bad"
 HEADER = "indicator,geo,period,value,flag\n"
 IDS = (
     "asylum_applications, refused_entry, irregular_stay, border_exits, passport_issuance, return_decisions, "
-    "effective_returns, repatriated_persons, recognition_rate"
+    "effective_returns, return_decisions_annual, effective_returns_annual, repatriated_persons, recognition_rate"
 )
 GEO = "a geo code: a capital letter, then 1 to 15 capital letters, digits or _ (e.g. DE, EU27_2020)"
 

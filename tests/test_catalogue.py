@@ -26,6 +26,8 @@ DESIGN_IDS = (
     "passport_issuance",
     "return_decisions",
     "effective_returns",
+    "return_decisions_annual",
+    "effective_returns_annual",
     "repatriated_persons",
     "recognition_rate",
 )

@@ -88,7 +88,7 @@ def test_add_indicator_appends_to_the_catalogue(tmp_path):
         path,
     ]
     code, out, _ = run(*args)
-    assert (code, out) == (0, f"added visa_refusals to {path} (10 indicators)\n")
+    assert (code, out) == (0, f"added visa_refusals to {path} (12 indicators)\n")
     code, _, err = run(*args)
     assert (code, err) == (1, f"error: {path}: indicator 'visa_refusals' already exists\n")
 

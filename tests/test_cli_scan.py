@@ -29,7 +29,7 @@ def test_since_keeps_quarterly_rows_and_the_criterion_columns_are_there(store, c
     months = pd.period_range("2017-01", "2026-10", freq="M")
     quarters = pd.period_range("2017Q1", "2026Q3", freq="Q")
     rows = (_rows("asylum_applications", "FR", months, 150, 1, pd.Period("2026-09", "M"), 2.5)
-            + _rows("refused_entry", "AT", quarters, 100, 2, pd.Period("2026Q3", "Q"), 2.5))
+            + _rows("return_decisions", "AT", quarters, 100, 2, pd.Period("2026Q3", "Q"), 2.5))
     path = tmp_path / "s.csv"
     path.write_text("indicator,geo,period,value,flag\n" + "\n".join(rows) + "\n", encoding="utf-8")
     load_files(store, [path], catalogue=catalogue, today=today)
@@ -40,7 +40,7 @@ def test_since_keeps_quarterly_rows_and_the_criterion_columns_are_there(store, c
         got = list(csv.DictReader(fh))
     periods = {(r["indicator"], r["period"]) for r in got}
     # 2026-Q3 (July-September) ends in September: it is "since 2026-09", as the months from September
-    assert ("refused_entry", "2026-Q3") in periods
+    assert ("return_decisions", "2026-Q3") in periods
     assert ("asylum_applications", "2026-09") in periods
     assert all(r["period"] >= "2026-09" or r["period"].endswith("Q3") for r in got)
     quarter = next(r for r in got if r["period"] == "2026-Q3")

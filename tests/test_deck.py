@@ -166,7 +166,7 @@ def test_a_quarterly_signal_names_its_visa_reference_as_the_quarter():
     history = pd.DataFrame({"period": [f"{p.year}-Q{p.quarter}" for p in quarters],
                             "observed": [100.0] * (len(quarters) - 1) + [200.0]})
     cat = load_catalogue()
-    figures = visa_figures(history, cat["refused_entry"], "2026-Q3", MonitorSettings(), "en")
+    figures = visa_figures(history, cat["return_decisions"], "2026-Q3", MonitorSettings(), "en")
     assert figures.reference_label == "Q4 2023" and figures.change_ref == 1.0
     monthly = visa_figures(pd.DataFrame({"period": [str(p) for p in pd.period_range("2022-01", "2026-10", freq="M")],
                                          "observed": [100.0] * 58}),

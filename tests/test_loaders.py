@@ -110,7 +110,7 @@ def test_recognition_rate_is_computed_from_decisions(store, catalogue, today):
     assert rows_of(store, "recognition_rate", "FR") == [("2024-Q1", None, None)]  # no decisions: no rate
 
 
-def test_eurostat_monthly_file_for_a_quarterly_indicator_is_refused(tmp_path, store, catalogue, today):
+def test_eurostat_monthly_file_for_an_annual_indicator_is_refused(tmp_path, store, catalogue, today):
     path = write(
         tmp_path,
         "migr_eipre.tsv",
@@ -119,8 +119,8 @@ def test_eurostat_monthly_file_for_a_quarterly_indicator_is_refused(tmp_path, st
     with pytest.raises(LoadError) as info:
         load_files(store, [path], catalogue=catalogue, today=today)
     assert str(info.value) == (
-        f'{path}, line 2, column 2 (2024-01): found "2024-01"; expected a quarterly '
-        "period YYYY-Qn for irregular_stay"
+        f'{path}, line 2, column 2 (2024-01): found "2024-01"; expected an annual '
+        "period YYYY for irregular_stay"
     )
 
 
@@ -129,8 +129,8 @@ def test_unmapped_dataset_names_the_mapping(tmp_path, store, catalogue, today):
     with pytest.raises(
         LoadError,
         match=r'x\.tsv, line 1: found dataset "tps00001"; expected one of the mapped '
-        r"datasets \(migr_asyappctzm, migr_asydcfsta, migr_asydcfstq, migr_eiord, "
-        r"migr_eipre, migr_eirfs, migr_eirtn\); see indicators/eurostat_map\.toml "
+        r"datasets \(migr_asyappctzm, migr_asydcfstq, migr_eiord, migr_eiord1, "
+        r"migr_eipre, migr_eirfs, migr_eirtn, migr_eirtn1\); see indicators/eurostat_map\.toml "
         r"or use --dataset$",
     ):
         load_files(store, [path], catalogue=catalogue, today=today, dataset="tps00001")

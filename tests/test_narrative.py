@@ -107,12 +107,12 @@ def test_quarterly_series_name_the_visa_reference_as_the_quarter_holding_nov_dec
 
     # alerts first seen before the criterion left the channels keep their channel names
     row = dict(ROW, period="2026-Q2", channels="visa_ref")
-    assert sentence(row, catalogue["refused_entry"], "AT").endswith("raised by visa rule vs Q4 2023.")
+    assert sentence(row, catalogue["return_decisions"], "AT").endswith("raised by visa rule vs Q4 2023.")
     standing = dict(ROW, period="2026-Q2", criterion="above_50", criterion_since="2025-Q4", change_ref=0.7,
                     change_yoy=0.1)
-    assert sentence(standing, catalogue["refused_entry"], "AT").endswith(
+    assert sentence(standing, catalogue["return_decisions"], "AT").endswith(
         "EU suspension criterion above +50% (+70% on Q4 2023) since Q4 2025 (3 quarters).")
-    assert sentence(row, catalogue["refused_entry"], "AT", "sr").endswith("signalizirali: vizno pravilo u odnosu "
+    assert sentence(row, catalogue["return_decisions"], "AT", "sr").endswith("signalizirali: vizno pravilo u odnosu "
                                                                           "na K4 2023.")
     assert sentence(ROW | {"channels": "visa_ref"}, catalogue["asylum_applications"], "FR").endswith(
         "raised by visa rule vs Nov–Dec 2023.")

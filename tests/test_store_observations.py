@@ -38,14 +38,14 @@ def test_coverage_counts_gaps_missing_values_and_provisional(tmp_path, store, ca
         today,
         "a.csv",
         "border_exits,XK,2024-01,5,\nborder_exits,XK,2024-03,,\nborder_exits,XK,2024-06,7,p\n"
-        "refused_entry,DE,2023-Q4,1,\nrefused_entry,DE,2024-Q3,2,p\nrefused_entry,DE,2024-Q2,3,p\n",
+        "return_decisions,DE,2023-Q4,1,\nreturn_decisions,DE,2024-Q3,2,p\nreturn_decisions,DE,2024-Q2,3,p\n",
     )
     cov = coverage(store)
     assert cov[
         ["indicator", "geo", "first_period", "last_period", "count", "missing", "provisional"]
     ].values.tolist() == [
         ["border_exits", "XK", "2024-01", "2024-06", 2, 4, 1],  # Feb, Mar (empty), Apr, May
-        ["refused_entry", "DE", "2023-Q4", "2024-Q3", 3, 1, 2],  # 2024-Q1
+        ["return_decisions", "DE", "2023-Q4", "2024-Q3", 3, 1, 2],  # 2024-Q1
     ]
 
 

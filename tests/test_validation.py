@@ -15,7 +15,7 @@ HEADER = "indicator,geo,period,value,flag\n"
 GOOD = "border_exits,XK,2024-01,41250,\n"
 IDS = (
     "asylum_applications, refused_entry, irregular_stay, border_exits, passport_issuance, return_decisions, "
-    "effective_returns, repatriated_persons, recognition_rate"
+    "effective_returns, return_decisions_annual, effective_returns_annual, repatriated_persons, recognition_rate"
 )
 
 # (rule, file text, expected message after "<file>, ")
@@ -49,7 +49,7 @@ RULES = [
     (
         "wrong frequency",
         HEADER + "refused_entry,DE,2024-03,5,\n",
-        'line 2, column 3 (period): found "2024-03"; expected a quarterly period YYYY-Qn for refused_entry',
+        'line 2, column 3 (period): found "2024-03"; expected an annual period YYYY for refused_entry',
     ),
     (
         "future period",

@@ -28,7 +28,7 @@ def demo(tmp_path_factory):
 def test_overview_shows_open_episodes_most_severe_first(demo):
     view = views.overview_view(demo, CATALOGUE, NOW)
     assert not view.empty
-    assert view.latest_text == "October 2026 (monthly); Q3 2026 (quarterly)"
+    assert view.latest_text == "October 2026 (monthly); Q3 2026 (quarterly); 2025 (annual)"
     table = view.current
     severity = table["level"].map(views.SEVERITY)
     assert severity.is_monotonic_decreasing
@@ -133,13 +133,16 @@ def test_indicator_override_equal_to_global_is_dropped():
 
 
 def test_coverage_cells_mark_missing_and_provisional_months(demo):
-    cells = records.coverage_cells(demo, CATALOGUE, indicators=["asylum_applications", "refused_entry"])
+    cells = records.coverage_cells(demo, CATALOGUE, indicators=["asylum_applications", "return_decisions",
+                                                               "refused_entry"])
     nl = cells[cells["label"] == "First-time asylum applications – Netherlands"]
     assert (nl["state"] == "missing").sum() == 4
     assert nl.set_index("month").loc[pd.Timestamp("2026-10-01"), "state"] == "provisional"
-    # A quarterly value covers its three months.
-    de = cells[cells["label"] == "Refusals of entry at the external border – Germany"]
+    # A quarterly value covers its three months, an annual one its twelve.
+    de = cells[cells["label"] == "Ordered to leave – Germany"]
     assert len(de) % 3 == 0 and (de["state"] == "provisional").sum() == 6
+    de = cells[cells["label"] == "Refusals of entry at the external border – Germany"]
+    assert len(de) == 11 * 12 and (de["state"] == "provisional").sum() == 12
 
 
 def test_every_string_key_used_by_the_dashboard_exists_in_every_language():

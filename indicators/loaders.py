@@ -265,14 +265,16 @@ def detect_format(header: str) -> str:
 def _xlsx(data: bytes, parsed: ParsedFile, sheets, catalogue: Catalogue, today: dt.date) -> ParsedFile:
     """A workbook: its tidy sheets, or the wide sheets ``sheets`` maps; problems name sheet and cell."""
     parsed.format = "xlsx"
+    if sheets:  # the same workbook read through another mapping is another load, not a reload
+        parsed.sha256 = hashlib.sha256(data + b"\0" + repr(list(sheets)).encode()).hexdigest()
     ex = excel.read(data, parsed.file, catalogue, sheets or ())
     parsed.skipped = ex.skipped
-    if ex.problems:
-        parsed.problems = ex.cells(ex.problems)
-    else:
+    if len(ex.rows):
         _check(parsed, ex.rows, ex.where, catalogue, today)
-        parsed.problems = ex.cells(parsed.problems)
         parsed.rows = parsed.rows.assign(line=parsed.rows["line"] % excel.SPAN)
+    parsed.problems = ex.cells(ex.problems + parsed.problems)
+    if parsed.problems:
+        parsed.rows = None
     parsed.problems, parsed.more = parsed.problems[:MAX_PROBLEMS], parsed.more + max(
         0, len(parsed.problems) - MAX_PROBLEMS
     )

@@ -23,45 +23,35 @@ every problem names the sheet and the cell:
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
-from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from indicators import textfile
 from indicators.catalogue import GEO_PATTERN, Catalogue
 from indicators.validation import FIELDS, Problem, problem, quoted
+from indicators.workbook import (
+    SPAN,
+    Grid,
+    Rows,
+    cell_text,
+    open_workbook,
+    period_text,
+    preview,
+    read_grid,
+    sheet_names,
+)
+
+__all__ = ["LAYOUTS", "SPAN", "SheetMapping", "Extract", "read", "sheet_names", "has_tidy_sheet", "preview",
+           "period_text", "cell_text", "check_mapping"]
 
 LAYOUTS = ("rows", "columns")
 TIDY = (FIELDS[:4], FIELDS)
 NO_TIDY_SHEET = ("a sheet mapping for a wide sheet: choose the layout on the Data page (or --sheet and --layout "
                  "on the command line), or save a tidy sheet indicator,geo,period,value")
-_OLE = b"\xd0\xcf\x11\xe0"
-_UNPACKED = 10  # a workbook may unpack to at most this many times the upload limit
-SPAN = 10_000_000  # line = sheet number * SPAN + row while sheets are checked together
 _TOTAL = re.compile(r"(total|totali|totale|gjithsej|ukupno|sum|shuma|suma)\b.*", re.IGNORECASE)
-_MONTHS = {name: n for n, names in enumerate((
-    "january jan janar januar", "february feb shkurt februar", "march mar mars mart",
-    "april apr prill", "may maj", "june jun qershor", "july jul korrik",
-    "august aug gusht avgust avg", "september sep sept shtator septembar", "october oct tetor oktobar okt",
-    "november nov nëntor nentor novembar", "december dec dhjetor decembar"), 1) for name in names.split()}
-_PERIODS = (  # (pattern, builder) for period texts, tried in order
-    (re.compile(r"(\d{4})-(0[1-9]|1[0-2])|(\d{4})-Q[1-4]|\d{4}"), lambda m: m.group(0)),
-    (re.compile(r"(\d{4})\s*[-/.]?\s*M(\d{1,2})", re.I), lambda m: _month(m[1], m[2])),
-    (re.compile(r"(\d{4})[-/.](\d{1,2})"), lambda m: _month(m[1], m[2])),
-    (re.compile(r"(\d{1,2})[-/.](\d{4})"), lambda m: _month(m[2], m[1])),
-    (re.compile(r"(\d{4})\s*[-/ ]?\s*Q([1-4])", re.I), lambda m: f"{m[1]}-Q{m[2]}"),
-    (re.compile(r"Q([1-4])\s*[-/ ]?\s*(\d{4})", re.I), lambda m: f"{m[2]}-Q{m[1]}"),
-    (re.compile(r"([^\W\d_]+)\.?[\s\-/]*(\d{4})"), lambda m: _month(m[2], _MONTHS.get(m[1].casefold()))),
-)
-
-
 @dataclass(frozen=True)
 class SheetMapping:
     """How to read one wide sheet: which indicator, which layout, where geo and period are.
@@ -115,92 +105,6 @@ class Extract:
         return f"first in row {row}" if other == number else f'first in sheet "{self.sheets[other]}", row {row}'
 
 
-def _month(year: str, month) -> str | None:
-    return f"{year}-{int(month):02d}" if month and 1 <= int(month) <= 12 else None
-
-
-def period_text(value, frequency: str) -> str:
-    """A period cell as period text: a date in the frequency (M, Q, A), a text read as a period."""
-    if isinstance(value, dt.date):
-        if frequency == "A":
-            return str(value.year)
-        return f"{value.year}-Q{(value.month - 1) // 3 + 1}" if frequency == "Q" else f"{value:%Y-%m}"
-    text = cell_text(value)
-    for pattern, build in _PERIODS:
-        m = pattern.fullmatch(text)
-        if m and build(m):
-            return build(m)
-    return text
-
-
-def cell_text(value) -> str:
-    """A cell as the text a CSV would hold: whole numbers without ``.0``, empty for an empty cell."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
-    return str(value).strip()
-
-
-class Grid:
-    """One sheet's values (row r, column c from 1) and the formula cells with no saved result."""
-
-    def __init__(self, name: str, rows: list[tuple], formulas: list[tuple]):
-        self.name, self.rows = name, rows
-        self.uncached = {(r, c) for r, row in enumerate(formulas, 1) for c, v in enumerate(row, 1)
-                         if _is_formula(v) and self.get(r, c) is None}
-
-    def get(self, r: int, c: int):
-        row = self.rows[r - 1] if 0 < r <= len(self.rows) else ()
-        value = row[c - 1] if 0 < c <= len(row) else None
-        return None if isinstance(value, str) and not value.strip() else value
-
-    def filled(self, r: int) -> list[int]:
-        return [c for c in range(1, len(self.rows[r - 1]) + 1) if self.get(r, c) is not None]
-
-
-def _is_formula(value) -> bool:
-    return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ == "ArrayFormula"
-
-
-def open_workbook(data: bytes, file: str):
-    """(openpyxl workbook with saved results, workbook with formulas), or the problem that stops it."""
-    if data.startswith(_OLE):
-        if "EncryptionInfo".encode("utf-16-le") in data:
-            return None, problem(file, None, "a password-protected workbook",
-                                 "a workbook saved without a password to open it")
-        return None, problem(file, None, "an old Excel workbook (.xls)",
-                             'an .xlsx workbook: save it as .xlsx (in Excel: Save As "Excel Workbook")')
-    damaged = problem(file, None, "a damaged workbook that cannot be opened",
-                      "an .xlsx workbook saved by Excel or LibreOffice")
-    if not data.startswith(b"PK\x03\x04"):
-        return None, damaged
-    limit = textfile.max_upload_mb() * _UNPACKED
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(i.file_size for i in archive.infolist())
-        if unpacked > limit * 1024 * 1024:
-            return None, problem(file, None, f"a workbook that unpacks to more than {limit:g} MB",
-                                 f"at most {limit:g} MB unpacked ({_UNPACKED} times the upload limit)")
-        books = [load_workbook(io.BytesIO(data), read_only=True, data_only=only) for only in (True, False)]
-    except Exception:  # openpyxl raises many kinds (zip, XML, KeyError) for one cause: a damaged file
-        return None, damaged
-    return books, None
-
-
-def read_grid(books, name: str) -> Grid:
-    sheets = [book[name] for book in books]
-    for ws in sheets:
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()  # some writers record wrong dimensions
-    values, formulas = ([tuple(r) for r in ws.iter_rows(values_only=True)] for ws in sheets)
-    return Grid(name, values, formulas)
-
-
 def find_tidy(grid: Grid, file: str) -> tuple[int, int, int] | Problem | None:
     """(header row, first column, width) of a tidy header in the first 30 rows; a near miss is a problem."""
     for r in range(1, min(len(grid.rows), 30) + 1):
@@ -217,39 +121,9 @@ def find_tidy(grid: Grid, file: str) -> tuple[int, int, int] | Problem | None:
     return None
 
 
-class _Rows:
-    """Rows collected from one sheet, with each field's column per row."""
-
-    def __init__(self, grid: Grid, file: str):
-        self.grid, self.file = grid, file
-        self.data: list[tuple] = []
-        self.cols: dict[str, list[int]] = {f: [] for f in FIELDS}
-        self.problems: list[Problem] = []
-        self.skipped = 0
-
-    def value(self, r: int, c: int, label: str):
-        if (r, c) in self.grid.uncached:
-            self.problem(r, c, label, "a formula with no saved result",
-                         "a value: open the workbook in Excel or LibreOffice and save it again")
-        return self.grid.get(r, c)
-
-    def problem(self, r: int, c: int | None, label: str | None, found: str, expected: str) -> None:
-        cell = f"{get_column_letter(c)}{r}" if c else None
-        self.problems.append(replace(problem(self.file, r, found, expected, c, label),
-                                     sheet=self.grid.name, cell=cell))
-
-    def add(self, r: int, cells: Sequence[str], cols: Sequence[int]) -> None:
-        self.data.append((r, *cells, *([""] * (len(FIELDS) - len(cells)))))
-        for f, c in zip(FIELDS, list(cols) + [cols[-1]] * (len(FIELDS) - len(cols)), strict=True):
-            self.cols[f].append(c)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.data, columns=["line", *FIELDS], dtype="str").astype({"line": "int64"})
-
-
-def tidy_rows(grid: Grid, file: str, head: tuple[int, int, int], catalogue: Catalogue) -> _Rows:
+def tidy_rows(grid: Grid, file: str, head: tuple[int, int, int], catalogue: Catalogue) -> Rows:
     header, first, width = head
-    got = _Rows(grid, file)
+    got = Rows(grid, file)
     freq = {i.id: i.frequency for i in catalogue.indicators}
     for r in range(header + 1, len(grid.rows) + 1):
         cols = grid.filled(r)
@@ -267,7 +141,7 @@ def tidy_rows(grid: Grid, file: str, head: tuple[int, int, int], catalogue: Cata
     return got
 
 
-def _header(grid: Grid, got: _Rows, mapping: SheetMapping) -> int | None:
+def _header(grid: Grid, got: Rows, mapping: SheetMapping) -> int | None:
     if mapping.header_row:
         return mapping.header_row
     row = next((r for r in range(1, len(grid.rows) + 1) if len(grid.filled(r)) >= 2), None)
@@ -277,7 +151,7 @@ def _header(grid: Grid, got: _Rows, mapping: SheetMapping) -> int | None:
     return row
 
 
-def _labels(got: _Rows, hr: int, skip: int, what: str) -> list[int]:
+def _labels(got: Rows, hr: int, skip: int, what: str) -> list[int]:
     """The header's columns holding data (totals skipped); blank header cells above data are problems."""
     grid, cols = got.grid, set()
     for r in range(hr + 1, len(grid.rows) + 1):
@@ -296,9 +170,9 @@ def _labels(got: _Rows, hr: int, skip: int, what: str) -> list[int]:
     return out
 
 
-def wide_rows(grid: Grid, file: str, mapping: SheetMapping, catalogue: Catalogue) -> tuple[_Rows, dict]:
+def wide_rows(grid: Grid, file: str, mapping: SheetMapping, catalogue: Catalogue) -> tuple[Rows, dict]:
     """A wide sheet's rows and the fields whose value comes from the header row (field -> row)."""
-    got = _Rows(grid, file)
+    got = Rows(grid, file)
     ind, names = catalogue[mapping.indicator], {v.casefold(): k for k, v in catalogue.geo_names.items()}
     hr = _header(grid, got, mapping)
     if hr is None:
@@ -425,17 +299,6 @@ def read(data: bytes, file: str, catalogue: Catalogue, mappings: Sequence[SheetM
                    sum(got.skipped for _, got, _ in parts))
 
 
-def sheet_names(data: bytes) -> list[str]:
-    """The sheets of a workbook (empty when it cannot be opened)."""
-    books, bad = open_workbook(data, "")
-    if bad:
-        return []
-    names = books[0].sheetnames
-    for book in books:
-        book.close()
-    return names
-
-
 def has_tidy_sheet(data: bytes) -> bool:
     """Whether a workbook has a sheet that loads without a mapping."""
     books, bad = open_workbook(data, "")
@@ -447,19 +310,3 @@ def has_tidy_sheet(data: bytes) -> bool:
         for book in books:
             book.close()
 
-
-def preview(data: bytes, sheet: str, rows: int = 12) -> pd.DataFrame:
-    """The first rows of a sheet as text, columns named by letter and rows by number, as Excel shows them."""
-    books, bad = open_workbook(data, "")
-    if bad or sheet not in books[0].sheetnames:
-        return pd.DataFrame()
-    try:
-        grid = read_grid(books, sheet)
-    finally:
-        for book in books:
-            book.close()
-    width = max((len(r) for r in grid.rows[:rows]), default=0)
-    table = [[cell_text(grid.get(r, c)) for c in range(1, width + 1)] for r in range(1, min(rows, len(grid.rows)) + 1)]
-    frame = pd.DataFrame(table, columns=[get_column_letter(c) for c in range(1, width + 1)], dtype="str")
-    frame.index = range(1, len(frame) + 1)
-    return frame

@@ -57,7 +57,7 @@ def _upload(lang: str) -> None:
     )
     mappings = {}
     for n, f in enumerate(files or []):
-        if f.name.lower().endswith(".xlsx") and not excel.has_tidy_sheet(f.getvalue()):
+        if f.name.lower().endswith(".xlsx") and not _has_tidy_sheet(f.getvalue()):
             mapping = _mapping(lang, f.name, f.getvalue(), f"da_map{n}")
             if mapping is not None:
                 mappings[f.name] = mapping
@@ -86,7 +86,7 @@ def _upload(lang: str) -> None:
 
 def _mapping(lang: str, name: str, data: bytes, key: str) -> excel.SheetMapping | None:
     """The controls that say how to read a workbook's wide sheet, with a preview of its first rows."""
-    sheets = excel.sheet_names(data)
+    sheets = _sheet_names(data)
     if not sheets:
         return None  # the load names what is wrong with the file
     cat = common.catalogue()
@@ -99,21 +99,41 @@ def _mapping(lang: str, name: str, data: bytes, key: str) -> excel.SheetMapping 
                                      format_func=lambda i: cat[i].name_in(lang))
             layout = st.radio(t("data.xlsx_layout", lang), excel.LAYOUTS, key=f"{key}_layout",
                               format_func=lambda v: t(f"data.xlsx_layout_{v}", lang))
-        table = excel.preview(data, sheet)
+        table = _preview(data, sheet)
         letters = list(table.columns) or ["A"]
         with right:
             st.caption(t("data.xlsx_preview", lang))
             st.dataframe(table, width="stretch", height=min(38 + 35 * len(table), 460))
         home = cat[indicator].geo_role == "home"
-        one, two, three = st.columns(3)
+        one, two, three, four = st.columns(4)
         geo = one.text_input(t("data.xlsx_geo", lang), value="XK" if home else "", key=f"{key}_geo_{indicator}",
                              help=t(f"data.xlsx_geo_help_{layout}", lang)).strip().upper()
         column = two.selectbox(t(f"data.xlsx_key_{layout}", lang), letters, key=f"{key}_key_{layout}")
         header = three.number_input(t("data.xlsx_header_row", lang), min_value=0, value=0, step=1,
                                     key=f"{key}_header", help=t("data.xlsx_header_help", lang))
+        value = None
+        if layout == "rows" and geo:  # one value column: which one, when the sheet has several
+            value = four.selectbox(t("data.xlsx_value_column", lang), [None, *letters], key=f"{key}_value",
+                                   format_func=lambda c: t("data.xlsx_only_one", lang) if c is None else c)
     return excel.SheetMapping(sheet, indicator, layout, geo=geo or None,
                               geo_column=column if layout == "columns" else None,
-                              period_column=column if layout == "rows" else None, header_row=int(header) or None)
+                              period_column=column if layout == "rows" else None, header_row=int(header) or None,
+                              value_column=value)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _has_tidy_sheet(data: bytes) -> bool:
+    return excel.has_tidy_sheet(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sheet_names(data: bytes) -> list[str]:
+    return excel.sheet_names(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _preview(data: bytes, sheet: str):
+    return excel.preview(data, sheet)
 
 
 def _events(lang: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common, downloads
+from indicators import excel
 from indicators.validation import LoadError
 from monitoring import actions, figures, records
 from monitoring.i18n import t
@@ -51,8 +52,15 @@ def _upload(lang: str) -> None:
     st.subheader(t("data.upload", lang))
     st.caption(t("data.upload_help", lang))
     files = st.file_uploader(
-        t("data.files", lang), type=["csv", "tsv", "txt", "gz"], accept_multiple_files=True, key="da_files"
+        t("data.files", lang), type=["csv", "tsv", "txt", "gz", "xlsx"], accept_multiple_files=True,
+        key="da_files"
     )
+    mappings = {}
+    for n, f in enumerate(files or []):
+        if f.name.lower().endswith(".xlsx") and not _has_tidy_sheet(f.getvalue()):
+            mapping = _mapping(lang, f.name, f.getvalue(), f"da_map{n}")
+            if mapping is not None:
+                mappings[f.name] = mapping
     if (
         st.button(t("data.load", lang), type="primary", disabled=not files, key="da_load")
         and common.require_analyst()
@@ -61,11 +69,12 @@ def _upload(lang: str) -> None:
         try:
             result = actions.upload_files(common.store(), common.catalogue(), common.settings(),
                                           [(f.name, f.getvalue()) for f in files], today=common.today(),
-                                          who=common.current_user()[0], progress=progress)
+                                          who=common.current_user()[0], progress=progress,
+                                          sheet_mappings=mappings)
         except LoadError as exc:
             progress.bar.empty()
-            problems = "\n".join(f"- {line}" for line in str(exc).splitlines())
-            st.error(t("data.load_failed", lang) + "\n\n" + problems)
+            st.error(t("data.load_failed", lang))
+            st.code(str(exc), language=None, wrap_lines=True)  # quoted file content: shown as text
             return
         progress.bar.empty()
         lines = [r.summary() for r in result.reports]
@@ -73,6 +82,58 @@ def _upload(lang: str) -> None:
             lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
         common.flash("\n\n".join(lines))
         st.rerun()
+
+
+def _mapping(lang: str, name: str, data: bytes, key: str) -> excel.SheetMapping | None:
+    """The controls that say how to read a workbook's wide sheet, with a preview of its first rows."""
+    sheets = _sheet_names(data)
+    if not sheets:
+        return None  # the load names what is wrong with the file
+    cat = common.catalogue()
+    with st.container(border=True):
+        st.markdown(t("data.xlsx_wide", lang, file="`" + name.replace("`", "'") + "`"))
+        left, right = st.columns([1, 2])
+        with left:
+            sheet = st.selectbox(t("data.xlsx_sheet", lang), sheets, key=f"{key}_sheet")
+            indicator = st.selectbox(t("data.xlsx_indicator", lang), cat.ids, key=f"{key}_indicator",
+                                     format_func=lambda i: cat[i].name_in(lang))
+            layout = st.radio(t("data.xlsx_layout", lang), excel.LAYOUTS, key=f"{key}_layout",
+                              format_func=lambda v: t(f"data.xlsx_layout_{v}", lang))
+        table = _preview(data, sheet)
+        letters = list(table.columns) or ["A"]
+        with right:
+            st.caption(t("data.xlsx_preview", lang))
+            st.dataframe(table, width="stretch", height=min(38 + 35 * len(table), 460))
+        home = cat[indicator].geo_role == "home"
+        one, two, three, four = st.columns(4)
+        geo = one.text_input(t("data.xlsx_geo", lang), value="XK" if home else "", key=f"{key}_geo_{indicator}",
+                             help=t(f"data.xlsx_geo_help_{layout}", lang)).strip().upper()
+        column = two.selectbox(t(f"data.xlsx_key_{layout}", lang), letters, key=f"{key}_key_{layout}")
+        header = three.number_input(t("data.xlsx_header_row", lang), min_value=0, value=0, step=1,
+                                    key=f"{key}_header", help=t("data.xlsx_header_help", lang))
+        value = None
+        if layout == "rows" and geo:  # one value column: which one, when the sheet has several
+            value = four.selectbox(t("data.xlsx_value_column", lang), [None, *letters], key=f"{key}_value",
+                                   format_func=lambda c: t("data.xlsx_only_one", lang) if c is None else c)
+    return excel.SheetMapping(sheet, indicator, layout, geo=geo or None,
+                              geo_column=column if layout == "columns" else None,
+                              period_column=column if layout == "rows" else None, header_row=int(header) or None,
+                              value_column=value)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _has_tidy_sheet(data: bytes) -> bool:
+    return excel.has_tidy_sheet(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sheet_names(data: bytes) -> list[str]:
+    return excel.sheet_names(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _preview(data: bytes, sheet: str):
+    return excel.preview(data, sheet)
 
 
 def _events(lang: str) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from indicators import catalogue as cat
+from indicators.excel import LAYOUTS, SheetMapping
 from indicators.loaders import load_files
 from indicators.store import Store, StoreError, audit, backup, default_db_path
 from indicators.store.observations import coverage
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser(
         "load",
-        help="load tidy CSV, Eurostat TSV or SDMX-CSV files (all or nothing)",
+        help="load tidy CSV, Eurostat TSV, SDMX-CSV or Excel (.xlsx) files (all or nothing)",
         description="Load data files. Every file is checked first; if any problem is found "
         "nothing is written and every problem is listed.",
     )
@@ -45,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="Eurostat dataset code for a TSV whose file name does not say it (e.g. migr_asyappctzm)",
     )
+    wide = load.add_argument_group(
+        "a wide Excel sheet", "read one sheet of an .xlsx workbook that is not tidy (see README, Excel workbooks)"
+    )
+    wide.add_argument("--sheet", help="the sheet's name")
+    wide.add_argument("--indicator", help="the catalogue id its values are, e.g. border_exits")
+    wide.add_argument("--layout", choices=LAYOUTS, help="rows: a row per period; columns: a column per period")
+    wide.add_argument("--geo", help="one geo for every value (default XK for Kosovo's own series)")
+    wide.add_argument("--geo-column", metavar="LETTER", help="columns layout: the column of geo codes (default A)")
+    wide.add_argument("--period-column", metavar="LETTER", help="rows layout: the column of periods (default A)")
+    wide.add_argument("--value-column", metavar="LETTER", help="rows layout with one geo: the value column")
+    wide.add_argument("--header-row", type=int, metavar="N", help="the header row (default: the first with two cells)")
     load.add_argument("--who", default="local", help="name recorded in the load log (default: local)")
     load.add_argument("--today", type=_today, default=None, help=argparse.SUPPRESS)
 
@@ -146,9 +158,18 @@ def _load(args, out, err) -> int:
     catalogue = cat.load_catalogue()
     store = Store(args.db or default_db_path())
     today = args.today or dt.date.today()
+    mapping = None
+    if args.sheet or args.indicator or args.layout:
+        if not (args.sheet and args.indicator and args.layout):
+            print("error: a wide sheet needs --sheet, --indicator and --layout together", file=err)
+            return 2
+        mapping = SheetMapping(args.sheet, args.indicator, args.layout, geo=args.geo, geo_column=args.geo_column,
+                               period_column=args.period_column, header_row=args.header_row,
+                               value_column=args.value_column)
     try:
         reports = load_files(
-            store, args.files, catalogue=catalogue, today=today, who=args.who, dataset=args.dataset
+            store, args.files, catalogue=catalogue, today=today, who=args.who, dataset=args.dataset,
+            sheet_mappings=[mapping] if mapping else None,
         )
     except LoadError as exc:
         print(f"Nothing was loaded: {exc.count} problem{'s' if exc.count != 1 else ''} found.", file=err)

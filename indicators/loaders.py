@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import eurostat, textfile
+from indicators import eurostat, excel, textfile
 from indicators.catalogue import Catalogue
 from indicators.store import Store, StoreError
 from indicators.store.csvfiles import read_fields
@@ -68,7 +68,9 @@ class LoadReport:
             text = f"unchanged: {self.file} already loaded{when} ({self.unchanged} rows)"
         else:
             text = f"{self.file}: {self.new} new, {self.revised} revised, {self.unchanged} unchanged rows"
-        if self.skipped_other_rows:
+        if self.skipped_other_rows and self.format == "xlsx":
+            text += f"; skipped {self.skipped_other_rows} total rows or columns"
+        elif self.skipped_other_rows:
             text += f"; skipped {self.skipped_other_rows} rows for other citizenships or breakdowns"
         return text + (" [synthetic]" if self.synthetic else "")
 
@@ -260,10 +262,40 @@ def detect_format(header: str) -> str:
     return "csv"
 
 
+def _xlsx(data: bytes, parsed: ParsedFile, sheets, catalogue: Catalogue, today: dt.date) -> ParsedFile:
+    """A workbook: its tidy sheets, or the wide sheets ``sheets`` maps; problems name sheet and cell."""
+    parsed.format = "xlsx"
+    if sheets:  # the same workbook read through another mapping is another load, not a reload
+        parsed.sha256 = hashlib.sha256(data + b"\0" + repr(list(sheets)).encode()).hexdigest()
+    ex = excel.read(data, parsed.file, catalogue, sheets or ())
+    parsed.skipped = ex.skipped
+    if len(ex.rows):
+        _check(parsed, ex.rows, ex.where, catalogue, today)
+        parsed.rows = parsed.rows.assign(line=parsed.rows["line"] % excel.SPAN)
+    parsed.problems = ex.cells(ex.problems + parsed.problems)
+    if parsed.problems:
+        parsed.rows = None
+    parsed.problems, parsed.more = parsed.problems[:MAX_PROBLEMS], parsed.more + max(
+        0, len(parsed.problems) - MAX_PROBLEMS
+    )
+    return parsed
+
+
+def is_workbook(path: Path, data: bytes) -> bool:
+    """An Excel workbook by its name (.xlsx, or .xls to be told to save it as .xlsx), or a ZIP with no suffix."""
+    suffix = path.suffix.lower()
+    return suffix in (".xlsx", ".xls") or (not suffix and data.startswith(b"PK\x03\x04"))
+
+
 def parse_file(
-    path: str | Path, *, catalogue: Catalogue, today: dt.date, dataset: str | None = None
+    path: str | Path,
+    *,
+    catalogue: Catalogue,
+    today: dt.date,
+    dataset: str | None = None,
+    sheets: list[excel.SheetMapping] | None = None,
 ) -> ParsedFile:
-    """Read and check one file (no database access)."""
+    """Read and check one file (no database access); ``sheets`` maps a workbook's wide sheets."""
     path = Path(path)
     parsed = ParsedFile(str(path))
     try:
@@ -278,6 +310,8 @@ def parse_file(
         )
         return parsed
     parsed.sha256 = hashlib.sha256(data).hexdigest()
+    if is_workbook(path, data):
+        return _xlsx(data, parsed, sheets, catalogue, today)
     bad = None
     if path.suffix == ".gz":
         data, bad = textfile.gunzip(data, parsed.file)
@@ -326,9 +360,17 @@ def load_files(
     today: dt.date,
     who: str = "local",
     dataset: str | None = None,
+    sheet_mappings=None,
 ) -> list[LoadReport]:
-    """Check every file, then load them all in one atomic write, or raise ``LoadError`` and change nothing."""
-    parsed = [parse_file(p, catalogue=catalogue, today=today, dataset=dataset) for p in paths]
+    """Check every file, then load them all in one atomic write, or raise ``LoadError`` and change nothing.
+
+    ``sheet_mappings`` reads workbooks' wide sheets: a dict from file name (or path) to a
+    ``SheetMapping`` or a list of them, or one list for every workbook of the call.
+    """
+    parsed = [
+        parse_file(p, catalogue=catalogue, today=today, dataset=dataset, sheets=_mappings_for(p, sheet_mappings))
+        for p in paths
+    ]
     problems = [p for f in parsed for p in f.problems]
     more = sum(f.more for f in parsed)
     if not problems:
@@ -354,6 +396,16 @@ def load_files(
         )
         for f, a in zip(parsed, applied, strict=True)
     ]
+
+
+def _mappings_for(path, mappings) -> list[excel.SheetMapping] | None:
+    if isinstance(mappings, dict):
+        found = mappings.get(str(path), mappings.get(Path(path).name))
+    else:
+        found = mappings
+    if isinstance(found, excel.SheetMapping):
+        return [found]
+    return list(found) if found else None
 
 
 def demo_files() -> list[Path]:

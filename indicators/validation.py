@@ -47,9 +47,18 @@ class Problem:
     column: int | None
     column_name: str | None
     message: str
+    sheet: str | None = None  # a workbook's sheet: then ``cell`` (e.g. "C14") replaces line and column
+    cell: str | None = None
 
     def __str__(self) -> str:
         where = self.file
+        if self.sheet is not None:
+            where += f', sheet "{self.sheet}"'
+            if self.cell:
+                where += f", cell {self.cell}" + (f" ({self.column_name})" if self.column_name else "")
+            elif self.line is not None:
+                where += f", row {self.line}"
+            return f"{where}: {self.message}"
         if self.line is not None:
             where += f", line {self.line}"
         if self.column is not None:

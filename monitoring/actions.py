@@ -61,11 +61,14 @@ class UploadResult:
 
 
 def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths: Sequence[Path], *,
-           today: pd.Timestamp, who: str, progress: Progress | None = None) -> UploadResult:
+           today: pd.Timestamp, who: str, progress: Progress | None = None,
+           sheet_mappings: dict | None = None) -> UploadResult:
     """Load files through the same loader as the CLI (``LoadError`` on any problem), then rescan the
-    series they touched (and the derived series that use them)."""
+    series they touched (and the derived series that use them). ``sheet_mappings`` maps a workbook's
+    file name to the ``SheetMapping`` of its wide sheet."""
     before = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
-    reports = load_files(store, list(paths), catalogue=catalogue, today=pd.Timestamp(today).date(), who=who)
+    reports = load_files(store, list(paths), catalogue=catalogue, today=pd.Timestamp(today).date(), who=who,
+                         sheet_mappings=sheet_mappings)
     after = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
     touched = {key for key, fp in after.items() if before.get(key) != fp}
     if not touched:
@@ -81,10 +84,10 @@ def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths:
 
 def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                  files: Sequence[tuple[str, bytes]], *, today: pd.Timestamp, who: str,
-                 progress: Progress | None = None) -> UploadResult:
+                 progress: Progress | None = None, sheet_mappings: dict | None = None) -> UploadResult:
     """Uploaded files (name, bytes): kept under ``uploads/<time>/`` beside the database for provenance,
     then loaded and rescanned as ``upload``. Problems name the file as uploaded; a failed load keeps
-    nothing."""
+    nothing. ``sheet_mappings`` maps an uploaded workbook's name to the mapping of its wide sheet."""
     folder = store.path.parent / "uploads" / pd.Timestamp.now().strftime("%Y%m%d-%H%M%S-%f")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -93,7 +96,9 @@ def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,
         path.write_bytes(data)
         paths.append(path)
     try:
-        return upload(store, catalogue, settings, paths, today=today, who=who, progress=progress)
+        result = upload(store, catalogue, settings, paths, today=today, who=who, progress=progress,
+                        sheet_mappings=sheet_mappings)
+        return replace(result, reports=[replace(r, file=Path(r.file).name) for r in result.reports])
     except LoadError as exc:
         raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ from monitoring.i18n import t
 from tests.apptest_support import app, texts
 
 pytest_plugins = ("tests.app_fixtures",)
+REAL = Path(__file__).with_name("data") / "real"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NEW_MONTH = "indicator,geo,period,value,flag\nasylum_applications,DE,2026-11,400,p\n"
 
 
@@ -68,9 +71,46 @@ def test_a_bad_file_changes_nothing_and_says_where(demo_db):
     at = upload(app("data"), "bad.csv", bad)
     assert not at.exception
     [message] = texts(at, "error")
-    assert message.startswith(t("data.load_failed"))
-    assert "bad.csv, line 2" in message and "bad.csv, line 3" in message
-    assert "/tmp" not in message  # named as uploaded, not by the server's path
+    assert message == t("data.load_failed")
+    [problems] = [c.value for c in at.code]  # quoted file content shown as text, never as Markdown
+    assert "bad.csv, line 2" in problems and "bad.csv, line 3" in problems
+    assert "/tmp" not in problems  # named as uploaded, not by the server's path
+    assert observations.observation_count(store) == count
+
+
+def test_a_wide_workbook_loads_through_the_mapping_chosen_on_the_page(demo_db):
+    store = open_store(demo_db)
+    data = (REAL / "xlsx_readmissions_columns.xlsx").read_bytes()
+    at = app("data")
+    at.file_uploader(key="da_files").set_value([("readmissions.xlsx", data, XLSX)]).run()
+    assert not at.exception
+    assert any("readmissions.xlsx" in m.value and "tidy" in m.value for m in at.markdown)
+    assert at.dataframe[-2].value.loc[3, "A"] == "Country"  # the preview, rows numbered as in Excel
+    at.selectbox(key="da_map0_indicator").set_value("repatriated_persons").run()
+    at.radio(key="da_map0_layout").set_value("columns").run()
+    at.button(key="da_load").click().run()
+    assert not at.exception and not texts(at, "error")
+    assert texts(at, "success")[0].startswith(
+        "readmissions.xlsx: 0 new, 30 revised, 0 unchanged rows; skipped 2 total rows or columns\n\nRescanned 5")
+    de = observations.series(store, "repatriated_persons", "DE").set_index("period")["value"]
+    assert de["2024-01"] == 212 and de["2024-06"] == 219
+
+
+def test_a_bad_workbook_names_sheet_and_cell(demo_db):
+    store = open_store(demo_db)
+    count = observations.observation_count(store)
+    data = (REAL / "xlsx_bad_readmissions.xlsx").read_bytes()
+    at = app("data")
+    at.file_uploader(key="da_files").set_value([("readmissions.xlsx", data, XLSX)]).run()
+    at.selectbox(key="da_map0_indicator").set_value("repatriated_persons").run()
+    at.radio(key="da_map0_layout").set_value("columns").run()
+    at.button(key="da_load").click().run()
+    [problems] = [c.value for c in at.code]
+    assert problems.splitlines() == [
+        'readmissions.xlsx, sheet "2024", cell C5 (value): found "n/a"; expected a number, or an empty cell for '
+        "a missing value",
+        'readmissions.xlsx, sheet "2024", cell D7 (value): found "-3"; expected a count of 0 or more',
+    ]
     assert observations.observation_count(store) == count
 
 

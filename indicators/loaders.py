@@ -60,6 +60,7 @@ class LoadReport:
     loaded_before: dt.datetime | None = None
     load_id: int | None = None
     metadata: dict = field(default_factory=dict, compare=False)
+    notes: tuple[str, ...] = ()  # e.g. ISO geo codes folded onto Eurostat's
 
     def summary(self) -> str:
         """One line for people, e.g. ``x.csv: 120 new, 3 revised, 0 unchanged rows``."""
@@ -72,6 +73,7 @@ class LoadReport:
             text += f"; skipped {self.skipped_other_rows} total rows or columns"
         elif self.skipped_other_rows:
             text += f"; skipped {self.skipped_other_rows} rows for other citizenships or breakdowns"
+        text += "".join(f"; {note}" for note in self.notes)
         return text + (" [synthetic]" if self.synthetic else "")
 
 
@@ -87,6 +89,7 @@ class ParsedFile:
     skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
     more: int = 0  # problems counted beyond those listed
+    notes: list[str] = field(default_factory=list)
 
     @property
     def synthetic(self) -> bool:
@@ -197,7 +200,21 @@ def _tidy(
     _check(parsed, rows, where, catalogue, today)
 
 
+def _fold_geo_aliases(parsed: ParsedFile, rows: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """ISO codes that Eurostat writes otherwise (GR, GB) as Eurostat's (EL, UK), with a note."""
+    aliases = dict(catalogue.geo_aliases)
+    geo = rows["geo"].fillna("").astype("str")
+    hit = geo.isin(list(aliases))
+    if not hit.any():
+        return rows
+    counts = geo[hit].value_counts().sort_index()
+    folded = ", ".join(f"{code} as {aliases[code]} ({n} row{'s' if n != 1 else ''})" for code, n in counts.items())
+    parsed.notes.append(f"ISO geo codes read as Eurostat's: {folded}")
+    return rows.assign(geo=geo.where(~hit, geo.map(aliases)))
+
+
 def _check(parsed: ParsedFile, rows: pd.DataFrame, where, catalogue: Catalogue, today: dt.date) -> None:
+    rows = _fold_geo_aliases(parsed, rows, catalogue)
     checked = check_rows(rows, file=parsed.file, catalogue=catalogue, today=today, where=where)
     parsed.problems += checked.problems
     parsed.more += checked.count - len(checked.problems)
@@ -393,6 +410,7 @@ def load_files(
             a.previous_load_at,
             a.load_id,
             dict(f.metadata),
+            tuple(f.notes),
         )
         for f, a in zip(parsed, applied, strict=True)
     ]

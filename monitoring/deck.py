@@ -15,7 +15,7 @@ from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from monitoring.briefing import Briefing, Signal, caveat_lines, signal_table, visa_lines
-from monitoring.exports import ChartMeta, date_text, figure_bytes
+from monitoring.exports import ChartMeta, date_text, figure_bytes, kosovo_footnote, source_text
 from monitoring.figures import series_figure
 from monitoring.i18n import t
 
@@ -180,7 +180,9 @@ def _closing_slide(prs, b: Briefing, shown: int):
     slide = prs.slides.add_slide(prs.slide_layouts[6])
     _band(slide, prs, t("brief.sources_title", lang))
     sources = [(t("brief.sources_heading", lang), 18, True, NAVY)]
-    sources += [(f"• {src}: {names}", 14, False, GREY) for src, names in b.sources]
+    sources += [(f"• {source_text(src, lang)}: {names}", 14, False, GREY) for src, names in b.sources]
+    if any(src.startswith("Eurostat ") for src, _ in b.sources):
+        sources.append((kosovo_footnote(lang), 10, False, GREY))
     _box(slide, 0.4, 1.2, 6.0, 5.6, sources, size=12)
     caveats = [(t("brief.caveats_heading", lang), 18, True, NAVY)]
     for text in caveat_lines(b, shown):

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import os
 import queue
+import textwrap
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ FORMATS = ("png", "svg", "pdf")
 WIDTH, HEIGHT, PNG_SCALE = 1100, 600, 2
 # Chrome answers in well under a second once started; a start can take several seconds.
 TIMEOUT_S = 120.0
-FOOTER_MARGIN = 140  # px below the plot: x-axis labels, legend, footer
+FOOTNOTE_WIDTH = 125  # characters per line of the footnote under an exported chart
+FOOTER_MARGIN = 150  # px below the plot: x-axis labels, legend, footer
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -70,19 +72,34 @@ def date_text(day: dt.date, lang: str = DEFAULT_LANG) -> str:
     return t("export.date", lang, day=day.day, month=t(f"date_month.{day.month}", lang), year=day.year)
 
 
+def source_text(source: str, lang: str = DEFAULT_LANG) -> str:
+    """A source line as exports print it: Eurostat's data name Kosovo as Eurostat does
+    (``Eurostat migr_asyappctzm, citizens of Kosovo*``; the footnote is :func:`kosovo_footnote`)."""
+    return f"{source}, {t('export.kosovo_citizens', lang)}" if source.startswith("Eurostat ") else source
+
+
+def kosovo_footnote(lang: str = DEFAULT_LANG) -> str:
+    """Eurostat's footnote to ``Kosovo*``."""
+    return t("export.kosovo_footnote", lang)
+
+
 def footer_text(meta: ChartMeta) -> str:
-    """``Source: Eurostat migr_asyappctzm; synthetic demo data · Data to October 2026 · Exported …``."""
+    """``Source: Eurostat migr_asyappctzm, citizens of Kosovo*; synthetic demo data · Data to October 2026
+    · Exported …``, and Eurostat's footnote to Kosovo* on a line of its own."""
     lang = meta.lang
     parts = []
     if meta.source:
-        source = meta.source + ("; " + t("export.synthetic", lang) if meta.synthetic else "")
+        source = source_text(meta.source, lang) + ("; " + t("export.synthetic", lang) if meta.synthetic else "")
         parts.append(t("export.source", lang, source=source))
     elif meta.synthetic:
         parts.append(t("export.synthetic", lang))
     if meta.last_period:
         parts.append(t("export.data_to", lang, period=meta.last_period))
     parts.append(t("export.exported", lang, date=date_text(meta.exported or dt.date.today(), lang)))
-    return " · ".join(parts)
+    text = " · ".join(parts)
+    if not meta.source.startswith("Eurostat "):
+        return text
+    return "<br>".join([text, *textwrap.wrap(kosovo_footnote(lang), FOOTNOTE_WIDTH)])
 
 
 def dress(fig: go.Figure, meta: ChartMeta, *, width: int = WIDTH, height: int = HEIGHT) -> go.Figure:

@@ -16,7 +16,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from monitoring.briefing import Briefing, caveat_lines, share, signal_table
-from monitoring.exports import ExportError, date_text
+from monitoring.exports import ExportError, date_text, kosovo_footnote, source_text
 from monitoring.i18n import DEFAULT_LANG, t
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -104,7 +104,9 @@ def _draw(b: Briefing, n_sentences: int, n_rows: int) -> _Note:
         _para(pdf, f"•  {line}", 8, gap=0.5)
     pdf.ln(1)
     _para(pdf, t("brief.sources_heading", lang), 9.5, "B", NAVY, 0.5)
-    _para(pdf, "; ".join(f"{src} ({names})" for src, names in b.sources) + ".", 7.5, gap=0)
+    _para(pdf, "; ".join(f"{source_text(src, lang)} ({names})" for src, names in b.sources) + ".", 7.5, gap=0)
+    if any(src.startswith("Eurostat ") for src, _ in b.sources):
+        _para(pdf, kosovo_footnote(lang), 6.5, gap=0)
     return pdf
 
 

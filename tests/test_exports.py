@@ -121,17 +121,30 @@ def test_dates_in_words(lang, expected):
     assert exports.date_text(dt.date(2026, 11, 26), lang) == expected
 
 
+FOOTNOTE_EN = ("*This designation is without prejudice to positions on status, and is in line with UNSCR "
+               "1244/1999 and the ICJ Opinion on the<br>Kosovo declaration of independence.")
+
+
 @pytest.mark.parametrize("synthetic, lang, expected", [
-    (True, "en", "Source: Eurostat migr_asyappctzm; synthetic demo data · Data to October 2026 · "
-                 "Exported 26 November 2026"),
-    (False, "en", "Source: Eurostat migr_asyappctzm · Data to October 2026 · Exported 26 November 2026"),
-    (True, "sq", "Burimi: Eurostat migr_asyappctzm; të dhëna demonstruese sintetike · Të dhëna deri në "
-                 "tetor 2026 · Eksportuar më 26 nëntor 2026"),
+    (True, "en", "Source: Eurostat migr_asyappctzm, citizens of Kosovo*; synthetic demo data · Data to October "
+                 "2026 · Exported 26 November 2026<br>" + FOOTNOTE_EN),
+    (False, "en", "Source: Eurostat migr_asyappctzm, citizens of Kosovo* · Data to October 2026 · Exported "
+                  "26 November 2026<br>" + FOOTNOTE_EN),
+    (True, "sq", "Burimi: Eurostat migr_asyappctzm, shtetas të Kosovës*; të dhëna demonstruese sintetike · Të "
+                 "dhëna deri në tetor 2026 · Eksportuar më 26 nëntor 2026<br>*Ky përcaktim është pa "
+                 "paragjykim ndaj qëndrimeve për statusin dhe është në përputhje me Rezolutën 1244/1999 të KS "
+                 "të OKB-së<br>dhe Opinionin e GJND-së për shpalljen e pavarësisë së Kosovës."),
 ])
 def test_footer_text(synthetic, lang, expected):
     meta = ChartMeta(title="x", source="Eurostat migr_asyappctzm", last_period=t("month.10", lang) + " 2026",
                      exported=dt.date(2026, 11, 26), synthetic=synthetic, lang=lang)
     assert exports.footer_text(meta) == expected
+
+
+def test_a_national_source_has_no_kosovo_footnote():
+    meta = ChartMeta(title="x", source="Kosovo Police", last_period="October 2026",
+                     exported=dt.date(2026, 11, 26), lang="en")
+    assert exports.footer_text(meta) == "Source: Kosovo Police · Data to October 2026 · Exported 26 November 2026"
 
 
 def test_series_meta_names_the_source_and_the_last_observed_period():

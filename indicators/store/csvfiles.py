@@ -1,20 +1,38 @@
 """Reading delimited text files with DuckDB's CSV reader (no database involved).
 
-Every physical line is read as one string (so line numbers are exact, blank lines included),
-then split into fields in SQL. Tidy, Eurostat TSV and SDMX-CSV files never quote a field that
-contains the delimiter, so splitting on the delimiter is exact for them; with ``unquote`` a field
-wrapped in double quotes (as spreadsheets write) loses the quotes.
+Two readers, both giving exact physical line numbers (blank and comment lines counted):
+
+* ``read_fields`` reads every line as one string and splits it on the delimiter in SQL. That is
+  exact for Eurostat TSV (no quoting; the first column's codes are comma-separated by Eurostat's
+  own convention) and for tidy CSV, whose messages name a number split by its commas (``"41,250"``
+  is reported as a thousands separator); with ``unquote`` a field wrapped in double quotes loses
+  the quotes.
+* ``read_records`` parses with DuckDB's RFC 4180 reader (quoted fields with delimiters, doubled
+  quotes), for SDMX-CSV, where a quoted dataset title holds commas. Records are matched to lines
+  by order: DuckDB skips exactly the empty lines, and a record never spans lines, because a line
+  with an odd number of double quotes (a quoted field running onto the next line) is refused
+  first (``MultilineRecord``). Labelled cells (``XK:Kosovo*``) can be cut to their code in SQL, so
+  the filters (e.g. citizen = XK) hold before anything reaches Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from indicators.store.db import StoreError
+
+
+class MultilineRecord(StoreError):
+    """A quoted field runs onto the next line (``line`` is where it starts)."""
+
+    def __init__(self, path, line: int):
+        self.line = line
+        super().__init__(f"{path}, line {line}: a quoted field continues onto the next line")
+
 
 # One column per line: a delimiter and quote that never occur in a text file we accept (the
 # loaders refuse files containing the unit-separator control character, chr(31)).
@@ -111,3 +129,160 @@ def _count(path: str | Path, first_line: int) -> int:
         raise StoreError(f"DuckDB could not read {path}: {exc}") from None
     finally:
         con.close()
+
+
+# Physical lines from $first on that DuckDB's CSV reader turns into records (it skips only empty
+# lines), numbered in the same order as its records.
+_NUMBERED = (
+    f"SELECT row_number() OVER (ORDER BY line) AS rn, line, t FROM ({_LINES}) "  # noqa: S608
+    "WHERE line >= $first AND t IS NOT NULL AND t <> ''"
+)
+_QUOTES = "(length(t) - length(replace(t, '\"', '')))"
+
+
+def _records(width: int) -> str:
+    columns = ", ".join(f"'r{i}': 'VARCHAR'" for i in range(1, width + 1))
+    return (
+        "SELECT row_number() OVER () AS rn, * FROM read_csv($path, header = false, skip = $skip, "
+        "delim = $delim, quote = '\"', escape = '\"', auto_detect = false, all_varchar = true, "
+        f"null_padding = true, strict_mode = false, nullstr = $null, columns = {{{columns}}})"
+    )
+
+
+def _cell(i: int, code_only: bool) -> str:
+    raw = f"coalesce(r{i}, '')"
+    if code_only:  # "XK:Kosovo*", "M: Monthly" -> the code
+        raw = f"split_part({raw}, ':', 1)"
+    return f"trim({raw}, ' \t') AS c{i}"
+
+
+def _run(query: str, params: dict, path) -> pd.DataFrame:
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET python_enable_replacements = false")
+        return con.sql(query, params=params).to_arrow_table().to_pandas()
+    except duckdb.Error as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"DuckDB could not read {path}: {first}") from None
+    finally:
+        con.close()
+
+
+def _record_rows(path, first_line: int, width: int, delim: str, codes: Iterable[int]) -> tuple[str, dict]:
+    """SQL for the non-blank records from ``first_line`` on: line, n_fields, c1..c<width>."""
+    if first_line < 2:
+        raise ValueError("first_line must follow a header line")
+    params: dict[str, object] = {
+        "path": str(path),
+        "first": int(first_line),
+        "skip": int(first_line) - 1,
+        "delim": delim,
+        "null": chr(31),  # never in a file we accept (textfile.decode refuses it)
+    }
+    codes = set(codes)
+    cells = ", ".join(_cell(i, i in codes) for i in range(1, width + 1))
+    # Fields = delimiters outside quoted sections + 1 (a doubled quote is two quoted sections).
+    unquoted = "regexp_replace(n.t, '\"[^\"]*\"', '', 'g')"
+    n_fields = f"length({unquoted}) - length(replace({unquoted}, $delim, '')) + 1"
+    sql = (
+        f"SELECT n.line, {n_fields} AS n_fields, {cells}, n.rn IS NULL OR r.rn IS NULL AS unmatched "  # noqa: S608
+        f"FROM ({_NUMBERED}) n FULL JOIN ({_records(width)}) r ON n.rn = r.rn "
+        "WHERE n.t IS NULL OR trim(n.t, ' \t') <> ''"
+    )
+    return sql, params
+
+
+def _check_one_line_records(path, first_line: int) -> None:
+    query = f"SELECT min(line) FROM ({_NUMBERED}) WHERE {_QUOTES} % 2 = 1"  # noqa: S608
+    found = _run(query, {"path": str(path), "first": int(first_line)}, path).iloc[0, 0]
+    if not pd.isna(found):
+        raise MultilineRecord(path, int(found))
+
+
+def _where(filters: Mapping[int, Sequence[str]] | None, params: dict) -> list[str]:
+    where = []
+    for n, (index, values) in enumerate(sorted((filters or {}).items())):
+        params[f"v{n}"] = [str(v) for v in values]
+        where.append(f"list_contains($v{n}, c{int(index)})")
+    return where
+
+
+def read_records(
+    path: str | Path,
+    *,
+    first_line: int,
+    width: int,
+    delim: str = ",",
+    codes: Iterable[int] = (),
+    filters: Mapping[int, Sequence[str]] | None = None,
+    quotes: bool = True,
+) -> tuple[pd.DataFrame, int]:
+    """The records from ``first_line`` on, parsed as RFC 4180 CSV; shaped as ``read_fields``.
+
+    ``codes`` are field numbers whose cells are cut at the first ``:`` (``XK:Kosovo*`` -> ``XK``)
+    before ``filters`` apply. ``n_fields`` is the record's true field count, even beyond
+    ``width``. Raises ``MultilineRecord`` when a quoted field spans lines (checked when ``quotes``:
+    the file holds a double quote at all).
+    """
+    if width < 1:
+        raise ValueError("width must be at least 1")
+    if quotes:
+        _check_one_line_records(path, first_line)
+    rows, params = _record_rows(path, first_line, width, delim, codes)
+    where = _where(filters, params) or ["true"]
+    query = (
+        f"WITH rows AS MATERIALIZED ({rows}) SELECT * EXCLUDE (unmatched), "  # noqa: S608
+        "(SELECT count(*) FROM rows) AS total, (SELECT count(*) FILTER (unmatched) FROM rows) AS unmatched "
+        f"FROM rows WHERE {' AND '.join(where)} ORDER BY line"
+    )
+    frame = _run(query, params, path)
+    if len(frame):
+        total = int(frame["total"].iloc[0])
+        if int(frame["unmatched"].iloc[0]):  # a record that is not one line: refuse rather than mislabel
+            raise StoreError(f"DuckDB could not read {path}: its records do not match its lines")
+    else:
+        total = _count(path, first_line)
+    frame = frame.drop(columns=["total", "unmatched"])
+    frame["line"] = frame["line"].astype("int64")
+    frame["n_fields"] = frame["n_fields"].astype("int64")
+    for i in range(1, width + 1):
+        frame[f"c{i}"] = frame[f"c{i}"].astype("str")
+    return frame, total
+
+
+def distinct_values(
+    path: str | Path,
+    *,
+    first_line: int,
+    width: int,
+    column: int,
+    delim: str = ",",
+    split_pattern: str | None = None,
+    records: bool = False,
+    codes: Iterable[int] = (),
+    filters: Mapping[int, Sequence[str]] | None = None,
+    limit: int = 9,
+) -> tuple[list[str], int]:
+    """Up to ``limit`` distinct values (sorted) of field ``column`` among the rows that pass
+    ``filters``, and how many distinct values there are; ``records`` reads as ``read_records``,
+    else as ``read_fields`` (for the few lines a refusal names, never for loading)."""
+    if records:
+        rows, params = _record_rows(path, first_line, width, delim, codes)
+    else:
+        params = {"path": str(path), "first": int(first_line)}
+        if split_pattern is None:
+            params["delim"], split = delim, "string_split(t, $delim)"
+        else:
+            params["pattern"], split = split_pattern, "regexp_split_to_array(t, $pattern)"
+        cells = ", ".join(f"trim(coalesce(f[{i}], ''), ' \t') AS c{i}" for i in range(1, width + 1))
+        rows = (
+            f"SELECT line, len(f) AS n_fields, {cells} FROM (SELECT line, {split} AS f FROM ({_LINES}) "  # noqa: S608
+            "WHERE line >= $first AND t IS NOT NULL AND trim(t, ' \t') <> '')"
+        )
+    where = _where(filters, params) + [f"n_fields >= {int(column)}"]
+    query = (
+        f"SELECT c{int(column)} AS v, count(*) OVER () AS n FROM ({rows}) "  # noqa: S608
+        f"WHERE {' AND '.join(where)} GROUP BY v ORDER BY v LIMIT {int(limit)}"
+    )
+    frame = _run(query, params, path)
+    return frame["v"].astype("str").tolist(), int(frame["n"].iloc[0]) if len(frame) else 0

@@ -143,7 +143,7 @@ _QUOTES = "(length(t) - length(replace(t, '\"', '')))"
 def _records(width: int) -> str:
     columns = ", ".join(f"'r{i}': 'VARCHAR'" for i in range(1, width + 1))
     return (
-        "SELECT row_number() OVER () AS rn, * FROM read_csv($path, header = false, skip = $skip, "
+        "SELECT row_number() OVER () AS rn, * FROM read_csv($path, header = false, skip = $skip, "  # noqa: S608
         "delim = $delim, quote = '\"', escape = '\"', auto_detect = false, all_varchar = true, "
         f"null_padding = true, strict_mode = false, nullstr = $null, columns = {{{columns}}})"
     )

@@ -146,18 +146,19 @@ def sdmx_header(header: str) -> SdmxHeader:
     delim = ";" if re.match(r'^\s*"?structure(\[[^\]]*\])?"?\s*;', text, re.IGNORECASE) else ","
     names = [c.strip() for c in next(csv.reader([text], delimiter=delim), [])]
     ids = [re.sub(r"\[[^\]]*\]$", "", n.split(":")[0].strip()).strip().lower() for n in names]
-    # labels=name: a name column follows each component column. Said by a STRUCTURE_NAME column, or
-    # (files without one) by the column after OBS_VALUE not being an identifier ("Observation value").
+    # labels=name: a name column follows each component column. Said by a STRUCTURE_NAME column or
+    # by the column after OBS_VALUE not being an identifier ("Observation value"), and only when
+    # the known columns (geo, TIME_PERIOD, OBS_VALUE, ...) all stand where codes would.
+    start = 0
+    while start < len(ids) and ids[start] in _PREFIX:
+        start += 1
+    known = [i for i, c in enumerate(ids) if i >= start and c in ("geo", "time_period", "obs_value", "obs_flag")]
     paired = "structure_name" in ids
     if "obs_value" in ids and not paired:
         after = ids.index("obs_value") + 1
-        paired = after < len(names) and names[after] != "" and not _IDENTIFIER.match(names[after])
-    skip: set[int] = set()
-    if paired:
-        i = 0
-        while i < len(ids) and ids[i] in _PREFIX:
-            i += 1
-        skip = set(range(i + 1, len(ids), 2))
+        paired = after < len(names) and ids[after] != "" and not _IDENTIFIER.match(ids[after])
+    paired = paired and all((i - start) % 2 == 0 for i in known)
+    skip = set(range(start + 1, len(ids), 2)) if paired else set()
     return SdmxHeader(delim, names, ids, frozenset(skip))
 
 
@@ -217,7 +218,8 @@ def _no_rows(
             if not held:
                 found = f"no rows for {what} (the file holds {dim} {_values(values, count)})"
             else:
-                among = " and ".join(f"{d} {v}" for d, v in held)
+                among = ", ".join(f"{d} {v}" for d, v in held[:-1]) + (" and " if len(held) > 1 else "")
+                among += "{} {}".format(*held[-1])
                 found = f"no rows for {what} among the rows for {among} (they hold {dim} {_values(values, count)})"
             if dim == "citizen" and wanted == ["XK"]:
                 expected = "a Eurostat file with rows for Kosovo (citizen=XK)"

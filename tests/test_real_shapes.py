@@ -176,7 +176,8 @@ def test_sdmx_csv_2_with_semicolons_action_and_name_columns(tmp_path, store, cat
     assert stored(store) == [("DE", "2024-02", 12.0, "e")]
 
 
-def test_quoted_commas_doubled_quotes_and_exact_line_numbers(tmp_path, store, catalogue, today):
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_quoted_commas_doubled_quotes_and_exact_line_numbers(tmp_path, store, catalogue, today, newline):
     header = "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,citizen,applicant,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG\n"
     row = 'dataflow,ESTAT:MIGR_ASYAPPCTZM(1.0),"Asylum, ""monthly""",XK,FRST,{geo},2024-01,{value},\n'
     text = (
@@ -187,7 +188,8 @@ def test_quoted_commas_doubled_quotes_and_exact_line_numbers(tmp_path, store, ca
         + row.format(geo="FR", value="-4")  # line 7
         + row.format(geo="SE", value="1")
     )
-    path = write(tmp_path, "lines.csv", text)
+    path = tmp_path / "lines.csv"
+    path.write_bytes(("\ufeff" + text.replace("\n", newline)).encode("utf-8"))
     assert refused(store, [path], catalogue, today) == (
         f'{path}, line 7, column 8 (OBS_VALUE): found "-4"; expected a count of 0 or more'
     )

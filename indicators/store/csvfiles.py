@@ -17,10 +17,12 @@ Two readers, both giving exact physical line numbers (blank and comment lines co
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from indicators.store.db import StoreError
@@ -131,16 +133,12 @@ def _count(path: str | Path, first_line: int) -> int:
         con.close()
 
 
-# Physical lines from $first on that DuckDB's CSV reader turns into records (it skips only empty
-# lines), numbered in the same order as its records.
-_NUMBERED = (
-    f"SELECT row_number() OVER (ORDER BY line) AS rn, line, t FROM ({_LINES}) "  # noqa: S608
-    "WHERE line >= $first AND t IS NOT NULL AND t <> ''"
-)
 _QUOTES = "(length(t) - length(replace(t, '\"', '')))"
 
 
 def _records(width: int) -> str:
+    """DuckDB's CSV reader over the records after the header, numbered in file order; ``width``
+    columns, shorter records padded with NULL (an empty field is '', never NULL: see nullstr)."""
     columns = ", ".join(f"'r{i}': 'VARCHAR'" for i in range(1, width + 1))
     return (
         "SELECT row_number() OVER () AS rn, * FROM read_csv($path, header = false, skip = $skip, "  # noqa: S608
@@ -169,34 +167,23 @@ def _run(query: str, params: dict, path) -> pd.DataFrame:
 
 
 def _record_rows(path, first_line: int, width: int, delim: str, codes: Iterable[int]) -> tuple[str, dict]:
-    """SQL for the non-blank records from ``first_line`` on: line, n_fields, c1..c<width>."""
+    """SQL for the records from ``first_line`` on: rn (record number), n_fields, c1..c<width>.
+
+    One column more than ``width`` is read, so a record with too many fields shows as
+    ``n_fields = width + 1`` (its exact count is taken from its line, see ``read_records``)."""
     if first_line < 2:
         raise ValueError("first_line must follow a header line")
     params: dict[str, object] = {
         "path": str(path),
-        "first": int(first_line),
         "skip": int(first_line) - 1,
         "delim": delim,
         "null": chr(31),  # never in a file we accept (textfile.decode refuses it)
     }
     codes = set(codes)
     cells = ", ".join(_cell(i, i in codes) for i in range(1, width + 1))
-    # Fields = delimiters outside quoted sections + 1 (a doubled quote is two quoted sections).
-    unquoted = "regexp_replace(n.t, '\"[^\"]*\"', '', 'g')"
-    n_fields = f"length({unquoted}) - length(replace({unquoted}, $delim, '')) + 1"
-    sql = (
-        f"SELECT n.line, {n_fields} AS n_fields, {cells}, n.rn IS NULL OR r.rn IS NULL AS unmatched "  # noqa: S608
-        f"FROM ({_NUMBERED}) n FULL JOIN ({_records(width)}) r ON n.rn = r.rn "
-        "WHERE n.t IS NULL OR trim(n.t, ' \t') <> ''"
-    )
+    n_fields = " + ".join(f"(r{i} IS NOT NULL)::INTEGER" for i in range(1, width + 2))
+    sql = f"SELECT rn, {n_fields} AS n_fields, {cells} FROM ({_records(width + 1)})"  # noqa: S608
     return sql, params
-
-
-def _check_one_line_records(path, first_line: int) -> None:
-    query = f"SELECT min(line) FROM ({_NUMBERED}) WHERE {_QUOTES} % 2 = 1"  # noqa: S608
-    found = _run(query, {"path": str(path), "first": int(first_line)}, path).iloc[0, 0]
-    if not pd.isna(found):
-        raise MultilineRecord(path, int(found))
 
 
 def _where(filters: Mapping[int, Sequence[str]] | None, params: dict) -> list[str]:
@@ -205,6 +192,23 @@ def _where(filters: Mapping[int, Sequence[str]] | None, params: dict) -> list[st
         params[f"v{n}"] = [str(v) for v in values]
         where.append(f"list_contains($v{n}, c{int(index)})")
     return where
+
+
+def _line_layout(path, first_line: int) -> tuple[int, np.ndarray, np.ndarray, int | None]:
+    """(lines from ``first_line`` on, empty lines, blank lines holding only spaces or tabs, first line
+    with an odd number of double quotes) in one pass over the physical lines."""
+    query = (
+        "SELECT count(*) AS n, list(line ORDER BY line) FILTER (t IS NULL OR t = '') AS empty, "  # noqa: S608
+        "list(line ORDER BY line) FILTER (t <> '' AND trim(t, ' \t') = '') AS blank, "
+        f"min(line) FILTER ({_QUOTES} % 2 = 1) AS odd FROM ({_LINES}) WHERE line >= $first"
+    )
+    row = _run(query, {"path": str(path), "first": int(first_line)}, path).iloc[0]
+
+    def lines(value) -> np.ndarray:
+        return np.asarray([] if value is None else list(value), dtype="int64")
+
+    odd = None if pd.isna(row["odd"]) else int(row["odd"])
+    return int(row["n"]), lines(row["empty"]), lines(row["blank"]), odd
 
 
 def read_records(
@@ -221,33 +225,51 @@ def read_records(
 
     ``codes`` are field numbers whose cells are cut at the first ``:`` (``XK:Kosovo*`` -> ``XK``)
     before ``filters`` apply. ``n_fields`` is the record's true field count, even beyond
-    ``width``. Raises ``MultilineRecord`` when a quoted field spans lines (checked when ``quotes``:
-    the file holds a double quote at all).
+    ``width``. Raises ``MultilineRecord`` when a quoted field spans lines (a line with an odd
+    number of double quotes; checked when ``quotes``: the file holds a double quote at all).
+
+    Line numbers: DuckDB's reader skips exactly the empty lines, so record k is the k-th non-empty
+    line from ``first_line`` on; lines holding only spaces are records, dropped here as blank.
     """
     if width < 1:
         raise ValueError("width must be at least 1")
-    if quotes:
-        _check_one_line_records(path, first_line)
+    n_lines, empty, blank, odd = _line_layout(path, first_line)
+    if quotes and odd is not None:
+        raise MultilineRecord(path, odd)
     rows, params = _record_rows(path, first_line, width, delim, codes)
     where = _where(filters, params) or ["true"]
     query = (
-        f"WITH rows AS MATERIALIZED ({rows}) SELECT * EXCLUDE (unmatched), "  # noqa: S608
-        "(SELECT count(*) FROM rows) AS total, (SELECT count(*) FILTER (unmatched) FROM rows) AS unmatched "
-        f"FROM rows WHERE {' AND '.join(where)} ORDER BY line"
+        f"SELECT *, count(*) OVER () AS n FROM ({rows}) WHERE {' AND '.join(where)} "  # noqa: S608
+        f"UNION ALL SELECT NULL, NULL, {', '.join(['NULL'] * width)}, count(*) FROM ({_records(1)}) ORDER BY rn"
     )
     frame = _run(query, params, path)
-    if len(frame):
-        total = int(frame["total"].iloc[0])
-        if int(frame["unmatched"].iloc[0]):  # a record that is not one line: refuse rather than mislabel
-            raise StoreError(f"DuckDB could not read {path}: its records do not match its lines")
-    else:
-        total = _count(path, first_line)
-    frame = frame.drop(columns=["total", "unmatched"])
+    n_records = int(frame["n"].iloc[-1])
+    frame = frame.iloc[:-1]
+    if n_records != n_lines - len(empty):  # a record that is not one line: refuse rather than mislabel
+        raise StoreError(f"DuckDB could not read {path}: its records do not match its lines")
+    # The k-th non-empty line: k plus the empty lines before it (searchsorted on the empty lines'
+    # positions among the non-empty ones).
+    position = empty - first_line + 1 - np.arange(len(empty))
+    k = frame["rn"].to_numpy(dtype="int64")
+    lines = first_line - 1 + k + np.searchsorted(position, k, side="right")
+    frame = frame.assign(line=lines)
+    frame = frame[~np.isin(lines, blank)].drop(columns=["rn", "n"])
+    frame = frame[["line", "n_fields", *(f"c{i}" for i in range(1, width + 1))]].reset_index(drop=True)
     frame["line"] = frame["line"].astype("int64")
     frame["n_fields"] = frame["n_fields"].astype("int64")
+    wide = frame.index[frame["n_fields"] > width]
+    if len(wide):  # the exact count of a record wider than read, from its line (a handful at most)
+        text = _lines_text(path, frame.loc[wide, "line"].tolist())
+        frame.loc[wide, "n_fields"] = [len(next(csv.reader([text[n]], delimiter=delim))) for n in frame.loc[wide, "line"]]
     for i in range(1, width + 1):
         frame[f"c{i}"] = frame[f"c{i}"].astype("str")
-    return frame, total
+    return frame, n_records - len(blank)
+
+
+def _lines_text(path, lines: list[int]) -> dict[int, str]:
+    query = f"SELECT line, t FROM ({_LINES}) WHERE list_contains($lines, line)"  # noqa: S608
+    frame = _run(query, {"path": str(path), "lines": [int(n) for n in lines]}, path)
+    return dict(zip(frame["line"].astype("int64"), frame["t"].fillna(""), strict=True))
 
 
 def distinct_values(

@@ -3,12 +3,29 @@
 The mapping is data (``eurostat_map.toml``). Rows are pre-filtered in DuckDB on the dimensions
 every applicable mapping entry shares (e.g. citizen = XK), so a full dataset file is read without
 bringing other citizenships into Python; the rest is vectorised pandas.
+
+SDMX-CSV shapes read (all parsed as RFC 4180 CSV, optionally gzipped):
+
+* 1.0 (Eurostat API): ``DATAFLOW,LAST UPDATE,freq,...,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG``;
+  the dataset is the DATAFLOW value, ``ESTAT:MIGR_ASYAPPCTZM(1.0)`` -> ``migr_asyappctzm``.
+* 1.0 with labels (``labels=both``): cells ``code:label`` (``XK:Kosovo*``, ``M: Monthly``); header
+  cells may be ``id: name`` too. Dimension, TIME_PERIOD and OBS_FLAG cells are cut to the code.
+* 2.0: ``STRUCTURE,STRUCTURE_ID[,STRUCTURE_NAME][,ACTION],freq,...,OBS_FLAG[,CONF_STATUS]``; the
+  dataset is the STRUCTURE_ID value; ``;`` as separator when the header says ``STRUCTURE;``.
+* 2.0 with labels (``labels=name``, Eurostat's data browser): a STRUCTURE_NAME column (a quoted
+  title that may hold commas) and a name column after each component
+  (``freq,Time frequency,...,OBS_VALUE,Observation value,...``); name columns are skipped.
+
+A selection that finds no rows (no citizen XK, or XK rows but none with applicant FRST) is a
+problem naming what the file holds instead, never an empty load.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from indicators.periods import normalise_eurostat
-from indicators.store.csvfiles import read_fields
+from indicators.store.csvfiles import MultilineRecord, distinct_values, read_fields, read_records
 from indicators.validation import Problem, problem, quoted
 
 MAP_PATH = Path(__file__).with_name("eurostat_map.toml")
@@ -24,7 +41,10 @@ _NON_DIMS = {
     "dataflow",
     "structure",
     "structure_id",
+    "structure_name",
     "action",
+    "series_key",
+    "obs_key",
     "last update",
     "time_period",
     "obs_value",
@@ -32,6 +52,9 @@ _NON_DIMS = {
     "conf_status",
 }
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_PREFIX = {"dataflow", "last update", "structure", "structure_id", "structure_name", "action", "series_key", "obs_key"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SHOWN_VALUES = 8  # distinct values a refusal lists
 
 
 @dataclass(frozen=True)
@@ -104,6 +127,110 @@ def dataset_from_dataflow(value: str) -> str:
     """``ESTAT:MIGR_ASYAPPCTZM(1.0)`` -> ``migr_asyappctzm``."""
     m = re.match(r"^\s*(?:[A-Za-z0-9_]+:)?([A-Za-z0-9_]+)", value)
     return m.group(1).lower() if m else value.strip().lower()
+
+
+@dataclass(frozen=True)
+class SdmxHeader:
+    """An SDMX-CSV header: the separator, each column's name as written and its lower-case id
+    (``freq: Time frequency`` -> ``freq``), and which columns only hold names (``labels=name``)."""
+
+    delim: str
+    names: list[str]
+    ids: list[str]
+    name_columns: frozenset[int]  # 0-based
+
+
+def sdmx_header(header: str) -> SdmxHeader:
+    """Read an SDMX-CSV header line (1.0 or 2.0, codes or labels) with a CSV parser."""
+    text = header.lstrip("\ufeff")
+    delim = ";" if re.match(r'^\s*"?structure(\[[^\]]*\])?"?\s*;', text, re.IGNORECASE) else ","
+    names = [c.strip() for c in next(csv.reader([text], delimiter=delim), [])]
+    ids = [re.sub(r"\[[^\]]*\]$", "", n.split(":")[0].strip()).strip().lower() for n in names]
+    # labels=name: a name column follows each component column. Said by a STRUCTURE_NAME column or
+    # by the column after OBS_VALUE not being an identifier ("Observation value"), and only when
+    # the known columns (geo, TIME_PERIOD, OBS_VALUE, ...) all stand where codes would.
+    start = 0
+    while start < len(ids) and ids[start] in _PREFIX:
+        start += 1
+    known = [i for i, c in enumerate(ids) if i >= start and c in ("geo", "time_period", "obs_value", "obs_flag")]
+    paired = "structure_name" in ids
+    if "obs_value" in ids and not paired:
+        after = ids.index("obs_value") + 1
+        paired = after < len(names) and ids[after] != "" and not _IDENTIFIER.match(ids[after])
+    paired = paired and all((i - start) % 2 == 0 for i in known)
+    skip = set(range(start + 1, len(ids), 2)) if paired else set()
+    return SdmxHeader(delim, names, ids, frozenset(skip))
+
+
+def dataset_from_sdmx(header: str, row: str) -> str:
+    """The dataset code of an SDMX-CSV file from its header and first data row: the DATAFLOW (1.0)
+    or STRUCTURE_ID (2.0) cell, ``ESTAT:MIGR_ASYAPPCTZM(1.0)`` -> ``migr_asyappctzm``; '' if none."""
+    head = sdmx_header(header)
+    cells = next(csv.reader([row], delimiter=head.delim), [])
+    for name in ("dataflow", "structure_id"):
+        if name in head.ids and head.ids.index(name) < len(cells):
+            return dataset_from_dataflow(cells[head.ids.index(name)].strip())
+    return ""
+
+
+def _values(values: list[str], count: int) -> str:
+    shown = ", ".join(v if v != "" else '""' for v in values[:_SHOWN_VALUES])
+    return shown + (f" and {count - _SHOWN_VALUES} more" if count > _SHOWN_VALUES else "")
+
+
+def _wanted(values) -> str:
+    return " or ".join(values) if not isinstance(values, str) else values
+
+
+def _no_rows(
+    file: str,
+    total: int,
+    frame: pd.DataFrame,
+    dims: list[str],
+    entries: list[Entry],
+    prefilter: dict[int, list[str]],
+    distinct: Callable[[int, dict[int, list[str]]], tuple[list[str], int]],
+) -> Problem:
+    """Why a selection found nothing: the first selected dimension value the file does not hold."""
+    if total == 0:
+        return problem(file, None, "a header and no data rows", "at least one data row after the header")
+    entry = entries[0]
+    steps = [(d, v) for d, v in (*entry.where, *entry.if_present, *entry.numerator) if d in dims]
+    steps.sort(key=lambda step: dims.index(step[0]) + 1 not in prefilter)  # DuckDB's filters first
+    applied: dict[int, list[str]] = {}
+    held: list[tuple[str, str]] = []
+    sub = frame
+    for dim, value in steps:
+        col = dims.index(dim) + 1
+        if col in prefilter:  # filtered in DuckDB: ask the file
+            wanted = prefilter[col]
+            present = distinct(col, {**applied, col: wanted})[1] > 0
+            values, count = ([], 0) if present else distinct(col, applied)
+            applied[col] = wanted
+        else:
+            wanted = [value]
+            present = bool((sub[f"c{col}"] == value).any())
+            found = sorted(sub[f"c{col}"].unique()) if not present else []
+            values, count = found, len(found)
+            sub = sub[sub[f"c{col}"] == value]
+        if not present:
+            what = f"{dim} {_wanted(wanted)}"
+            if not held:
+                found = f"no rows for {what} (the file holds {dim} {_values(values, count)})"
+            else:
+                among = ", ".join(f"{d} {v}" for d, v in held[:-1]) + (" and " if len(held) > 1 else "")
+                among += "{} {}".format(*held[-1])
+                found = f"no rows for {what} among the rows for {among} (they hold {dim} {_values(values, count)})"
+            if dim == "citizen" and wanted == ["XK"]:
+                expected = "a Eurostat file with rows for Kosovo (citizen=XK)"
+            else:
+                expected = (
+                    f"rows with {dim}={_wanted(wanted)}, which indicators/eurostat_map.toml selects for "
+                    f"{entry.indicator}"
+                )
+            return problem(file, None, found, expected)
+        held.append((dim, _wanted(wanted)))
+    return problem(file, None, "no rows the mapping selects", f"rows for {entry.indicator}")
 
 
 def _entries_for(
@@ -286,19 +413,32 @@ def parse_tsv(
     if ex.problems:
         return ex
     width = len(dims) + len(labels)
+    prefilter = _prefilter(entries, dims)
     frame, total = read_fields(
         path,
         first_line=header_line + 1,
         width=width,
         split_pattern="[,\t]",
-        filters=_prefilter(entries, dims),
+        filters=prefilter,
     )
     ex.problems += _field_count(file, frame, width, f"{len(dims)} dimension codes and {len(labels)} cells")
     frame = frame[frame["n_fields"] == width]
     longs, matched = [], pd.Series(False, index=frame.index)
+    masks = _select(frame, dims, entries)
+    if not ex.problems and not any(mask.any() for _, _, mask in masks):
+
+        def distinct(column: int, filters: dict[int, list[str]]) -> tuple[list[str], int]:
+            return distinct_values(
+                path, first_line=header_line + 1, width=width, column=column, split_pattern="[,\t]",
+                filters=filters,
+            )
+
+        ex.problems.append(_no_rows(file, total, frame, dims, entries, prefilter, distinct))
+    if ex.problems:
+        return ex
     geo_col = f"c{dims.index('geo') + 1}"
     cells = [f"c{len(dims) + j + 1}" for j in range(len(labels))]
-    for n, role, mask in _select(frame, dims, entries):
+    for n, role, mask in masks:
         matched |= mask
         sub = frame[mask]
         k = len(labels)
@@ -338,10 +478,13 @@ def parse_sdmx(
     mapping: dict[str, list[Entry]],
     unquote: bool,
 ) -> Extract:
-    """An SDMX-CSV file: ``DATAFLOW,LAST UPDATE,freq,...,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG``."""
+    """An SDMX-CSV file, 1.0 or 2.0, codes or labels (see the module's docstring).
+
+    ``unquote``: the file holds a double quote somewhere (else the check that no quoted field
+    spans lines is skipped)."""
     ex = Extract(dataset, file)
-    names = [c.strip().strip('"') for c in header.split(",")]
-    lower = [c.lower() for c in names]
+    head = sdmx_header(header)
+    names, lower = head.names, head.ids
     for needed in ("geo", "time_period", "obs_value"):
         if needed not in lower:
             ex.problems.append(
@@ -352,22 +495,45 @@ def parse_sdmx(
                     f"an SDMX-CSV header with a {needed if needed == 'geo' else needed.upper()} column",
                 )
             )
-    dims = [c if c not in _NON_DIMS else f"\0{c}" for c in lower]
-    entries, found = _entries_for(file, header_line, dataset, dims, mapping)
+    dims = [
+        c if c not in _NON_DIMS and i not in head.name_columns else f"\0{i}:{c}" for i, c in enumerate(lower)
+    ]
+    entries, found = _entries_for(file, header_line, dataset, [d for d in dims if d[0] != "\0"], mapping)
     ex.problems += found
     if ex.problems:
         return ex
     width = len(names)
-    frame, total = read_fields(
-        path, first_line=header_line + 1, width=width, unquote=unquote, filters=_prefilter(entries, dims)
-    )
-    ex.problems += _field_count(file, frame, width, ",".join(names))
-    frame = frame[frame["n_fields"] == width]
     col = {c: lower.index(c) + 1 for c in ("geo", "time_period", "obs_value")}
     fcol = lower.index("obs_flag") + 1 if "obs_flag" in lower else 0
-    icol = lower.index("dataflow") + 1 if "dataflow" in lower else 1
+    icol = next((lower.index(c) + 1 for c in ("dataflow", "structure_id") if c in lower), 1)
+    codes = [i + 1 for i, d in enumerate(dims) if d[0] != "\0"] + [col["time_period"], fcol]
+    prefilter = _prefilter(entries, dims)
+    reading = {"first_line": header_line + 1, "width": width, "delim": head.delim, "codes": codes}
+    try:
+        frame, total = read_records(path, filters=prefilter, quotes=unquote, **reading)
+    except MultilineRecord as exc:
+        ex.problems.append(
+            problem(
+                file,
+                exc.line,
+                "a quoted field that continues onto the next line (an odd number of double quotes)",
+                "each row on one line, with no line breaks inside quoted fields",
+            )
+        )
+        return ex
+    ex.problems += _field_count(file, frame, width, ",".join(names))
+    frame = frame[frame["n_fields"] == width]
+    masks = _select(frame, dims, entries)
+    if not ex.problems and not any(mask.any() for _, _, mask in masks):
+
+        def distinct(column: int, filters: dict[int, list[str]]) -> tuple[list[str], int]:
+            return distinct_values(path, column=column, records=True, filters=filters, **reading)
+
+        ex.problems.append(_no_rows(file, total, frame, dims, entries, prefilter, distinct))
+    if ex.problems:
+        return ex
     longs, matched = [], pd.Series(False, index=frame.index)
-    for n, role, mask in _select(frame, dims, entries):
+    for n, role, mask in masks:
         matched |= mask
         sub = frame[mask]
         labels = sub[f"c{col['time_period']}"].fillna("").astype("str")

@@ -250,13 +250,13 @@ def _eurostat(
             code = dataset.lower()
         else:
             second = _head(text.split("\n", header_line)[-1], parsed.file, ParsedFile(parsed.file))
-            code = eurostat.dataset_from_dataflow(second[1].split(",")[0].strip('"')) if second else ""
+            code = eurostat.dataset_from_sdmx(header, second[1]) if second else ""
             if not code:
                 parsed.problems.append(
                     problem(
                         parsed.file,
                         None,
-                        "no dataset code (no data row with a DATAFLOW value)",
+                        "no dataset code (no data row with a DATAFLOW or STRUCTURE_ID value)",
                         "an SDMX-CSV file with data rows, or the --dataset option",
                     )
                 )
@@ -273,9 +273,11 @@ def detect_format(header: str) -> str:
     first = header.split("\t")[0]
     if "\t" in header and "\\" in first:
         return "eurostat-tsv"
-    cells = [c.strip().strip('"').lower() for c in header.split(",")]
+    cells = [c.strip().strip('"').lower() for c in header.lstrip("\ufeff").split(",")]
     if cells and cells[0] in ("dataflow", "structure", "structure_id") or "obs_value" in cells:
         return "sdmx-csv"
+    if re.match(r'^\s*"?structure(\[[^\]]*\])?"?\s*[;,]', header.lstrip("\ufeff"), re.IGNORECASE):
+        return "sdmx-csv"  # SDMX-CSV 2.0 with ';' as separator, or STRUCTURE[;] (multi-valued components)
     return "csv"
 
 

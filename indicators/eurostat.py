@@ -272,11 +272,31 @@ def _match(frame: pd.DataFrame, dims: list[str], pairs) -> pd.Series:
     return mask
 
 
+_NOT_BREAKDOWNS = {"geo", "freq"}
+
+
+def _totals_of_unmapped(frame: pd.DataFrame, dims: list[str], entry: Entry, base: pd.Series) -> pd.Series:
+    """A breakdown the mapping does not name (Eurostat adds dimensions: ``reason``, ``apprehen``,
+    ``c_dest``, ``indic_mg``…) is kept at its total when the selected rows hold one (``TOTAL``),
+    so that a new breakdown never turns into duplicate rows; without a total the rows are left
+    as they are and the validator names the duplicates."""
+    named = {d for d, _ in (*entry.where, *entry.if_present, *entry.numerator, *entry.denominator)}
+    keep = pd.Series(True, index=frame.index)
+    for i, dim in enumerate(dims, 1):
+        if dim in named or dim in _NOT_BREAKDOWNS or dim.startswith("\0") or f"c{i}" not in frame:
+            continue
+        values = frame.loc[base, f"c{i}"]
+        if values.nunique() > 1 and (values == "TOTAL").any():
+            keep &= frame[f"c{i}"] == "TOTAL"
+    return keep
+
+
 def _select(frame: pd.DataFrame, dims: list[str], entries: list[Entry]) -> list[tuple[int, str, pd.Series]]:
     """(entry number, role, mask) for each selection; role is '' for a series, 'num'/'den' for a ratio."""
     out = []
     for n, e in enumerate(entries):
         base = _match(frame, dims, (*e.where, *e.if_present))
+        base &= _totals_of_unmapped(frame, dims, e, base)
         if e.is_ratio:
             out.append((n, "num", base & _match(frame, dims, e.numerator)))
             out.append((n, "den", base & _match(frame, dims, e.denominator)))

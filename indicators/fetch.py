@@ -90,8 +90,10 @@ def start_period(since: str, freq: str) -> str:
     return {"M": f"{year}-{month:02d}", "Q": f"{year}-Q{(month - 1) // 3 + 1}"}.get(freq, year)
 
 
-def make_session(retries: int = RETRIES, backoff: float = BACKOFF) -> requests.Session:
+def make_session(retries: int | None = None, backoff: float | None = None) -> requests.Session:
     """A session retrying connection errors, read timeouts, 429 and 5xx with exponential backoff."""
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF if backoff is None else backoff
     retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
                   status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
                   respect_retry_after_header=True, raise_on_status=False)
@@ -130,7 +132,7 @@ def eurostat_message(body: bytes) -> tuple[str, str]:
 
 def _get(session: requests.Session, url: str, what: str, timeout, params=None) -> requests.Response:
     try:
-        response = session.get(url, params=params, timeout=timeout)
+        response = session.get(url, params=params, timeout=timeout or TIMEOUT)
         response.content  # noqa: B018 - reads the whole body now, so a cut-off answer fails here
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
         raise FetchError(f"{what}: Eurostat's answer was cut off ({_reason(exc)}); try again later") from None
@@ -167,7 +169,7 @@ def _failed(what: str, response: requests.Response) -> FetchError:
     return FetchError(f"{what}: Eurostat answered HTTP {response.status_code} {response.reason}{code}{said}")
 
 
-def dimensions(session, base: str, dataset: str, timeout=TIMEOUT) -> list[str]:
+def dimensions(session, base: str, dataset: str, timeout=None) -> list[str]:
     """The dataset's dimension ids (lower case) in key order, from its data structure definition."""
     url = f"{base}/sdmx/2.1/datastructure/ESTAT/{dataset.upper()}"
     what = f"{dataset} (data structure)"
@@ -218,7 +220,7 @@ def _tsv_gz(dataset: str, response: requests.Response) -> bytes:
 
 
 def download(session, base: str, dataset: str, key: str, start: str | None, folder: Path,
-             timeout=TIMEOUT) -> Path | None:
+             timeout=None) -> Path | None:
     """Save one dataset's slice as ``<dataset>.tsv.gz``; None when Eurostat has no data for the key."""
     url = f"{base}/sdmx/2.1/data/{dataset.upper()}/{key}"
     params = {"format": "TSV", "compressed": "true"} | ({"startPeriod": start} if start else {})
@@ -236,7 +238,7 @@ def download(session, base: str, dataset: str, key: str, start: str | None, fold
 
 def download_all(folder: Path, *, catalogue: Catalogue, datasets: Sequence[str] | None = None,
                  since: str | None = None, progress: Progress | None = None,
-                 session: requests.Session | None = None, timeout=TIMEOUT) -> Downloaded:
+                 session: requests.Session | None = None, timeout=None) -> Downloaded:
     """Download every chosen dataset into ``folder`` (created); raises ``FetchError`` on the first failure."""
     mapping = eurostat.load_mapping()
     known = mapped_datasets(catalogue, mapping)
@@ -246,7 +248,7 @@ def download_all(folder: Path, *, catalogue: Catalogue, datasets: Sequence[str] 
         raise FetchError(f"unknown dataset {', '.join(unknown)}: choose among {', '.join(known)} "
                          "(indicators/eurostat_map.toml)")
     chosen = list(dict.fromkeys(chosen))
-    base, session = base_url(), session or make_session()
+    base, session, timeout = base_url(), session or make_session(), timeout or TIMEOUT
     folder.mkdir(parents=True, exist_ok=True)
     paths, empty, urls, freqs = [], [], {}, {}
     for n, dataset in enumerate(chosen):
@@ -287,7 +289,7 @@ def report_lines(got: Downloaded, reports: Sequence[LoadReport]) -> list[str]:
 
 def fetch(store: Store, *, catalogue: Catalogue, today: dt.date, who: str = "local",
           datasets: Sequence[str] | None = None, since: str | None = None, progress: Progress | None = None,
-          session: requests.Session | None = None, timeout=TIMEOUT) -> tuple[Downloaded, list[LoadReport]]:
+          session: requests.Session | None = None, timeout=None) -> tuple[Downloaded, list[LoadReport]]:
     """Download, then load everything in one ``load_files`` call (``FetchError``/``LoadError``: nothing loaded)."""
     folder = new_folder(store)
     try:

@@ -195,3 +195,51 @@ def test_actions_fetch_eurostat_loads_and_rescans(server, store, catalogue):
     again = actions.fetch_eurostat(store, catalogue, load_settings(), datasets=["migr_asyappctzm"],
                                    today=pd.Timestamp(TODAY), who="analyst")
     assert again.scan is None and again.lines[-1].endswith("0 new, 0 revised, 9 unchanged rows")
+
+
+# --- the Data page (AppTest) ---------------------------------------------------------------------
+
+pytest_plugins = ("tests.app_fixtures",)
+
+
+def _fetch_on_page(datasets):
+    from tests.apptest_support import app
+
+    at = app("data")
+    at.multiselect(key="da_fetch_datasets").set_value(datasets).run()
+    at.button(key="da_fetch").click().run()
+    return at
+
+
+def test_data_page_fetches_loads_and_rescans(server, demo_db):
+    from tests.apptest_support import texts
+
+    store = Store(demo_db)
+    at = _fetch_on_page(["migr_asyappctzm"])
+    assert not at.exception and not texts(at, "error")
+    flash = " ".join(texts(at, "success"))
+    # the demo database holds 2024 already: the recorded slice revises six values and adds three
+    assert "fetched 1 dataset\\: 3 new, 6 revised, 0 unchanged rows" in flash and "Rescanned 3" in flash
+    assert "migr_asyappctzm.tsv.gz" in set(observations.loads(store)["file"].map(lambda f: f.rsplit("/", 1)[-1]))
+
+
+def test_data_page_shows_eurostats_error_as_text_and_loads_nothing(server, demo_db):
+    from tests.apptest_support import texts
+
+    before = len(observations.loads(Store(demo_db)))
+    server.behaviour.status, server.behaviour.body = 400, (RECORDED / "error_syntax.xml").read_bytes()
+    at = _fetch_on_page(["migr_asyappctzm"])
+    assert not at.exception
+    assert texts(at, "error") == ["Nothing was loaded. Eurostat's answer or the files had a problem:"]
+    assert any("ERR_SYNTAX_2: Invalid query" in c.value for c in at.code)
+    assert len(observations.loads(Store(demo_db))) == before
+
+
+def test_viewers_cannot_fetch(server, demo_db, app_env):
+    from monitoring.i18n import t
+    from tests.apptest_support import texts
+
+    app_env.setenv("MONITOR_ROLE", "viewer")
+    at = _fetch_on_page(["migr_asyappctzm"])
+    assert t("ui.analysts_only") in texts(at, "error")
+    assert server.data_requests() == []

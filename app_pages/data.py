@@ -91,13 +91,17 @@ def _fetch(lang: str) -> None:
     st.subheader(t("data.fetch", lang))
     st.caption(t("data.fetch_help", lang, url=fetch.base_url()))
     mapped = fetch.mapped_datasets(common.catalogue())
-    left, right = st.columns([3, 1])
-    chosen = left.multiselect(t("data.fetch_datasets", lang), mapped, default=mapped, key="da_fetch_datasets",
-                              format_func=lambda d: _dataset_label(d, lang))
-    since = right.text_input(t("data.fetch_since", lang), key="da_fetch_since", placeholder=t("data.fetch_since_placeholder", lang),
-                             help=t("data.fetch_since_help", lang)).strip()
-    if not (st.button(t("data.fetch_button", lang), type="primary", disabled=not chosen, key="da_fetch")
-            and common.require_analyst()):
+    chosen = st.pills(t("data.fetch_datasets", lang), mapped, selection_mode="multi", default=mapped,
+                      key="da_fetch_datasets", format_func=lambda d: _dataset_label(d, lang)) or []
+    left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+    since = left.text_input(t("data.fetch_since", lang), key="da_fetch_since",
+                            placeholder=t("data.fetch_since_placeholder", lang),
+                            help=t("data.fetch_since_help", lang)).strip()
+    clicked = right.button(t("data.fetch_button", lang), type="primary", disabled=not chosen, key="da_fetch")
+    kind, message = st.session_state.pop("_fetch_result", (None, None))
+    if message:  # the last fetch's report, here beside the button rather than at the top of the page
+        getattr(st, kind)(message)
+    if not (clicked and common.require_analyst()):
         return
     if since and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", since):
         st.error(t("data.fetch_bad_since", lang, since=common.md_escape(since)))
@@ -131,7 +135,7 @@ def _fetch(lang: str) -> None:
     lines = [common.md_escape(line) for line in result.lines]
     if result.scan is not None:
         lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
-    common.flash("\n\n".join(lines))
+    st.session_state["_fetch_result"] = ("success", "  \n".join(lines))  # one line per dataset, compact
     st.rerun()
 
 

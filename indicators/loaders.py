@@ -69,7 +69,8 @@ class LoadReport:
         else:
             text = f"{self.file}: {self.new} new, {self.revised} revised, {self.unchanged} unchanged rows"
         if self.skipped_other_rows:
-            text += f"; skipped {self.skipped_other_rows} rows for other citizenships or breakdowns"
+            n = self.skipped_other_rows
+            text += f"; skipped {n} row{'s' if n != 1 else ''} for other citizenships or breakdowns"
         return text + (" [synthetic]" if self.synthetic else "")
 
 

@@ -48,7 +48,7 @@ def test_fetch_loads_every_mapped_dataset_in_one_load(server, tmp_path, catalogu
     mapped = fetch.mapped_datasets(catalogue)
     assert {"migr_asyappctzm", "migr_asydcfstq", "migr_eirfs"} <= set(mapped)
     lines = out.splitlines()
-    assert "migr_asyappctzm.tsv.gz: 9 new, 0 revised, 0 unchanged rows; skipped 1 rows for other citizenships " \
+    assert "migr_asyappctzm.tsv.gz: 9 new, 0 revised, 0 unchanged rows; skipped 1 row for other citizenships " \
            "or breakdowns" in lines
     assert any(line.startswith("migr_asydcfstq.tsv.gz: 2 new") for line in lines)
     # an annual dataset asked at the catalogue's quarterly frequency: Eurostat's "No Results Found" = 0 rows
@@ -206,7 +206,7 @@ def _fetch_on_page(datasets):
     from tests.apptest_support import app
 
     at = app("data")
-    at.multiselect(key="da_fetch_datasets").set_value(datasets).run()
+    at.button_group(key="da_fetch_datasets").set_value(datasets).run()
     at.button(key="da_fetch").click().run()
     return at
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import threading
 import traceback
 from collections.abc import Callable
@@ -258,6 +259,14 @@ def _audit_log(path: str, key: tuple[int, int, int]) -> pd.DataFrame:
 
 def audit_log() -> pd.DataFrame:
     return _audit_log(str(default_db_path()), version())
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Text shown through Markdown (st.error, st.success) exactly as written."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def flash(message: str, kind: str = "success") -> None:

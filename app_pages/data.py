@@ -1,11 +1,14 @@
-"""Data: coverage, loads and revisions; upload files (same loader and messages as the CLI); events."""
+"""Data: coverage, loads and revisions; upload files or fetch Kosovo's Eurostat data (same loader and
+messages as the CLI); events."""
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 
 from app_pages import common, downloads
-from indicators import excel
+from indicators import eurostat, excel, fetch
 from indicators.validation import LoadError
 from monitoring import actions, figures, records
 from monitoring.i18n import t
@@ -45,6 +48,7 @@ def render() -> None:
             st.dataframe(revs, hide_index=True, width="stretch", height=260,
                          column_config={c: t(f"data.col_{c}", lang) for c in revs})
     _upload(lang)
+    _fetch(lang)
     _events(lang)
 
 
@@ -134,6 +138,63 @@ def _sheet_names(data: bytes) -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _preview(data: bytes, sheet: str):
     return excel.preview(data, sheet)
+def _dataset_label(code: str, lang: str) -> str:
+    cat = common.catalogue()
+    names = dict.fromkeys(cat[e.indicator].name_in(lang) for e in eurostat.load_mapping()[code]
+                          if e.indicator in cat)
+    return f"{code} – {', '.join(names)}"
+
+
+def _fetch(lang: str) -> None:
+    st.subheader(t("data.fetch", lang))
+    st.caption(t("data.fetch_help", lang, url=fetch.base_url()))
+    mapped = fetch.mapped_datasets(common.catalogue())
+    chosen = st.pills(t("data.fetch_datasets", lang), mapped, selection_mode="multi", default=mapped,
+                      key="da_fetch_datasets", format_func=lambda d: _dataset_label(d, lang)) or []
+    left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+    since = left.text_input(t("data.fetch_since", lang), key="da_fetch_since",
+                            placeholder=t("data.fetch_since_placeholder", lang),
+                            help=t("data.fetch_since_help", lang)).strip()
+    clicked = right.button(t("data.fetch_button", lang), type="primary", disabled=not chosen, key="da_fetch")
+    kind, message = st.session_state.pop("_fetch_result", (None, None))
+    if message:  # the last fetch's report, here beside the button rather than at the top of the page
+        getattr(st, kind)(message)
+    if not (clicked and common.require_analyst()):
+        return
+    if since and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", since):
+        st.error(t("data.fetch_bad_since", lang, since=common.md_escape(since)))
+        return
+    bar = st.progress(0.0, text=t("data.fetch_start", lang))
+
+    def progress(done: int, total: int, dataset: str) -> None:
+        text = t("data.fetching", lang, done=done + 1, total=total, dataset=dataset) if dataset \
+            else t("data.fetch_loading", lang)
+        bar.progress(done / max(total, 1), text=text)
+
+    scan: dict = {}
+
+    def scan_progress(done: int, total: int, label: str) -> None:  # the rescan's bar, once it starts
+        if "bar" not in scan:
+            scan["bar"] = common.progress_bar(lang)
+        scan["bar"](done, total, label)
+
+    try:
+        result = actions.fetch_eurostat(common.store(), common.catalogue(), common.settings(), datasets=chosen,
+                                        since=since or None, today=common.today(), who=common.current_user()[0],
+                                        progress=progress, scan_progress=scan_progress)
+    except (fetch.FetchError, LoadError) as exc:
+        bar.empty()
+        st.error(t("data.fetch_failed", lang))
+        st.code(str(exc), language=None, wrap_lines=True)  # text from the network: shown as is, never markdown
+        return
+    bar.empty()
+    if "bar" in scan:
+        scan["bar"].bar.empty()
+    lines = [common.md_escape(line) for line in result.lines]
+    if result.scan is not None:
+        lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
+    st.session_state["_fetch_result"] = ("success", "  \n".join(lines))  # one line per dataset, compact
+    st.rerun()
 
 
 def _events(lang: str) -> None:

@@ -1,5 +1,5 @@
-"""``python -m indicators``: load data files, list the catalogue with coverage, add an indicator,
-back up and restore the database, view or export the audit log."""
+"""``python -m indicators``: load data files, fetch Kosovo's Eurostat data, list the catalogue with
+coverage, add an indicator, back up and restore the database, view or export the audit log."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from indicators import catalogue as cat
+from indicators import fetch
 from indicators.excel import LAYOUTS, SheetMapping
 from indicators.loaders import load_files
 from indicators.store import Store, StoreError, audit, backup, default_db_path
@@ -59,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     wide.add_argument("--header-row", type=int, metavar="N", help="the header row (default: the first with two cells)")
     load.add_argument("--who", default="local", help="name recorded in the load log (default: local)")
     load.add_argument("--today", type=_today, default=None, help=argparse.SUPPRESS)
+
+    fet = sub.add_parser(
+        "fetch",
+        help="download Kosovo's rows of the mapped Eurostat datasets and load them (all or nothing)",
+        description="Download the citizen=XK slice of every Eurostat dataset mapped in "
+        "indicators/eurostat_map.toml (or of the --dataset ones) from Eurostat's dissemination API "
+        f"({fetch.DEFAULT_URL}; {fetch.ENV_URL} overrides it), then load them all through the same loader "
+        "as `load`. Nothing is loaded if any download or any file fails.",
+    )
+    fet.add_argument("--dataset", metavar="CODE", nargs="+", action="extend",
+                     help="only these datasets (repeatable; default: every mapped dataset)")
+    fet.add_argument("--since", metavar="YYYY-MM", help="only periods from this month on (the quarter or year "
+                     "holding it for quarterly or annual datasets)")
+    fet.add_argument("--db", type=Path, help=_db_help())
+    fet.add_argument("--who", default="local", help="name recorded in the load log (default: local)")
+    fet.add_argument("--today", type=_today, default=None, help=argparse.SUPPRESS)
 
     lst = sub.add_parser(
         "list",
@@ -181,6 +198,32 @@ def _load(args, out, err) -> int:
     return 0
 
 
+def _fetch(args, out, err) -> int:
+    catalogue = cat.load_catalogue()
+    store = Store(args.db or default_db_path())
+    today = args.today or dt.date.today()
+
+    def progress(done: int, total: int, dataset: str) -> None:
+        if dataset:
+            print(f"downloading {dataset} ({done + 1} of {total})…", file=err, flush=True)
+
+    try:
+        got, reports = fetch.fetch(store, catalogue=catalogue, today=today, who=args.who,
+                                   datasets=args.dataset, since=args.since, progress=progress)
+    except fetch.FetchError as exc:
+        print(f"Nothing was loaded: {exc}", file=err)
+        return 1
+    except LoadError as exc:
+        print(f"Nothing was loaded: {exc.count} problem{'s' if exc.count != 1 else ''} found in Eurostat's "
+              "files.", file=err)
+        print(exc.report(), file=err)
+        return 1
+    for line in fetch.report_lines(got, reports):
+        print(line, file=out)
+    print(f"database: {store.path}", file=out)
+    return 0
+
+
 def _list(args, out) -> int:
     catalogue = cat.load_catalogue()
     store = Store(args.db or default_db_path())
@@ -236,6 +279,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     try:
         if args.command == "load":
             return _load(args, out, err)
+        if args.command == "fetch":
+            return _fetch(args, out, err)
         if args.command == "list":
             return _list(args, out)
         if args.command in ("backup", "restore", "audit"):

@@ -69,10 +69,11 @@ class LoadReport:
             text = f"unchanged: {self.file} already loaded{when} ({self.unchanged} rows)"
         else:
             text = f"{self.file}: {self.new} new, {self.revised} revised, {self.unchanged} unchanged rows"
-        if self.skipped_other_rows and self.format == "xlsx":
-            text += f"; skipped {self.skipped_other_rows} total rows or columns"
-        elif self.skipped_other_rows:
-            text += f"; skipped {self.skipped_other_rows} rows for other citizenships or breakdowns"
+        n = self.skipped_other_rows
+        if n and self.format == "xlsx":
+            text += f"; skipped {n} total row{'s' if n != 1 else ''} or column{'s' if n != 1 else ''}"
+        elif n:
+            text += f"; skipped {n} row{'s' if n != 1 else ''} for other citizenships or breakdowns"
         text += "".join(f"; {note}" for note in self.notes)
         return text + (" [synthetic]" if self.synthetic else "")
 

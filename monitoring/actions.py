@@ -1,4 +1,5 @@
-"""The dashboard's write actions: first start, upload and rescan, saving settings, episode status, events.
+"""The dashboard's write actions: first start, upload or fetch from Eurostat and rescan, saving settings,
+episode status, events.
 
 Each is one call from a page (after the page's role check) and publishes its change atomically
 through the store. No Streamlit here; progress is reported through a callback.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from indicators import fetch
 from indicators.catalogue import Catalogue
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.store import Store, episodes, events, observations, results
@@ -104,6 +106,36 @@ def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,
     finally:
         if not any(p.exists() and _loaded(store, p) for p in paths):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    lines: list[str]  # one per dataset and the total, as the CLI prints them
+    reports: list[LoadReport]
+    touched: set[tuple[str, str]]
+    scan: ScanReport | None
+
+
+def fetch_eurostat(store: Store, catalogue: Catalogue, settings: MonitorSettings, *,
+                   datasets: Sequence[str] | None = None, since: str | None = None, today: pd.Timestamp,
+                   who: str, progress: Progress | None = None,
+                   scan_progress: Progress | None = None) -> FetchResult:
+    """Download Kosovo's slices of the mapped Eurostat datasets (``progress`` per dataset), then load and
+    rescan them as ``upload`` does. ``FetchError`` or ``LoadError``: nothing loaded."""
+    folder = fetch.new_folder(store)
+    try:
+        got = fetch.download_all(folder, catalogue=catalogue, datasets=datasets, since=since, progress=progress)
+        result = upload(store, catalogue, settings, got.paths, today=today, who=who, progress=scan_progress) \
+            if got.paths else UploadResult([], set(), None)
+    except LoadError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    fetch.discard_if_unused(got, result.reports)
+    reports = fetch.named(result.reports)
+    return FetchResult(fetch.report_lines(got, result.reports), reports, result.touched, result.scan)
 
 
 def _loaded(store: Store, path: Path) -> bool:

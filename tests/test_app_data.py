@@ -27,6 +27,11 @@ def array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def button(at, key: str):
+    """A button by its label (forms' submit buttons have no key)."""
+    return next(b for b in at.button if b.label == t(key))
+
+
 def upload(at, name: str, text: str):
     at.file_uploader(key="da_files").set_value([(name, text.encode(), "text/csv")]).run()
     at.button(key="da_load").click().run()
@@ -121,7 +126,7 @@ def test_add_edit_and_delete_an_event(demo_db):
     at.text_input(key="ev_label").input("Germany changes its reception rules")
     at.text_input(key="ev_geo").input("de")
     at.selectbox(key="ev_indicator").set_value("asylum_applications")
-    at.button[1].click().run()
+    button(at, "data.add").click().run()
     assert not at.exception
     evts = events.list_events(store)
     added = evts[evts["label"] == "Germany changes its reception rules"]
@@ -129,11 +134,11 @@ def test_add_edit_and_delete_an_event(demo_db):
     event_id = int(added["id"].iloc[0])
     at.selectbox(key="ev_edit").set_value(event_id).run()
     at.text_input(key=f"ev_edit_label_{event_id}").input("Germany tightens its reception rules")
-    at.button[2].click().run()
+    button(at, "data.save_event").click().run()
     assert "Germany tightens its reception rules" in set(events.list_events(store)["label"])
     at.selectbox(key="ev_edit").set_value(event_id).run()
     at.checkbox(key=f"ev_delete_{event_id}").check()
-    at.button[2].click().run()
+    button(at, "data.save_event").click().run()
     assert event_id not in set(events.list_events(store)["id"])
 
 

@@ -55,13 +55,15 @@ def channel_names(channels: str, lang: str = DEFAULT_LANG, frequency: str = "M")
     """``glm,visa_yoy`` as ``seasonal baseline, visa rule vs last year``.
 
     A quarterly series meets the visa rule's Nov–Dec 2023 reference as Q4 2023 (the quarter that
-    holds those months), and is named so.
+    holds those months), and is named so; an annual series' GLM is the annual baseline (no season).
     """
     names = [c.strip() for c in (channels or "").split(",") if c.strip()]
     known = strings(DEFAULT_LANG)
 
+    suffix = {"Q": "_quarter", "A": "_annual"}.get(frequency, "")
+
     def key(c: str) -> str:
-        return f"channel.{c}_quarter" if frequency == "Q" and f"channel.{c}_quarter" in known else f"channel.{c}"
+        return f"channel.{c}{suffix}" if suffix and f"channel.{c}{suffix}" in known else f"channel.{c}"
 
     return ", ".join(t(key(c), lang) if key(c) in known else c for c in names)
 

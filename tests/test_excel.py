@@ -62,7 +62,7 @@ def test_police_rows_layout_dates_in_column_a_total_row_skipped(store, catalogue
     path = copy(tmp_path, "xlsx_police_rows.xlsx")
     [report] = load_files(store, [path], catalogue=catalogue, today=today, sheet_mappings={path.name: POLICE})
     assert (report.new, report.skipped_other_rows) == (12, 1)
-    assert report.summary() == f"{path}: 12 new, 0 revised, 0 unchanged rows; skipped 1 total rows or columns"
+    assert report.summary() == f"{path}: 12 new, 0 revised, 0 unchanged rows; skipped 1 total row or column"
     rows = values(store, "border_exits", "XK")  # XK: the indicator's geo is home
     assert len(rows) == 12 and rows[0] == ("2024-01", 41250.0, None) and rows[-1] == ("2024-12", 48870.0, None)
     before = dump(store)
@@ -258,7 +258,7 @@ def test_cli_loads_a_tidy_workbook_and_one_wide_sheet(tmp_path, capsys):
     assert main(args) == 1
     assert "found no tidy sheet" in capsys.readouterr().err
     assert main([*args, "--sheet", "Exits 2024", "--indicator", "border_exits", "--layout", "rows"]) == 0
-    assert f"{police}: 4 new, 2 revised, 6 unchanged rows; skipped 1 total rows" in capsys.readouterr().out
+    assert f"{police}: 4 new, 2 revised, 6 unchanged rows; skipped 1 total row or column" in capsys.readouterr().out
 
 
 def test_parse_file_reports_format_xlsx(catalogue, today):

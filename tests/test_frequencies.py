@@ -130,3 +130,10 @@ def test_iso_codes_are_folded_onto_eurostats_with_a_note(tmp_path, store, catalo
     from indicators.store.observations import observations
 
     assert sorted(set(observations(store)["geo"])) == ["EL", "UK"]
+
+
+def test_an_annual_alarm_names_the_annual_baseline(catalogue):
+    from monitoring.narrative import channel_names
+
+    assert channel_names("glm,cusum", "en", "A") == "annual baseline (trend over the previous years), sustained shift"
+    assert channel_names("glm", "en", "M") == "seasonal baseline (farringtonFlexible)"

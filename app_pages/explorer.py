@@ -80,6 +80,8 @@ def render() -> None:
 
     if view.indicator.unit == "percent":  # the visa rule and the impact compare counts, not shares
         st.caption(t("explorer.counts_only", lang))
+    elif view.indicator.frequency == "A":  # two-month totals and a monthly projection need sub-annual data
+        st.caption(t("explorer.annual_only", lang))
     else:
         _visa_and_impact(view, indicator, geo, lang, series_meta)
     if geo == EU_PLUS:

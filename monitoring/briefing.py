@@ -151,8 +151,9 @@ def _missing(value) -> bool:
 
 def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, settings: MonitorSettings,
                  lang: str) -> VisaFigures | None:
-    """The visa rule's window sums and changes at ``period`` (None for rates, where it does not apply)."""
-    if indicator.unit == "percent" or history.empty:
+    """The visa rule's window sums and changes at ``period`` (None for rates and annual series, where
+    it does not apply)."""
+    if indicator.unit == "percent" or indicator.frequency == "A" or history.empty:
         return None
     freq = PANDAS_FREQ[indicator.frequency]
     values = pd.Series(history["observed"].to_numpy(dtype=float),

@@ -155,7 +155,10 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
             )
         )
     add_events(fig, events, x.min(), x.max(), lang)
-    return _layout(fig, title=title, height=height, y_title=y_title)
+    fig = _layout(fig, title=title, height=height, y_title=y_title)
+    if "period" in history and history["period"].astype(str).str.len().eq(4).all():  # annual: years on the axis
+        fig.update_xaxes(dtick="M12", tickformat="%Y")
+    return fig
 
 
 def _tested_hover(rows: pd.DataFrame, lang: str, decimals: int) -> list[str]:

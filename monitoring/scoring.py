@@ -47,7 +47,8 @@ def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, sett
     without a season scores annual ones (an annual baseline); ``glm``: farringtonFlexible's GLM
     with ``glm.min_years``;
     EARS scores the rest (and whole series shorter than that, or every period with method
-    ``ears``). The CUSUM runs against the baseline's expected values; STL is a stored second
+    ``ears``). The CUSUM runs against the baseline's expected values of monthly and quarterly series
+    (not annual ones: over a few annual points it would sum the drift of the baseline); STL is a stored second
     opinion; the EU suspension criterion's totals are stored beside them (never a channel). With
     ``score_from``, only periods from then on are scored (and returned).
     """
@@ -66,7 +67,7 @@ def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, sett
         glm = glm_baseline(values, settings.glm, direction=direction, score_from=score_from)
         if len(glm):
             channels["glm"] = baseline = glm
-    if baseline is not None:
+    if baseline is not None and ppy > 1:  # annual series: each year is tested on its own, no CUSUM
         channels["cusum"] = nb_cusum(values, baseline["expected"], baseline["dispersion"], direction=direction)
     # EARS always: it scores the first years of a series (and any period the baseline could not)
     channels["ears"] = ears(values, "C2", alpha=settings.levels.watch_alpha, direction=direction)

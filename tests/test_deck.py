@@ -172,3 +172,14 @@ def test_a_quarterly_signal_names_its_visa_reference_as_the_quarter():
                                          "observed": [100.0] * 58}),
                            cat["asylum_applications"], "2026-10", MonitorSettings(), "en")
     assert monthly.reference_label == "November–December 2023"
+
+
+def test_an_annual_signal_has_no_visa_figures():
+    import pandas as pd
+
+    from indicators.catalogue import load_catalogue
+    from monitoring.briefing import visa_figures
+    from monitoring.settings import MonitorSettings
+
+    history = pd.DataFrame({"period": [str(y) for y in range(2015, 2026)], "observed": [100.0] * 10 + [300.0]})
+    assert visa_figures(history, load_catalogue()["refused_entry"], "2025", MonitorSettings(), "en") is None

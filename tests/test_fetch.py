@@ -51,9 +51,12 @@ def test_fetch_loads_every_mapped_dataset_in_one_load(server, tmp_path, catalogu
     assert "migr_asyappctzm.tsv.gz: 9 new, 0 revised, 0 unchanged rows; skipped 1 row for other citizenships " \
            "or breakdowns" in lines
     assert any(line.startswith("migr_asydcfstq.tsv.gz: 2 new") for line in lines)
-    # an annual dataset asked at the catalogue's quarterly frequency: Eurostat's "No Results Found" = 0 rows
-    assert "migr_eirfs: 0 rows (Eurostat has no quarterly data for Kosovo citizens in it)" in lines
-    assert lines[-2] == f"fetched {len(mapped)} datasets: 11 new, 0 revised, 0 unchanged rows"
+    # the annual refusals of entry, kept at the totals of reason and border type
+    assert "migr_eirfs.tsv.gz: 9 new, 0 revised, 0 unchanged rows; skipped 24 rows for other citizenships " \
+           "or breakdowns" in lines
+    # a dataset with nothing for Kosovo at the catalogue's frequency: Eurostat's "No Results Found" = 0 rows
+    assert "migr_eiord1: 0 rows (Eurostat has no quarterly data for Kosovo citizens in it)" in lines
+    assert lines[-2] == f"fetched {len(mapped)} datasets: 20 new, 0 revised, 0 unchanged rows"
     store = Store(db)
     de = observations.series(store, "asylum_applications", "DE")
     assert list(de["period"]) == ["2024-01", "2024-02", "2024-03"]
@@ -61,8 +64,8 @@ def test_fetch_loads_every_mapped_dataset_in_one_load(server, tmp_path, catalogu
     rate = observations.series(store, "recognition_rate", "DE")
     assert list(rate["value"]) == [10.0, 15.0]
     loads = observations.loads(store)
-    assert len(loads) == 2 and set(loads["loaded_by"]) == {"local"}
-    assert len(set(loads["id"])) == 2 and all("eurostat" in f for f in loads["file"])  # one load_files call
+    assert len(loads) == 3 and set(loads["loaded_by"]) == {"local"}
+    assert len(set(loads["id"])) == 3 and all("eurostat" in f for f in loads["file"])  # one load_files call
 
 
 def test_key_pins_citizen_in_its_position_and_the_frequency(server, tmp_path):

@@ -158,3 +158,18 @@ def test_event_labels_typed_by_users_are_shown_escaped():
     assert all("<" not in t and ">" not in t for t in texts)
     hover = fig.layout.annotations[0].hovertext
     assert hover == "&lt;b&gt;raid&lt;/b&gt; &amp; &lt;a href=&#x27;javascript:alert(1)&#x27;&gt;x&lt;/a&gt;"
+
+
+def test_an_annual_series_has_years_on_its_axis():
+    import pandas as pd
+
+    from monitoring.figures import series_figure
+
+    years = [str(y) for y in range(2018, 2026)]
+    history = pd.DataFrame({"period": years, "period_start": pd.to_datetime([f"{y}-01-01" for y in years]),
+                            "observed": 100.0, "expected": 100.0, "lower": 80.0, "upper": 120.0,
+                            "level": "normal", "provisional": False})
+    axis = series_figure(history).layout.xaxis
+    assert (axis.dtick, axis.tickformat) == ("M12", "%Y")
+    monthly = history.assign(period=[f"{y}-01" for y in years])
+    assert series_figure(monthly).layout.xaxis.tickformat is None

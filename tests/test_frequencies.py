@@ -66,7 +66,7 @@ def test_an_annual_series_is_scored_by_the_annual_baseline_and_has_no_two_month_
     out = score_series(y, flags, ind, MonitorSettings().for_indicator(ind.id))
     scored = out.dropna(subset=["glm_expected"])
     assert scored["period"].iloc[0] == "2015" and scored["period"].iloc[-1] == "2020"
-    assert out[[c for c in out if c.startswith(("glr_", "stl_"))]].isna().all().all()
+    assert out[[c for c in out if c.startswith(("glr_", "stl_", "cusum_"))]].isna().all().all()  # no CUSUM
     assert "visa_change_yoy" not in out or out["visa_change_yoy"].isna().all()
     assert not criterion_applies(ind) and criterion_applies(catalogue["return_decisions"])
 

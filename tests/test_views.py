@@ -64,7 +64,7 @@ def test_what_changed_is_one_sentence_per_change_and_never_repeats_a_series(demo
 def test_sentences_follow_the_language(demo):
     view = views.overview_view(demo, CATALOGUE, NOW, "sr")
     assert view.current["reason"].str.contains("očekivano").all()
-    assert "Lica zatečena u nezakonitom boravku" in set(view.current["indicator"])
+    assert "Odbijanja ulaska na spoljnoj granici" in set(view.current["indicator"])
     assert any("Kriterijum suspenzije EU" in text or "kriterijum suspenzije EU" in text
                for _, _, text in view.changes)
 

@@ -53,8 +53,7 @@ def cmd_scan(args, today: pd.Timestamp) -> int:
     except (SettingsError, CatalogueError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    report = scan(store, catalogue, settings, today=today, since=args.since, workers=args.workers,
-                  progress=_progress_bar(sys.stderr))
+    report = scan(store, catalogue, settings, today=today, workers=args.workers, progress=_progress_bar(sys.stderr))
     print(f"run {report.run_id}: {report.series_total} series, {report.series_refitted} refitted, "
           f"{report.periods_scored} periods scored; {report.episodes.text()}")
     if len(report.by_indicator):
@@ -111,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--db", type=Path, default=None,
                       help=f"database file (default: MONITOR_DB or {default_db_path()})")
     scan.add_argument("--settings", type=Path, help="settings TOML file (default: the saved settings)")
-    scan.add_argument("--since", type=_period, help="score periods from this month on (YYYY-MM)")
+    scan.add_argument("--since", type=_period, help="with --out: the rows of periods from this month on (YYYY-MM; a "
+                      "quarter or year counts when it ends in or after it); the stored results stay complete")
     scan.add_argument("--out", type=Path, help="write anomalies (watch, alert) and new EU-criterion crossings "
                                                   "to this CSV file")
     scan.add_argument("--all", action="store_true", help="with --out: every scored period, not only alarms")

@@ -112,28 +112,21 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
     return out
 
 
-def _score_batch(batch: list[tuple], today: pd.Timestamp, since: pd.Period | None = None
-                 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+def _score_batch(batch: list[tuple], today: pd.Timestamp) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """(stored frame, visa-free impact) of each series of the batch."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return [(score_series(values, flags, indicator, settings, today, _since_in(since, values)).assign(geo=geo),
+    return [(score_series(values, flags, indicator, settings, today).assign(geo=geo),
              impact_rows(values, indicator).assign(geo=geo))
             for indicator, geo, values, flags, settings in batch]
 
 
-def _since_in(since: pd.Period | None, values: pd.Series) -> pd.Period | None:
-    """``--since`` (a month) in the series' own frequency."""
-    return None if since is None else since.asfreq(values.index.freq, how="start")
-
-
 def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd.Timestamp,
-               workers: int, progress: Progress | None, since: pd.Period | None = None
-               ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+               workers: int, progress: Progress | None) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     jobs = [(s.indicator, s.geo, s.values, s.flags, settings.for_indicator(s.indicator.id)) for s in todo]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_SERIES:
         frames = []
         for n, job in enumerate(jobs, 1):
-            frames.extend(_score_batch([job], today, since))
+            frames.extend(_score_batch([job], today))
             if progress:
                 progress(n, len(jobs), f"{job[0].id} {job[1]}")
         return frames
@@ -143,8 +136,7 @@ def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd
     done = 0
     # spawn, not fork: the dashboard process has threads (and DuckDB's), which fork would copy mid-state.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for batch, result in zip(batches, pool.map(_score_batch, batches, [today] * len(batches),
-                                                   [since] * len(batches)), strict=True):
+        for batch, result in zip(batches, pool.map(_score_batch, batches, [today] * len(batches)), strict=True):
             frames.extend(result)
             done += len(batch)
             if progress:
@@ -153,12 +145,14 @@ def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd
 
 
 def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp,
-         since: pd.Period | None = None, who: str = "local", workers: int = 2,
-         progress: Progress | None = None, only: set[tuple[str, str]] | None = None) -> ScanReport:
+         who: str = "local", workers: int = 2, progress: Progress | None = None,
+         only: set[tuple[str, str]] | None = None) -> ScanReport:
     """Refit the series whose data or fit settings changed, re-level all, store the run atomically.
 
     ``only`` limits refitting to those series (the dashboard's rescan after an upload); the levels
-    of every series are recomputed from stored parameters either way.
+    of every series are recomputed from stored parameters either way. The stored results always
+    cover every period of every series: what a report shows from a month on is a filter on them
+    (``current_results(since=...)``), never a partial fit.
     """
     started = store.clock()
     today = pd.Timestamp(today)
@@ -168,13 +162,13 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     states: list[tuple[str, str, str, str, str]] = []
     for s in series:
         fp = s.fingerprint()
-        fh = settings.for_indicator(s.indicator.id).fit_hash() + (f"|since {since}" if since else "")
+        fh = settings.for_indicator(s.indicator.id).fit_hash()
         if state.get(s.key) != (fp, fh) and (only is None or s.key in only):
             todo.append(s)
             states.append((s.indicator.id, s.geo, fp, fh, s.note))
         elif s.key in state:
             states.append((s.indicator.id, s.geo, *state[s.key], s.note))
-    pairs = _score_all(todo, settings, today, workers, progress, since)
+    pairs = _score_all(todo, settings, today, workers, progress)
     new = pd.concat([p[0] for p in pairs], ignore_index=True) if pairs else None
     impacts = [p[1] for p in pairs if len(p[1])]
     impact = pd.concat(impacts, ignore_index=True) if impacts else None

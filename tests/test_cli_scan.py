@@ -48,3 +48,24 @@ def test_since_keeps_quarterly_rows_and_the_criterion_columns_are_there(store, c
     # the criterion: status, both legal ratios, the adjusted one, since when — beside the anomaly level
     assert quarter["criterion"] == "above_50" and float(quarter["change_yoy"]) > 0.5
     assert quarter["criterion_since"] == "2026-Q3"
+
+
+def test_since_filters_the_report_and_never_refits_or_truncates_the_stored_results(store, catalogue, today,
+                                                                                    tmp_path, capsys):
+    from indicators.store import results
+
+    months = pd.period_range("2019-01", "2026-10", freq="M")
+    path = tmp_path / "s.csv"
+    path.write_text("indicator,geo,period,value,flag\n" + "\n".join(_rows("asylum_applications", "FR", months, 150, 1))
+                    + "\n", encoding="utf-8")
+    load_files(store, [path], catalogue=catalogue, today=today)
+    assert main(["scan", "--db", str(store.path), "--workers", "1"], today=TODAY) == 0
+    before = results.read_results(store)
+    capsys.readouterr()
+    out = tmp_path / "out.csv"
+    assert main(["scan", "--db", str(store.path), "--since", "2026-09", "--all", "--out", str(out), "--workers", "1"],
+                today=TODAY) == 0
+    printed = capsys.readouterr().out
+    assert "0 refitted" in printed and "wrote 2 rows" in printed  # 2026-09 and 2026-10
+    after = results.read_results(store)
+    assert len(after) == len(before) and after["period"].min() == before["period"].min()

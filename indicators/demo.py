@@ -35,6 +35,7 @@ PLANTED_ANOMALIES = (
     ("asylum_applications", "FR", "2026-05", 2.2),  # one-month spike
     ("asylum_applications", "DE", "2026-07", 1.6),  # sustained shift, two months
     ("asylum_applications", "DE", "2026-08", 1.6),
+    ("asylum_applications", "AT", "2026-10", 2.4),  # this month's surge, in a provisional month
     ("refused_entry", "AT", "2025", 2.0),  # in a provisional year: a rise still alarms
     ("effective_returns", "DE", "2026-Q1", 0.5),  # returns collapse; Q1 is the first final quarter
     ("effective_returns", "DE", "2026-Q2", 0.5),

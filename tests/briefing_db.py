@@ -1,7 +1,7 @@
 """A scanned demo database shared by the export, deck and note tests (built once per test process).
 
 Three demo indicators: a monthly one with an EU+ row (asylum applications), a quarterly one
-(irregular stay) and a home series (border exits, geo XK). Alert counts come from the statistics,
+(return decisions) and a home series (border exits, geo XK). Alert counts come from the statistics,
 which are still being calibrated: tests never hard-code them.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 TODAY = dt.date(2026, 11, 26)
-INDICATORS = ("asylum_applications", "irregular_stay", "border_exits")
+INDICATORS = ("asylum_applications", "return_decisions", "border_exits")
 
 
 @cache

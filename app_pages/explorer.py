@@ -86,7 +86,7 @@ def render() -> None:
         _visa_and_impact(view, indicator, geo, lang, series_meta)
     if geo == EU_PLUS:
         st.subheader(t("explorer.breakdown_title", lang, period=view.breakdown_period))
-        breakdown = figures.breakdown_figure(view.breakdown, lang=lang)
+        breakdown = figures.breakdown_figure(view.breakdown, total=view.breakdown_total, lang=lang)
         st.plotly_chart(breakdown, width="stretch", key="breakdown_chart")
         downloads.chart(breakdown, replace(series_meta, title=t("explorer.breakdown_title", lang,
                                                                 period=view.breakdown_period)),

@@ -26,6 +26,9 @@ NORMAL = "#2e7d32"
 MISSING = "#e5e7eb"
 EVENT = "#9ca3af"
 CRITERION = "#334155"  # the EU suspension criterion: a status, not an anomaly colour
+ABOVE = "#1f3b73"  # breakdown: a destination above its expected value (a sign, not a level)
+BELOW = "#93b4dc"  # breakdown: below its expected value
+TOTAL = "#6b7280"  # breakdown: the destinations' sum and the EU+ total
 VISA_FREE = pd.Timestamp("2024-01-01")
 FONT = "Source Sans Pro, Arial, sans-serif"
 
@@ -311,30 +314,84 @@ def impact_figure(
     return fig
 
 
-def breakdown_figure(
-    breakdown: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: str = "", height: int | None = None
-) -> go.Figure:
-    """Which destinations drive an EU+ movement: observed minus expected per destination.
+def _signed_count(value: float, lang: str) -> str:
+    """``+12`` / ``−3`` / ``0`` (no sign on what rounds to zero)."""
+    if round(value) == 0:
+        return number(0, lang)
+    return ("+" if value > 0 else "−") + number(abs(value), lang)
 
-    ``breakdown`` has columns geo_name, excess (observed - expected), level.
+
+def breakdown_note(total, lang: str = DEFAULT_LANG) -> str:
+    """The sentence under the breakdown: the destinations' sum, the EU+ total's own excess and why
+    they differ (``total`` a :class:`monitoring.views.BreakdownTotal`)."""
+    text = t("fig.breakdown_note", lang, parts=_signed_count(total.parts_excess, lang),
+             observed=number(total.observed, lang), expected=number(total.expected, lang),
+             total=_signed_count(total.excess, lang))
+    if round(total.difference) == 0 and round(total.not_shown) == 0:
+        return f"{text} {t('fig.breakdown_equal', lang)}"
+    if round(total.not_shown) == 0:
+        return f"{text} {t('fig.breakdown_gap_why', lang, gap=_signed_count(total.difference, lang))}"
+    parts = []
+    if round(total.baseline_gap) != 0:
+        parts.append(t("fig.breakdown_gap_baseline", lang, gap=_signed_count(total.baseline_gap, lang)))
+    if round(total.not_shown) != 0:
+        parts.append(t("fig.breakdown_gap_other", lang, gap=_signed_count(total.not_shown, lang)))
+    gap = t("fig.breakdown_gap", lang, gap=_signed_count(total.difference, lang), parts="; ".join(parts))
+    return f"{text} {gap}"
+
+
+def _wrap(text: str, width: int = 120) -> str:
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width))
+
+
+def breakdown_figure(
+    breakdown: pd.DataFrame, *, total=None, lang: str = DEFAULT_LANG, title: str = "", height: int | None = None
+) -> go.Figure:
+    """Which destinations drive an EU+ movement: each destination's observed minus its own expected value.
+
+    ``breakdown`` has columns geo_name, excess (observed - expected), level; ``total`` (a
+    :class:`monitoring.views.BreakdownTotal`, optional) adds two bars, the destinations' sum and
+    the EU+ total's own excess, and a note saying why they differ (each series has its own
+    baseline). Bars are coloured by sign, with a legend (above / below the expected value); an
+    alarm level is written beside its bar, never coded by colour (a red bar below zero would
+    contradict itself).
     """
     if breakdown.empty:
         return _empty(t("fig.no_breakdown", lang), title, 260)
     frame = breakdown.sort_values("excess")
-    colour_of = {"alert": ALERT, "watch": WATCH}
-    colours = [
-        colour_of.get(level, OBSERVED if v >= 0 else NORMAL)
-        for level, v in zip(frame["level"], frame["excess"], strict=True)
-    ]
+    colours = [ABOVE if v >= 0 else BELOW for v in frame["excess"]]
+    labels = []
+    for level, v in zip(frame["level"], frame["excess"], strict=True):
+        text = _signed_count(v, lang)
+        labels.append(f"{text} · {t(f'level.{level}', lang)}" if level in ("watch", "alert") else text)
     fig = go.Figure(go.Bar(y=frame["geo_name"], x=frame["excess"], orientation="h", marker_color=colours,
-                           text=[("+" if v >= 0 else "−") + number(abs(v), lang) for v in frame["excess"]],
-                           textposition="outside", cliponaxis=False, hoverinfo="skip"))
-    _layout(fig, title=title, height=height or max(240, 60 + 28 * len(frame)))
+                           text=labels, textposition="outside", cliponaxis=False, hoverinfo="skip",
+                           showlegend=False))
+    for name, colour in ((t("fig.breakdown_above", lang), ABOVE), (t("fig.breakdown_below", lang), BELOW)):
+        fig.add_trace(go.Bar(y=[None], x=[None], orientation="h", marker_color=colour, name=name))
+    order = list(frame["geo_name"])
+    rows = len(frame)
+    if total is not None:
+        names = [t("fig.breakdown_parts", lang), t("fig.breakdown_total", lang)]
+        values = [total.parts_excess, total.excess]
+        fig.add_trace(go.Bar(y=names, x=values, orientation="h", marker_color=TOTAL, showlegend=False,
+                             text=[_signed_count(v, lang) for v in values], textposition="outside",
+                             cliponaxis=False, hoverinfo="skip"))
+        order += names
+        rows += 2
+        fig.add_hline(y=len(frame) - 0.5, line={"color": "#9ca3af", "width": 1})
+        fig.add_annotation(text=_wrap(breakdown_note(total, lang)), x=0, xref="paper", y=0, yref="paper",
+                           yshift=-52, showarrow=False, xanchor="left", yanchor="top", align="left",
+                           font={"size": 12, "color": "#374151"})
+    extra = 90 if total is not None else 0  # room for the note under the axis
+    _layout(fig, title=title, height=height or max(240, 60 + 28 * rows + extra))
     fig.update_xaxes(
         title_text=t("fig.excess_axis", lang), zeroline=True, zerolinecolor="#6b7280", separatethousands=True
     )
-    fig.update_yaxes(title_text="", rangemode="normal")
-    fig.update_layout(margin={"l": 140, "r": 50})
+    fig.update_yaxes(title_text="", rangemode="normal", categoryorder="array", categoryarray=order)
+    fig.update_layout(margin={"l": 190, "r": 80, "b": 40 + extra}, barmode="overlay")
     return fig
 
 

@@ -223,8 +223,9 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
     Notes
     -----
     For t at position p the baseline holds positions ``p - lag`` for
-    ``lag = exclude + 1 .. ppy * b`` with ``b = min(years, p // ppy)`` and
-    ``exclude = ceil(exclude_recent_months * ppy / 12)``. The model is
+    ``lag = exclude + 1 .. min(ppy * years, p)`` (every earlier period up to ``years`` years: the
+    window of a young series grows period by period, so its fits change gradually rather than by a
+    whole year each January) and ``exclude = ceil(exclude_recent_months * ppy / 12)``. The model is
     ``log mu_s = b0 + b1 (s - t)/ppy + sum_h a_h cos(2 pi h phase_s/ppy) + c_h sin(...)``, with
     ``phase_s`` the calendar position of s in its year; ``Var Y_s = phi mu_s``. The first fit is
     Poisson IRLS; residuals with Anscombe values above ``reweight_threshold`` are down-weighted
@@ -257,8 +258,9 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
     n_base = np.zeros(len(positions))
     trend = np.zeros(len(positions), dtype=bool)
     for i, pos in enumerate(positions):
-        b = min(settings.years, pos // ppy)
-        lags = np.arange(exclude + 1, ppy * b + 1)
+        # all the history up to `years` years: a window growing by one period a period (not by a
+        # year every January, which made the expected value jump there)
+        lags = np.arange(exclude + 1, min(ppy * settings.years, pos) + 1)
         mu, phi[i], n_base[i], trend[i] = _fit_period(values, phases, pos, lags, pred_lags, ppy,
                                                       harmonics, settings, fitter)
         if mu is not None:

@@ -297,6 +297,7 @@ class ExplorerView:
     sentences: tuple[tuple[str, str], ...]
     note: str = ""
     criterion: str = ""
+    breakdown_total: BreakdownTotal | None = None
 
 
 def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
@@ -382,10 +383,60 @@ def criterion_status(history: pd.DataFrame, indicator: Indicator, lang: str) -> 
     return t("explorer.criterion_line", lang, period=when, status=text)
 
 
+@dataclass(frozen=True)
+class BreakdownTotal:
+    """The EU+ total beside its destinations' bars: how the parts add up to the whole.
+
+    Each destination's excess is its observed value minus its *own* expected value; the EU+ total's
+    excess is the total's observed minus the expected value of the baseline fitted on the total.
+    The two are not scaled to agree (a destination above its own expected value stays above it):
+    ``excess = parts_excess + not_shown + baseline_gap`` exactly, with ``not_shown`` the total's
+    observed value outside the destinations shown and ``baseline_gap`` the destinations' expected
+    values summed minus the total's expected value (each series has its own fit).
+    """
+
+    observed: float
+    expected: float
+    parts_observed: float
+    parts_expected: float
+
+    @property
+    def excess(self) -> float:
+        return self.observed - self.expected
+
+    @property
+    def parts_excess(self) -> float:
+        return self.parts_observed - self.parts_expected
+
+    @property
+    def difference(self) -> float:
+        """The total's excess minus the sum of the destinations' excesses."""
+        return self.excess - self.parts_excess
+
+    @property
+    def not_shown(self) -> float:
+        return self.observed - self.parts_observed
+
+    @property
+    def baseline_gap(self) -> float:
+        return self.parts_expected - self.expected
+
+
+def breakdown_total(parts: pd.DataFrame, total: pd.Series | dict | None) -> BreakdownTotal | None:
+    """The EU+ total's row (observed, expected) against the destinations shown (:func:`breakdown`)."""
+    if total is None or parts.empty:
+        return None
+    observed, expected = total.get("observed"), total.get("expected")
+    if observed is None or expected is None or pd.isna(observed) or pd.isna(expected):
+        return None
+    return BreakdownTotal(observed=float(observed), expected=float(expected),
+                          parts_observed=float(parts["observed"].sum()), parts_expected=float(parts["expected"].sum()))
+
+
 def breakdown(
     store: Store, catalogue: Catalogue, indicator: Indicator, period: str, lang: str
 ) -> pd.DataFrame:
-    """Per EU+ member destination in ``period``: observed minus expected and the level."""
+    """Per EU+ member destination in ``period``: observed minus its own expected value, and the level."""
     res = results.read_results(store, indicator=indicator.id)
     rows = res[(res["period"] == period) & res["geo"].isin(catalogue.eu_plus)]
     if rows.empty:
@@ -434,15 +485,18 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
         (r["level"], sentence_for({**r, "indicator": indicator_id, "geo": geo}, catalogue, lang))
         for r in alarms.iloc[::-1].head(12).to_dict("records")
     )
-    drill, drill_period = pd.DataFrame(), ""
+    drill, drill_period, drill_total = pd.DataFrame(), "", None
     if geo == EU_PLUS and not history.empty:
         target = alarms["period"].iloc[-1] if not alarms.empty else history["period"].iloc[-1]
         drill = breakdown(store, catalogue, indicator, target, lang)
         drill_period = period_label(target, lang)
+        row = history[history["period"] == target]
+        drill_total = breakdown_total(drill, row.iloc[0] if len(row) else None)
     title = f"{indicator.name_in(lang)} – {geo_label(catalogue, geo, lang)}"
     return ExplorerView(indicator=indicator, geo=geo, title=title, history=history, events=evts,
                         visa=visa_changes(history, indicator, settings), breakdown=drill,
-                        breakdown_period=drill_period, recent=recent_table(history, indicator, lang),
+                        breakdown_period=drill_period, breakdown_total=drill_total,
+                        recent=recent_table(history, indicator, lang),
                         sentences=sentences,
                         criterion=criterion_status(history, indicator, lang) if criterion_applies(indicator) else "")
 

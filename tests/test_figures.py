@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring import figures
+from monitoring import figures, views
 from monitoring.i18n import t
 
 
@@ -106,7 +106,7 @@ def test_impact_figure_monthly_and_cumulative_with_interval():
     assert fig.data[-1].y[-1] == pytest.approx(75)
 
 
-def test_breakdown_sorted_and_coloured_by_level():
+def test_breakdown_sorted_coloured_by_sign_with_a_legend_and_levels_in_words():
     frame = pd.DataFrame(
         {"geo_name": ["Germany", "France", "Italy"], "excess": [50.0, 120.0, -4.0],
          "level": ["watch", "alert", "normal"]}
@@ -114,7 +114,31 @@ def test_breakdown_sorted_and_coloured_by_level():
     fig = figures.breakdown_figure(frame)
     bar = fig.data[0]
     assert list(bar.y) == ["Italy", "Germany", "France"]
-    assert list(bar.marker.color) == [figures.NORMAL, figures.WATCH, figures.ALERT]
+    assert list(bar.marker.color) == [figures.BELOW, figures.ABOVE, figures.ABOVE]
+    assert figures.ALERT not in list(bar.marker.color)  # a level is a word beside the bar, not a colour
+    assert list(bar.text) == ["−4", "+50 · watch", "+120 · alert"]
+    legend = {tr.name: tr.marker.color for tr in fig.data if tr.showlegend is not False}
+    assert legend == {"above its expected value": figures.ABOVE, "below its expected value": figures.BELOW}
+
+
+def test_a_negative_bar_is_never_red_even_at_an_alarm_level():
+    frame = pd.DataFrame({"geo_name": ["Germany"], "excess": [-30.0], "level": ["alert"]})
+    assert list(figures.breakdown_figure(frame).data[0].marker.color) == [figures.BELOW]
+
+
+def test_breakdown_states_the_total_and_why_the_parts_differ():
+    frame = pd.DataFrame({"geo_name": ["Germany", "France"], "excess": [-40.0, 15.0], "level": ["normal"] * 2,
+                          "observed": [100.0, 60.0], "expected": [140.0, 45.0]})
+    total = views.BreakdownTotal(observed=170.0, expected=150.0, parts_observed=160.0, parts_expected=185.0)
+    fig = figures.breakdown_figure(frame, total=total)
+    sums = fig.data[-1]
+    assert list(sums.x) == [-25.0, 20.0]  # the destinations' sum, the EU+ total's own excess
+    assert sum(fig.data[0].x) == pytest.approx(sums.x[0])
+    note = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
+    assert "add up to −25" in note and "170 against 150 expected, +20" in note
+    # 20 - (-25) = 45: +35 from the baselines (185 - 150), +10 in destinations not shown (170 - 160)
+    assert "The difference, +45: +35 because each destination has its own baseline" in note
+    assert "+10 in EU+ destinations not shown" in note
 
 
 def test_coverage_figure_codes_states():

@@ -376,3 +376,36 @@ def test_false_alarms_on_fresh_in_control_series_fall_with_the_threshold():
     rates = [np.mean(glr_codes(lr, new, (c,))[0] >= 1) for c in (0.5, 1, 2, 3, 4, 5, 6, 8)]
     assert rates[0] > 0.05
     assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+
+
+def _demo_eu_plus_asylum() -> pd.Series:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "demo" / "asylum_applications.csv"
+    demo = pd.read_csv(path, comment="#")
+    rows = demo[demo["geo"] == "EU27_2020_EFTA"]
+    return pd.Series(rows["value"].to_numpy(float), index=pd.PeriodIndex(rows["period"], freq="M"))
+
+
+def test_the_demo_eu_plus_expected_value_has_no_notches_where_the_data_have_no_break():
+    """Issue 11 defect 3: the expected value drawn month after month (each month its own past-only
+    fit) moves no more from one month to the next than one fit's own season and trend do; the
+    window of a young series grew by a whole year each January, and the expected value jumped there
+    (EU+ January 2021: 21% in a month, against at most 9% within any one fit)."""
+    g = glr_baseline(_demo_eu_plus_asylum())
+    mu = g["expected"]
+    own_previous = g["expected_2"] - mu  # the fit made for t, at t - 1
+    quiet = slice("2018-02", "2023-12")  # scored, and before the visa-free break of January 2024
+    drawn = np.log(mu / mu.shift(1))[quiet].abs()
+    within = np.log(mu / own_previous)[quiet].abs()  # the season's and trend's own monthly steps
+    revision = np.log(own_previous / mu.shift(1))[quiet].abs()
+    assert drawn.max() <= 1.25 * within.max()
+    assert revision.max() < 0.08
+
+
+def test_a_young_series_baseline_grows_period_by_period():
+    s = _poisson(100.0, seed=3, index=pd.period_range("2015-01", periods=12 * 9, freq="M"))
+    g = glr_baseline(s, GLRSettings())
+    assert g["n_baseline"].iloc[0] == 36 - 6 and g["n_baseline"].iloc[1] == 37 - 6
+    grow = g["n_baseline"].diff().dropna()
+    assert grow.iloc[:48].eq(1).all() and grow.iloc[48:].eq(0).all()  # one more a period up to 7 years

@@ -11,7 +11,7 @@ import pytest
 from indicators.catalogue import load_catalogue
 from indicators.store import episodes, open_store
 from monitoring import records, tuning, views
-from monitoring.i18n import strings
+from monitoring.i18n import period_label, strings
 from monitoring.settings import load_settings
 from tests.apptest_support import TODAY, build_demo
 
@@ -79,6 +79,33 @@ def test_explorer_history_joins_observations_and_results(demo):
     assert not view.visa.empty and view.visa["period_start"].min() >= pd.Timestamp("2023-01-01")
     assert set(view.breakdown["geo_name"]) >= {"Germany", "France"}
     assert len(view.recent) == 12
+
+
+def test_eu_plus_breakdown_adds_up_to_the_total_it_states(demo):
+    """The bars, the destinations' sum and the EU+ total's own excess agree, and the stated difference
+    is exactly the total's excess minus the sum of the parts (issue 11, defect 2)."""
+    from monitoring import figures
+
+    view = views.explorer_view(demo, CATALOGUE, load_settings(), "asylum_applications", "EU_PLUS")
+    parts, total = view.breakdown, view.breakdown_total
+    alarms = view.history[view.history["level"].isin(["watch", "alert"])]
+    row = alarms.iloc[-1]  # the breakdown is of the latest alarm
+    assert view.breakdown_period == period_label(row["period"])
+    assert total.observed == row["observed"] and total.expected == pytest.approx(row["expected"])
+    assert total.parts_excess == pytest.approx(parts["excess"].sum())
+    assert total.excess == pytest.approx(total.parts_excess + total.not_shown + total.baseline_gap)
+    assert total.not_shown == 0  # the demo's total is the sum of its eight destinations
+    fig = figures.breakdown_figure(parts, total=total)
+    bars, sums = fig.data[0], fig.data[-1]
+    assert sum(bars.x) == pytest.approx(sums.x[0]) and sums.x[1] == pytest.approx(row["observed"] - row["expected"])
+    note = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
+    signed = figures._signed_count
+    assert f"add up to {signed(total.parts_excess, 'en')};" in note
+    assert f"{signed(total.excess, 'en')}." in note
+    assert f"The difference, {signed(total.excess - total.parts_excess, 'en')}, is because each destination" in note
+    colours = dict(zip(bars.y, bars.marker.color, strict=True))
+    for name, excess in zip(parts["geo_name"], parts["excess"], strict=True):
+        assert colours[name] == (figures.ABOVE if excess >= 0 else figures.BELOW)
 
 
 def test_impact_frame_projects_from_before_2024(demo):

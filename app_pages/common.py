@@ -312,15 +312,17 @@ def coverage_cells(indicators: tuple[str, ...], lang_code: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _data_tables(path: str, key: tuple[int, int, int], lang_code: str) -> dict[str, pd.DataFrame]:
+def _data_tables(path: str, key: tuple[int, int, int], lang_code: str) -> dict:
     s = _store(path)
-    return {"coverage": records.coverage_table(s, catalogue(), lang_code), "loads": records.load_log(s),
+    return {"coverage": records.coverage_table(s, catalogue(), lang_code),
+            "coverage_sheet": records.coverage_sheet(s, catalogue(), lang_code), "loads": records.load_log(s),
             "revisions": records.revision_log(s, catalogue(), lang_code),
             "events": records.event_table(s, catalogue(), lang_code)}
 
 
-def data_tables(lang_code: str) -> dict[str, pd.DataFrame]:
-    """Coverage, last load per file, revisions and events (cached per database version)."""
+def data_tables(lang_code: str) -> dict:
+    """Coverage (shown, and as a sheet for CSV/XLSX), last load per file, revisions and events (cached
+    per database version)."""
     return _data_tables(str(default_db_path()), version(), lang_code)
 
 

@@ -44,10 +44,13 @@ def chart(fig, chart_meta: ChartMeta, name: str, key: str) -> None:
     _buttons(CHART_FORMATS, lambda fmt: exports.figure_bytes(fig, fmt, chart_meta), name, key)
 
 
-def table(frame: pd.DataFrame, name: str, key: str, *, title: str = "") -> None:
-    """CSV (UTF-8 for Excel) and XLSX of a table."""
+def table(sheet: exports.Sheet, headers: dict[str, str], name: str, key: str, *, title: str = "") -> None:
+    """CSV (UTF-8 for Excel) and XLSX of a table: ``sheet`` holds numbers and dates (never the page's
+    formatted text), ``headers`` the column names in the user's language."""
+    named = sheet.renamed(headers)
+
     def data(fmt: str) -> bytes:
-        return exports.table_csv(frame) if fmt == "csv" else exports.table_xlsx(frame, name[:31], title=title)
+        return exports.table_csv(named) if fmt == "csv" else exports.table_xlsx(named, name[:31], title=title)
 
     _buttons(TABLE_FORMATS, data, name, key)
 

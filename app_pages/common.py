@@ -193,6 +193,22 @@ def overview(lang_code: str) -> views.OverviewView:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def _briefing(path: str, key: tuple[int, int, int], lang_code: str, day: str):
+    from monitoring.briefing import BriefingError, build_briefing
+
+    try:
+        return build_briefing(_store(path), catalogue(), settings(), lang=lang_code, today=date.fromisoformat(day))
+    except BriefingError:
+        return None
+
+
+def briefing(lang_code: str):
+    """The briefing of the latest reporting month (a ``monitoring.briefing.Briefing``), or None
+    without scored results (cached per database version)."""
+    return _briefing(str(default_db_path()), version(), lang_code, str(today().date()))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def _series_choices(path: str, key: tuple[int, int, int]) -> dict[str, list[str]]:
     return views.series_choices(_store(path), catalogue())
 

@@ -72,7 +72,7 @@ def render() -> None:
         downloads.chart(small, downloads.meta(t("overview.small_charts", lang)), "series_in_alert", "ov_small")
 
     with st.expander(t("download.briefing_title", lang), expanded=False):
-        downloads.briefing_files(table)
+        downloads.briefing_files()
     with st.expander(t("overview.freshness", lang), expanded=False):
         st.dataframe(view.freshness, hide_index=True, width="stretch",
                      column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})

@@ -189,14 +189,15 @@ def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> 
 
 
 def figure_bytes(fig: go.Figure, fmt: str, meta: ChartMeta | None = None, *, width: int = WIDTH,
-                 height: int = HEIGHT) -> bytes:
-    """A chart as PNG (at twice the layout size), SVG or PDF, dressed with ``meta`` when given."""
+                 height: int = HEIGHT, scale: float = PNG_SCALE) -> bytes:
+    """A chart as PNG (at ``scale`` times the layout size: twice by default), SVG or PDF, dressed
+    with ``meta`` when given."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ExportError(t("export.bad_format", DEFAULT_LANG, fmt=fmt, formats=", ".join(FORMATS)))
     if meta is not None:
         fig = dress(fig, meta, width=width, height=height)
-    return _render(fig, fmt, width, height, PNG_SCALE if fmt == "png" else 1)
+    return _render(fig, fmt, width, height, scale if fmt == "png" else 1)
 
 
 def write_figure(fig: go.Figure, path: str | Path, meta: ChartMeta | None = None) -> Path:

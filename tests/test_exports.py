@@ -36,7 +36,7 @@ def _flat(text: str) -> str:
 
 
 def _chart(lang: str):
-    b = briefing(lang)
+    b = briefing(lang, "2025-06")
     assert b.signals, "the demo data should raise at least one alert or watch"
     s = b.signals[0]
     meta = ChartMeta(title=f"{s.title}, {s.period_label}", source=s.source, last_period=s.period_label,
@@ -196,7 +196,7 @@ def test_csv_neutralises_formulas_and_keeps_unicode():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_xlsx_reads_back_with_formulas_neutralised(lang):
-    b = briefing(lang)
+    b = briefing(lang, "2025-06")
     table = signal_table(b.signals, lang)
     evil = table.iloc[:1].copy()
     evil.iloc[0, 1] = "=cmd|' /C calc'!A0"

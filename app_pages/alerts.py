@@ -48,8 +48,8 @@ def render() -> None:
     st.dataframe(log.table[columns], hide_index=True, width="stretch", height=320,
                  column_config={c: st.column_config.Column(t(f"alerts.col_{c}", lang), width=WIDTHS.get(c))
                                 for c in columns})
-    downloads.table(log.table[columns].rename(columns={c: t(f"alerts.col_{c}", lang) for c in columns}),
-                    "alert_log", "al_table", title=t("alerts.chart_title", lang))
+    downloads.table(records.log_sheet(log.table), {c: t(f"alerts.col_{c}", lang) for c in columns}, "alert_log",
+                    "al_table", title=t("alerts.chart_title", lang))
     _act(log.table, lang)
 
 

@@ -193,6 +193,22 @@ def overview(lang_code: str) -> views.OverviewView:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def _briefing(path: str, key: tuple[int, int, int], lang_code: str, day: str):
+    from monitoring.briefing import BriefingError, build_briefing
+
+    try:
+        return build_briefing(_store(path), catalogue(), settings(), lang=lang_code, today=date.fromisoformat(day))
+    except BriefingError:
+        return None
+
+
+def briefing(lang_code: str):
+    """The briefing of the latest reporting month (a ``monitoring.briefing.Briefing``), or None
+    without scored results (cached per database version)."""
+    return _briefing(str(default_db_path()), version(), lang_code, str(today().date()))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def _series_choices(path: str, key: tuple[int, int, int]) -> dict[str, list[str]]:
     return views.series_choices(_store(path), catalogue())
 
@@ -312,15 +328,17 @@ def coverage_cells(indicators: tuple[str, ...], lang_code: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _data_tables(path: str, key: tuple[int, int, int], lang_code: str) -> dict[str, pd.DataFrame]:
+def _data_tables(path: str, key: tuple[int, int, int], lang_code: str) -> dict:
     s = _store(path)
-    return {"coverage": records.coverage_table(s, catalogue(), lang_code), "loads": records.load_log(s),
+    return {"coverage": records.coverage_table(s, catalogue(), lang_code),
+            "coverage_sheet": records.coverage_sheet(s, catalogue(), lang_code), "loads": records.load_log(s),
             "revisions": records.revision_log(s, catalogue(), lang_code),
             "events": records.event_table(s, catalogue(), lang_code)}
 
 
-def data_tables(lang_code: str) -> dict[str, pd.DataFrame]:
-    """Coverage, last load per file, revisions and events (cached per database version)."""
+def data_tables(lang_code: str) -> dict:
+    """Coverage (shown, and as a sheet for CSV/XLSX), last load per file, revisions and events (cached
+    per database version)."""
     return _data_tables(str(default_db_path()), version(), lang_code)
 
 

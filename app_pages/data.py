@@ -31,8 +31,8 @@ def render() -> None:
         st.dataframe(
             cov, hide_index=True, width="stretch", column_config={c: t(f"data.col_{c}", lang) for c in cov}
         )
-        downloads.table(cov.rename(columns={c: t(f"data.col_{c}", lang) for c in cov}), "coverage", "da_table",
-                        title=t("data.coverage_table", lang))
+        downloads.table(common.data_tables(lang)["coverage_sheet"], {c: t(f"data.col_{c}", lang) for c in cov},
+                        "coverage", "da_table", title=t("data.coverage_table", lang))
     left, right = st.columns(2)
     with left:
         st.subheader(t("data.loads", lang))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
 from app_pages import common
@@ -44,36 +43,40 @@ def chart(fig, chart_meta: ChartMeta, name: str, key: str) -> None:
     _buttons(CHART_FORMATS, lambda fmt: exports.figure_bytes(fig, fmt, chart_meta), name, key)
 
 
-def table(frame: pd.DataFrame, name: str, key: str, *, title: str = "") -> None:
-    """CSV (UTF-8 for Excel) and XLSX of a table."""
+def table(sheet: exports.Sheet, headers: dict[str, str], name: str, key: str, *, title: str = "") -> None:
+    """CSV (UTF-8 for Excel) and XLSX of a table: ``sheet`` holds numbers and dates (never the page's
+    formatted text), ``headers`` the column names in the user's language."""
+    named = sheet.renamed(headers)
+
     def data(fmt: str) -> bytes:
-        return exports.table_csv(frame) if fmt == "csv" else exports.table_xlsx(frame, name[:31], title=title)
+        return exports.table_csv(named) if fmt == "csv" else exports.table_xlsx(named, name[:31], title=title)
 
     _buttons(TABLE_FORMATS, data, name, key)
 
 
-def briefing_files(signals: pd.DataFrame) -> None:
-    """The briefing deck (PPTX) and one-page note (PDF) for the latest month, with a choice of alarms."""
+def briefing_files() -> None:
+    """The briefing deck (PPTX) and one-page note (PDF) of the reporting month, with a choice of the
+    signals that get a slide: exactly the month's open alerts and watches (what the deck can cover),
+    the few that matter preselected; the others go into the deck's annex table."""
     lang = common.lang()
+    b = common.briefing(lang)
+    if b is None:
+        st.caption(t("ui.no_data", lang))
+        return
     # plain-text options, the same in every language (tuples broke the widget's state on a language change)
-    labels = {f"{r.indicator_id}|{r.geo_code}|{r.period_code}":
-              f"{t('level.' + r.level, lang)} · {r.indicator} – {r.geo}, {r.period}"
-              for r in signals.itertuples()} if len(signals) else {}
-    picked = st.multiselect(t("download.which", lang), list(labels), default=list(labels),
-                            format_func=labels.get, key=f"dl_brief_which_{lang}")  # labels are per language
+    labels = {"|".join(s.key): f"{t('level.' + s.level, lang)} · {s.title}, {s.period_label}" for s in b.signals}
+    top = ["|".join(s.key) for s in b.top()]
+    picked = st.multiselect(t("download.which", lang), list(labels), default=top, format_func=labels.get,
+                            help=t("download.which_help", lang, n=briefing.TOP, period=b.period_label),
+                            key=f"dl_brief_which_{lang}_{b.file_period()}")  # labels are per language
     chosen = [tuple(k.split("|")) for k in picked]
-
-    def build() -> briefing.Briefing:
-        return briefing.build_briefing(common.store(), common.catalogue(), common.settings(), lang=lang,
-                                       today=common.today().date())
-
-    period = common.today().strftime("%Y-%m")
+    period = b.file_period()  # the content's month, not today's
     cols = st.columns([2, 2, 4])
-    cols[0].download_button(t("download.deck", lang), data=lambda: deck.deck_bytes(build(), keys=chosen),
+    cols[0].download_button(t("download.deck", lang), data=lambda: deck.deck_bytes(b, keys=chosen),
                             file_name=exports.file_name("briefing", period, lang, suffix="pptx"),
                             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
                             key="dl_deck", on_click="ignore", icon=":material/slideshow:")
-    cols[1].download_button(t("download.note", lang), data=lambda: note.note_bytes(build()),
+    cols[1].download_button(t("download.note", lang), data=lambda: note.note_bytes(b),
                             file_name=exports.file_name("briefing_note", period, lang, suffix="pdf"),
                             mime="application/pdf", key="dl_note", on_click="ignore",
                             icon=":material/description:")

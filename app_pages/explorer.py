@@ -95,8 +95,8 @@ def render() -> None:
     st.subheader(t("explorer.recent_title", lang))
     st.dataframe(view.recent, hide_index=True, width="stretch",
                  column_config={c: t(f"col.{c}", lang) for c in view.recent.columns})
-    downloads.table(view.recent.rename(columns={c: t(f"col.{c}", lang) for c in view.recent.columns}),
-                    f"{indicator}_{geo}_recent", "ex_recent", title=view.title)
+    downloads.table(view.recent_sheet, views.sheet_headers(view.recent.columns, lang), f"{indicator}_{geo}_recent",
+                    "ex_recent", title=view.title)
 
 
 def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> None:

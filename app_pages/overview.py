@@ -52,8 +52,8 @@ def render() -> None:
                    for c in views.CURRENT_COLUMNS}
         event = st.dataframe(styled, hide_index=True, width="stretch", key="current_table", on_select="rerun",
                              selection_mode="single-row", column_config=columns)
-        downloads.table(shown.rename(columns={c: t(f"col.{c}", lang) for c in shown.columns}),
-                        "open_episodes", "ov_table", title=t("overview.current", lang, n=len(table)))
+        downloads.table(view.current_sheet, views.sheet_headers(views.SHEET_COLUMNS, lang), "open_episodes",
+                        "ov_table", title=t("overview.current", lang, n=len(table)))
         rows = event.selection.rows if event and event.selection else []
         if rows:
             _open(table.iloc[rows[0]])
@@ -72,7 +72,7 @@ def render() -> None:
         downloads.chart(small, downloads.meta(t("overview.small_charts", lang)), "series_in_alert", "ov_small")
 
     with st.expander(t("download.briefing_title", lang), expanded=False):
-        downloads.briefing_files(table)
+        downloads.briefing_files()
     with st.expander(t("overview.freshness", lang), expanded=False):
         st.dataframe(view.freshness, hide_index=True, width="stretch",
                      column_config={c: t(f"col.{c}", lang) for c in view.freshness.columns})

@@ -123,8 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"database file (default: MONITOR_DB or {default_db_path()})")
     brief.add_argument("--period", type=_period, help="reporting month YYYY-MM (default: the latest scored)")
     brief.add_argument("--lang", choices=("en", "sq", "sr"), default="en", help="language (default en)")
-    brief.add_argument("--alerts", choices=("all", "alert"), default="all",
-                       help="deck slides for alerts and watches (all, default) or alerts only")
+    brief.add_argument("--alerts", choices=("top", "all", "alert"), default="top",
+                       help="signals with a slide of their own: the alerts that matter most (top, default: at "
+                            "most 5), every alert and watch (all) or every alert (alert); the others go into "
+                            "the annex table")
     brief.add_argument("--out", type=Path, required=True, help="output file: FILE.pptx (deck) or FILE.pdf (note)")
     return parser
 

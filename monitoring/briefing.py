@@ -25,7 +25,8 @@ from monitoring.views import history_frame, indicator_of, reference_label
 from monitoring.visa_rule import visa_rule
 
 SEVERITY = {"alert": 2, "watch": 1}
-SELECTIONS = ("all", "alert")
+SELECTIONS = ("top", "all", "alert")
+TOP = 5  # signal slides of the default deck: the alerts (or, with none, the watches) that matter most
 CHART_YEARS = 5  # the chart of a signal shows this many years up to its period
 HOME = "XK"
 
@@ -100,16 +101,28 @@ class Briefing:
     visa_alert: float
     reference: str
 
-    def selected(self, which: str = "all", keys=None) -> tuple[Signal, ...]:
-        """The signals to show: ``all`` (alerts and watches) or ``alert`` only; or the given keys."""
+    def top(self, limit: int = TOP) -> tuple[Signal, ...]:
+        """The signals that matter most, ranked as the overview ranks them (peak level, then score):
+        the alerts, at most ``limit``; the leading watches when there is no alert."""
+        alerts = [s for s in self.signals if s.level == "alert"]
+        return tuple((alerts or list(self.signals))[:limit])
+
+    def selected(self, which: str = "top", keys=None) -> tuple[Signal, ...]:
+        """The signals with a slide of their own: ``top`` (:meth:`top`), ``all`` (alerts and watches)
+        or ``alert`` only; or, when given, exactly the signals with those keys (in ranking order)."""
         if which not in SELECTIONS:
             raise BriefingError(t("brief.bad_selection", DEFAULT_LANG, which=which,
                                   choices=", ".join(SELECTIONS)))
-        chosen = [s for s in self.signals if which == "all" or s.level == "alert"]
         if keys is not None:
             wanted = {tuple(k) for k in keys}
-            chosen = [s for s in chosen if s.key in wanted]
-        return tuple(chosen)
+            return tuple(s for s in self.signals if s.key in wanted)
+        if which == "top":
+            return self.top()
+        return tuple(s for s in self.signals if which == "all" or s.level == "alert")
+
+    def file_period(self) -> str:
+        """The reporting month as file names carry it: ``2026-10`` (the data's month, not today's)."""
+        return self.period.strftime("%Y-%m")
 
     def status_text(self) -> str:
         return t(f"brief.status_{self.status}", self.lang)

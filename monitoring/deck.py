@@ -1,4 +1,6 @@
-"""The briefing deck (PPTX, python-pptx): title, summary table, one slide per chosen signal, sources.
+"""The briefing deck (PPTX, python-pptx): title, a summary table of the chosen signals, one slide per
+chosen signal (by default the few alerts that matter most), the other open signals in an annex table,
+sources and caveats.
 
 Slides are drawn on the blank layout with explicit boxes (16:9), in Arial (PowerPoint has it;
 LibreOffice maps it onto Liberation Sans), so the deck looks the same wherever it is opened.
@@ -28,7 +30,9 @@ LEVEL_COLOURS = {"alert": RGBColor(0xD6, 0x27, 0x28), "watch": RGBColor(0xE6, 0x
                  "normal": RGBColor(0x2E, 0x7D, 0x32)}
 RED = LEVEL_COLOURS["alert"]
 ROWS_PER_TABLE = 9
-CHART_W, CHART_H = 820, 450  # layout pixels of the chart image (rendered at twice that: 1640 px)
+ANNEX_ROWS = 22  # rows per annex slide (9 pt type in tight rows: a reference, not a talking point)
+CHART_W, CHART_H = 820, 450  # layout pixels of the chart image
+CHART_SCALE = 1.5  # rendered at 1230 x 675 px: 150 dpi on the slide, about 60-90 kB per chart
 
 
 def _box(slide, x, y, w, h, paragraphs, *, size=14, bold=False, colour=GREY, align=PP_ALIGN.LEFT,
@@ -91,17 +95,33 @@ def _title_slide(prs, b: Briefing):
 
 
 def _summary_slides(prs, b: Briefing, signals: tuple[Signal, ...]) -> list:
+    """The summary: the chosen signals in a table (the others follow in the annex)."""
     lang = b.lang
     title = t("brief.summary_title", lang, period=b.period_label)
     if not signals:
         slide = prs.slides.add_slide(prs.slide_layouts[6])
         _band(slide, prs, title)
-        _box(slide, 0.6, 1.5, 12, 1, t("brief.summary_none", lang), size=20)
+        text = t("brief.summary_none", lang) if not b.signals else b.counts_text()
+        _box(slide, 0.6, 1.5, 12, 1, text, size=20)
         return [slide]
+    return _table_slides(prs, b, signals, title, ROWS_PER_TABLE, 11)
+
+
+def _annex_slides(prs, b: Briefing, signals: tuple[Signal, ...]) -> list:
+    """The open signals without a slide of their own, in one table (no chart per row)."""
+    if not signals:
+        return []
+    title = t("brief.annex_title", b.lang, period=b.period_label, n=len(signals))
+    return _table_slides(prs, b, signals, title, ANNEX_ROWS, 9)
+
+
+def _table_slides(prs, b: Briefing, signals: tuple[Signal, ...], title: str, per_page: int, size: int) -> list:
+    lang = b.lang
     table = signal_table(signals, lang)
-    pages = [table.iloc[i:i + ROWS_PER_TABLE] for i in range(0, len(table), ROWS_PER_TABLE)]
+    pages = [table.iloc[i:i + per_page] for i in range(0, len(table), per_page)]
     # Relative column widths: level, indicator, destination, period, observed, expected, change, visa x2.
     weights = [0.8, 3.1, 1.3, 1.35, 0.95, 0.95, 1.05, 1.05, 1.2]
+    row_h = 0.42 if size >= 11 else 0.22
     slides = []
     for page_no, page in enumerate(pages, 1):
         slide = prs.slides.add_slide(prs.slide_layouts[6])
@@ -110,20 +130,20 @@ def _summary_slides(prs, b: Briefing, signals: tuple[Signal, ...]) -> list:
         _band(slide, prs, heading, size=24)
         width = 12.5
         shape = slide.shapes.add_table(len(page) + 1, len(page.columns), Inches(0.4), Inches(1.25),
-                                       Inches(width), Inches(0.42 * (len(page) + 1)))
+                                       Inches(width), Inches(row_h * (len(page) + 1)))
         tbl = shape.table
         for c, w in enumerate(weights[:len(page.columns)]):
             tbl.columns[c].width = Emu(int(Inches(width) * w / sum(weights[:len(page.columns)])))
-        levels = [s.level for s in signals[(page_no - 1) * ROWS_PER_TABLE:page_no * ROWS_PER_TABLE]]
+        levels = [s.level for s in signals[(page_no - 1) * per_page:page_no * per_page]]
         for c, name in enumerate(page.columns):
-            _cell(tbl.cell(0, c), name, 10, True, WHITE, NAVY, numeric=c >= 4)
+            _cell(tbl.cell(0, c), name, size - 1, True, WHITE, NAVY, numeric=c >= 4)
         for r, (row, level) in enumerate(zip(page.itertuples(index=False), levels, strict=True), 1):
             fill = LIGHT if r % 2 == 0 else WHITE
             for c, value in enumerate(row):
                 if c == 0:
-                    _cell(tbl.cell(r, c), str(value), 11, True, WHITE, LEVEL_COLOURS[level])
+                    _cell(tbl.cell(r, c), str(value), size, True, WHITE, LEVEL_COLOURS[level])
                 else:
-                    _cell(tbl.cell(r, c), str(value), 11, False, GREY, fill, numeric=c >= 4)
+                    _cell(tbl.cell(r, c), str(value), size, False, GREY, fill, numeric=c >= 4)
         if any(s.provisional for s in signals):
             _box(slide, 0.4, 6.55, 12.5, 0.4, t("brief.provisional_mark", lang), size=11)
         slides.append(slide)
@@ -134,6 +154,8 @@ def _cell(cell, text, size, bold, colour, fill, numeric=False):
     cell.fill.solid()
     cell.fill.fore_color.rgb = fill
     cell.margin_left = cell.margin_right = Inches(0.06)
+    if size < 11:  # the annex's tight rows
+        cell.margin_top = cell.margin_bottom = Inches(0.02)
     cell.vertical_anchor = MSO_ANCHOR.MIDDLE
     frame = cell.text_frame
     frame.word_wrap = True
@@ -150,7 +172,19 @@ def chart_png(signal: Signal, b: Briefing) -> bytes:
     fig = series_figure(signal.history, lang=b.lang)
     meta = ChartMeta(title="", source=signal.source, last_period=signal.period_label, exported=b.prepared,
                      synthetic=b.synthetic, lang=b.lang)
-    return figure_bytes(fig, "png", meta, width=CHART_W, height=CHART_H)
+    return small_png(figure_bytes(fig, "png", meta, width=CHART_W, height=CHART_H, scale=CHART_SCALE))
+
+
+def small_png(data: bytes) -> bytes:
+    """A chart PNG with a 256-colour palette (lines, text and fills on white need no more): a third
+    of the size, and the same to the eye."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _signal_slide(prs, b: Briefing, s: Signal, image: bytes | None):
@@ -191,20 +225,24 @@ def _closing_slide(prs, b: Briefing, shown: int):
     return slide
 
 
-def build_deck(b: Briefing, *, which: str = "all", keys=None, charts: bool = True) -> Presentation:
-    """The deck: title, summary of every alert and watch, a slide per chosen signal, sources and caveats.
+def build_deck(b: Briefing, *, which: str = "top", keys=None, charts: bool = True) -> Presentation:
+    """The deck: title, a summary table of the chosen signals, a slide (with its chart) per chosen
+    signal, the other open signals in an annex table, sources and caveats.
 
-    ``which`` chooses the signal slides (``all`` or ``alert``), ``keys`` narrows them to given
-    (indicator, geo, period) keys; the summary table always lists every signal. ``charts=False``
-    leaves the charts out (no browser needed).
+    ``which`` chooses the signal slides: ``top`` (default: the alerts that matter most, at most
+    ``briefing.TOP``), ``all`` or ``alert``; ``keys`` gives them exactly, as (indicator, geo, period)
+    keys of ``b.signals``. ``charts=False`` leaves the charts out (no browser needed).
     """
     chosen = b.selected(which, keys)
+    keys_chosen = {s.key for s in chosen}
+    rest = tuple(s for s in b.signals if s.key not in keys_chosen)
     images = [chart_png(s, b) if charts else None for s in chosen]
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
-    slides = [_title_slide(prs, b), *_summary_slides(prs, b, b.signals)]
+    slides = [_title_slide(prs, b), *_summary_slides(prs, b, chosen)]
     for s, image in zip(chosen, images, strict=True):
         slides.append((_signal_slide(prs, b, s, image), s))
+    slides.extend(_annex_slides(prs, b, rest))
     slides.append(_closing_slide(prs, b, len(chosen)))
     total = len(slides)
     for n, item in enumerate(slides[1:], 2):

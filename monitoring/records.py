@@ -17,6 +17,7 @@ from indicators.catalogue import Catalogue
 from indicators.periods import to_period
 from indicators.store import Store, episodes, events, observations
 from monitoring.episodes import RANK, EpisodeCount, open_episodes
+from monitoring.exports import DATE, Sheet, period_cell, sheet, when_cell
 from monitoring.i18n import period_label, t
 from monitoring.narrative import sentence
 from monitoring.views import geo_label, indicator_of
@@ -48,7 +49,8 @@ class EpisodeLog:
 
 LOG_COLUMNS = ("indicator", "geo", "start", "peak", "level", "state", "periods", "status", "comment", "shift_start",
                "first_seen", "status_by", "expires")
-_KEYS = ("episode_id", "indicator_id", "geo_code", "status_code", "state_code", "first_reason")
+_KEYS = ("episode_id", "indicator_id", "geo_code", "status_code", "state_code", "first_reason", "start_code",
+         "shift_code", "first_seen_at", "expires_on")
 _STATE_ORDER = {"open": 0, "resolved": 1, "withdrawn": 2}
 
 
@@ -108,12 +110,29 @@ def episode_log(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang: s
             "status_code": r["status_code"],
             "state_code": r["state"],
             "first_reason": _first_sentence(r, ind, catalogue, lang),
+            "start_code": r["start_period"],
+            "shift_code": _text(r.get("shift_start")),
+            "first_seen_at": r["first_seen"],
+            "expires_on": r.get("expires"),
         })
     if not rows:
         return empty
     table = pd.DataFrame(rows)
     chart = raw[["start_date", "peak_level"]].rename(columns={"start_date": "period_start", "peak_level": "level"})
     return EpisodeLog(table, chart.reset_index(drop=True), count)
+
+
+def log_sheet(table: pd.DataFrame) -> Sheet:
+    """The episode log's display columns (``LOG_COLUMNS``) for CSV/XLSX: periods and dates as dates,
+    the number of periods as a number; headers are the column keys (``alerts.col_<key>``)."""
+    cells = {c: list(table[c]) if c in table else [] for c in LOG_COLUMNS}
+    if len(table):
+        cells.update(start=[period_cell(p) for p in table["start_code"]],
+                     shift_start=[period_cell(p) for p in table["shift_code"]],
+                     first_seen=[when_cell(v) for v in table["first_seen_at"]],
+                     expires=[when_cell(v, DATE) for v in table["expires_on"]],
+                     periods=[None if v is None or pd.isna(v) else int(v) for v in table["periods"]])
+    return sheet(cells)
 
 
 def _text(value) -> str:
@@ -224,6 +243,21 @@ def coverage_table(store: Store, catalogue: Catalogue, lang: str = "en") -> pd.D
         last_period=[period_label(p, lang) for p in cov["last_period"]],
         last_loaded_at=[_when(v) for v in cov["last_loaded_at"]],
     )
+
+
+def coverage_sheet(store: Store, catalogue: Catalogue, lang: str = "en") -> Sheet:
+    """:func:`coverage_table` for CSV/XLSX: periods as dates, counts as numbers, the load time as a date."""
+    cov = observations.coverage(store)
+    shown = coverage_table(store, catalogue, lang)
+    if cov.empty:
+        return Sheet(shown)
+    cells = {c: list(shown[c]) for c in shown.columns}
+    cells.update(first_period=[period_cell(p) for p in cov["first_period"]],
+                 last_period=[period_cell(p) for p in cov["last_period"]],
+                 last_loaded_at=[when_cell(v) for v in cov["last_loaded_at"]],
+                 **{c: [None if pd.isna(v) else int(v) for v in cov[c]] for c in ("count", "missing", "provisional")
+                    if c in cov})
+    return sheet(cells)
 
 
 def load_log(store: Store) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, episodes, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS, indicator_of
 from monitoring.episodes import EpisodeCount, latest_changes, open_episodes
+from monitoring.exports import Sheet, change_cell, period_cell, sheet, value_cell
 from monitoring.i18n import number, percent, period_label, strings, t
 from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
@@ -80,6 +81,7 @@ class OverviewView:
     criterion_crossed: int = 0  # series whose criterion status rose at their latest period
     changes: tuple[tuple[str, str, str], ...] = ()  # (kind, level, sentence) at the latest data, most severe first
     count: EpisodeCount = field(default_factory=EpisodeCount)  # the one count: open episodes
+    current_sheet: Sheet = field(default_factory=lambda: Sheet(pd.DataFrame()))  # ``current`` for CSV/XLSX
 
 
 def latest_complete(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> str:
@@ -174,6 +176,39 @@ def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Data
              "period_code": r["period"], "score": r.get("score")}
         )
     return pd.DataFrame(out, columns=[*CURRENT_COLUMNS, "indicator_id", "geo_code", "period_code", "score"])
+
+
+SHEET_COLUMNS = ("level", "indicator", "geo", "start", "period", "provisional", "unit", "observed", "expected",
+                 "upper", "change", "reason", "channels")
+
+
+def sheet_headers(columns, lang: str) -> dict[str, str]:
+    """Column names of an exported table in the language (``col.<name>``)."""
+    return {c: t(f"col.{c}", lang) for c in columns}
+
+
+def current_sheet(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> Sheet:
+    """The rows of :func:`display_rows` for CSV/XLSX: numbers as numbers (a change of +122% as 1.22),
+    periods as dates, with the same text columns; headers are the column keys (see ``sheet_headers``)."""
+    cols: dict[str, list] = {c: [] for c in SHEET_COLUMNS}
+    for r in rows.to_dict("records"):
+        ind = indicator_of(catalogue, r["indicator"])
+        if ind is None:
+            continue
+        last_year = r.get("last_year")
+        change = (r["observed"] / last_year - 1) if last_year and not pd.isna(last_year) \
+            and not pd.isna(r["observed"]) else None
+        bound = r["lower"] if ind.bad_direction == "down" else r["upper"]
+        cells = {"level": t(f"level.{r['level']}", lang), "indicator": ind.name_in(lang),
+                 "geo": geo_label(catalogue, r["geo"], lang), "start": period_cell(r.get("start_period")),
+                 "period": period_cell(r["period"]), "provisional": bool(r.get("provisional")),
+                 "unit": unit_label(ind.unit, lang), "observed": value_cell(r["observed"], ind.unit),
+                 "expected": value_cell(r["expected"], ind.unit), "upper": value_cell(bound, ind.unit),
+                 "change": change_cell(change), "reason": sentence_for(r, catalogue, lang),
+                 "channels": channel_names(r.get("channels") or "", lang, ind.frequency)}
+        for c in SHEET_COLUMNS:
+            cols[c].append(cells[c])
+    return sheet(cols)
 
 
 def open_episode_rows(res: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
@@ -273,11 +308,13 @@ def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang:
         table["start"] = [period_label(p, lang) for p in current["start_period"]]
     else:
         table["start"] = pd.Series(dtype=object)
+    exported = current_sheet(current.assign(level=current["peak_level"]) if len(current) else current, catalogue,
+                             lang)
     return OverviewView(empty=False, latest_text=latest_complete(cov, catalogue, lang), scanned_text=scanned,
                         tiles=tuple(tiles), current=table, panels=panels,
                         freshness=freshness(cov, catalogue, lang), criterion=criterion,
                         criterion_counts=criterion_counts, criterion_crossed=crossed, changes=changes,
-                        count=open_episodes(stored))
+                        count=open_episodes(stored), current_sheet=exported)
 
 
 # --- explorer ------------------------------------------------------------------------------------
@@ -298,6 +335,7 @@ class ExplorerView:
     note: str = ""
     criterion: str = ""
     breakdown_total: BreakdownTotal | None = None
+    recent_sheet: Sheet = field(default_factory=lambda: Sheet(pd.DataFrame()))  # ``recent`` for CSV/XLSX
 
 
 def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
@@ -462,6 +500,22 @@ def recent_table(history: pd.DataFrame, indicator: Indicator, lang: str, n: int 
     )
 
 
+def recent_sheet(history: pd.DataFrame, indicator: Indicator, lang: str, n: int = 12) -> Sheet:
+    """:func:`recent_table` for CSV/XLSX: periods as dates, values and scores as numbers."""
+    rows = history.tail(n).iloc[::-1]
+    scores = rows.get("score", pd.Series(np.nan, index=rows.index))
+    unit = indicator.unit
+    return sheet({
+        "period": [period_cell(p) for p in rows["period"]],
+        "observed": [value_cell(v, unit) for v in rows["observed"]],
+        "expected": [value_cell(v, unit) for v in rows["expected"]],
+        "lower": [value_cell(v, unit) for v in rows["lower"]],
+        "upper": [value_cell(v, unit) for v in rows["upper"]],
+        "score": [(None, None) if pd.isna(v) else (round(float(v), 4), "0.00") for v in scores],
+        "level": [t(f"level.{lv}", lang) if isinstance(lv, str) and lv else "" for lv in rows["level"]],
+        "flag": [_flag_text(f, lang) for f in rows["flag"]]})
+
+
 def _flag_text(flag, lang: str) -> str:
     if not isinstance(flag, str) or not flag:
         return ""
@@ -497,6 +551,7 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                         visa=visa_changes(history, indicator, settings), breakdown=drill,
                         breakdown_period=drill_period, breakdown_total=drill_total,
                         recent=recent_table(history, indicator, lang),
+                        recent_sheet=recent_sheet(history, indicator, lang),
                         sentences=sentences,
                         criterion=criterion_status(history, indicator, lang) if criterion_applies(indicator) else "")
 

@@ -6,8 +6,11 @@ and test_note, through the same functions the buttons call.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from monitoring.i18n import t
 from tests.apptest_support import app
 
 pytest_plugins = ("tests.app_fixtures",)
@@ -35,8 +38,24 @@ def test_the_overview_offers_the_briefing_deck_and_note(demo_db):
     at = app()
     found = labels(at)
     assert "Briefing deck (PPTX)" in found and "Briefing note (PDF)" in found
-    chooser = at.multiselect(key="dl_brief_which_en")
-    assert len(chooser.value) > 0  # every current alert and watch chosen by default
+    b = briefing_of(demo_db)
+    chooser = at.multiselect(key=f"dl_brief_which_en_{b.file_period()}")
+    # the choices are exactly the signals the deck can cover: the reporting month's open episodes
+    assert chooser.options == [f"{t('level.' + s.level, 'en')} · {s.title}, {s.period_label}" for s in b.signals]
+    # preselected: the few that matter (the alerts, at most five, ranked as the overview ranks them)
+    assert chooser.value == ["|".join(s.key) for s in b.top()] and 0 < len(chooser.value) <= 5
+    assert all(s.level == "alert" for s in b.top())
+
+
+def briefing_of(db):
+    from indicators.catalogue import load_catalogue
+    from indicators.store import open_store
+    from monitoring.briefing import build_briefing
+    from monitoring.settings import saved_settings
+    from tests.apptest_support import TODAY
+
+    store = open_store(db)
+    return build_briefing(store, load_catalogue(), saved_settings(store), today=dt.date.fromisoformat(TODAY))
 
 
 def test_in_albanian_the_buttons_speak_albanian(demo_db):

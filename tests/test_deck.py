@@ -12,12 +12,22 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from monitoring.__main__ import main
 from monitoring.briefing import BriefingError, caveat_lines
-from monitoring.deck import ROWS_PER_TABLE, build_deck, write_deck
+from monitoring.deck import ANNEX_ROWS, ROWS_PER_TABLE, build_deck, write_deck
 from monitoring.exports import date_text
 from monitoring.i18n import t
-from tests.briefing_db import TODAY, briefing, demo_db
+from tests.briefing_db import TODAY, demo_db
+from tests.briefing_db import briefing as demo_briefing
 
 LANGS = ("en", "sq", "sr")
+PERIOD = "2025-06"  # the small demo's month with alerts and watches (its latest month has none)
+
+
+def briefing(lang: str):
+    return demo_briefing(lang, PERIOD)
+
+
+def pages(n: int, per_page: int) -> int:
+    return math.ceil(n / per_page) if n else 0
 
 
 def slide_texts(slide) -> str:
@@ -44,11 +54,13 @@ def test_deck_slides_read_back(lang, tmp_path):
     b = briefing(lang)
     assert b.signals, "the demo data should raise at least one alert or watch"
     keys = [s.key for s in b.signals[:3]]  # three chart slides per language keep the test quick
+    rest = b.signals[3:]
     path = tmp_path / f"deck_{lang}.pptx"
     n = write_deck(b, path, keys=keys)
     prs = read_back(path)
-    summary_pages = math.ceil(len(b.signals) / ROWS_PER_TABLE)
-    assert len(prs.slides) == n == 1 + summary_pages + len(keys) + 1
+    summary_pages = 1
+    annex = pages(len(rest), ANNEX_ROWS)
+    assert len(prs.slides) == n == 1 + summary_pages + len(keys) + annex + 1
     slides = list(prs.slides)
 
     title = slide_texts(slides[0])
@@ -63,11 +75,17 @@ def test_deck_slides_read_back(lang, tmp_path):
     assert t("brief.summary_title", lang, period=b.period_label) in summary
     for column in (t("col.level", lang), t("col.indicator", lang), t("brief.col_visa_ref", lang)):
         assert column in summary
-    for s in b.signals:  # the summary lists every signal, not only the chosen ones
+    for s in b.signals[:3]:  # the summary lists the chosen signals
         assert s.indicator_name in summary and s.geo_label in summary
         assert t(f"level.{s.level}", lang) in summary
+    annex_text = "\n".join(slide_texts(s) for s in slides[-1 - annex:-1])
+    if rest:  # the others are in the annex table, with no chart
+        assert t("brief.annex_title", lang, period=b.period_label, n=len(rest)) in annex_text
+        for s in rest:
+            assert s.indicator_name in annex_text and s.geo_label in annex_text
+        assert not any(pictures(s) for s in slides[-1 - annex:-1])
 
-    for slide, s in zip(slides[1 + summary_pages:-1], b.signals[:3], strict=True):
+    for slide, s in zip(slides[1 + summary_pages:1 + summary_pages + len(keys)], b.signals[:3], strict=True):
         text = slide_texts(slide)
         assert f"{s.title}, {s.period_label}" in text
         assert s.sentence in text
@@ -76,7 +94,7 @@ def test_deck_slides_read_back(lang, tmp_path):
         assert t("export.source", lang, source=s.source) in text
         (picture,) = pictures(slide)
         image = Image.open(io.BytesIO(picture.image.blob))
-        assert image.format == "PNG" and image.width >= 1600
+        assert image.format == "PNG" and 1200 <= image.width <= 1300  # 150 dpi on the slide: sharp, small
 
     closing = slide_texts(slides[-1])
     assert t("brief.sources_heading", lang) in closing
@@ -94,25 +112,62 @@ def test_deck_slides_read_back(lang, tmp_path):
 
 def test_one_slide_per_signal_and_alerts_only():
     b = briefing("en")
-    summary_pages = math.ceil(len(b.signals) / ROWS_PER_TABLE)
     every = build_deck(b, which="all", charts=False)
-    assert len(every.slides) == 1 + summary_pages + len(b.signals) + 1
+    assert len(every.slides) == 1 + pages(len(b.signals), ROWS_PER_TABLE) + len(b.signals) + 1
     alerts = [s for s in b.signals if s.level == "alert"]
     only = build_deck(b, which="alert", charts=False)
-    assert len(only.slides) == 1 + summary_pages + len(alerts) + 1
-    titles = [slide_texts(s).split("\n")[0] for s in list(only.slides)[1 + summary_pages:-1]]
+    others = len(b.signals) - len(alerts)
+    assert len(only.slides) == 1 + 1 + len(alerts) + pages(others, ANNEX_ROWS) + 1
+    titles = [slide_texts(s).split("\n")[0] for s in list(only.slides)[2:2 + len(alerts)]]
     assert titles == [f"{s.title}, {s.period_label}" for s in alerts]
     # Without charts there is no picture (and no browser is needed).
     assert not any(pictures(s) for s in only.slides)
+
+
+def _many(b, n_alerts: int, n_watches: int):
+    """The briefing with ``n_alerts`` alerts and ``n_watches`` watches (copies of its signals, each its own key)."""
+    from dataclasses import replace
+
+    alert = next(s for s in b.signals if s.level == "alert")
+    made = [replace(alert, geo=f"A{i:02d}", score=100.0 - i) for i in range(n_alerts)]
+    made += [replace(alert, geo=f"W{i:02d}", level="watch", score=50.0 - i) for i in range(n_watches)]
+    return replace(b, signals=tuple(made), alerts=n_alerts, watches=n_watches)
+
+
+def test_the_default_deck_is_short_the_rest_in_one_annex_table():
+    """A summary, the few alerts that matter (at most five, ranked as the overview ranks them), then
+    every other open signal in an annex table: 27 signals make 9 slides, not 32."""
+    from monitoring.briefing import TOP
+
+    b = _many(briefing("en"), 14, 13)
+    prs = build_deck(b, charts=False)
+    slides = list(prs.slides)
+    assert len(slides) == 1 + 1 + TOP + pages(27 - TOP, ANNEX_ROWS) + 1 == 9
+    titles = [slide_texts(s).split("\n")[0] for s in slides[2:2 + TOP]]
+    assert titles == [f"{s.title}, {s.period_label}" for s in b.signals[:TOP]]
+    assert all(s.level == "alert" for s in b.top())
+    annex = slides[2 + TOP:-1]
+    assert [sum(1 for sh in s.shapes if sh.has_table) for s in annex] == [1] * len(annex)  # one table a slide
+    rows = sum(len(sh.table.rows) - 1 for s in annex for sh in s.shapes if sh.has_table)
+    assert rows == 27 - TOP
+    assert t("brief.caveat_selection", "en", shown=TOP, total=27) in slide_texts(slides[-1])
+    # with no alert, the leading watches
+    assert [s.level for s in _many(briefing("en"), 0, 8).top()] == ["watch"] * TOP
+
+
+def test_file_names_carry_the_reporting_month_not_today():
+    b = briefing("sq")
+    assert TODAY.strftime("%Y-%m") == "2026-11"
+    assert b.file_period() == "2025-06"
+    assert demo_briefing("en").file_period() == "2026-10"
 
 
 def test_a_chosen_signal_only():
     b = briefing("en")
     last = b.signals[-1]
     prs = build_deck(b, keys=[last.key], charts=False)
-    summary_pages = math.ceil(len(b.signals) / ROWS_PER_TABLE)
-    assert len(prs.slides) == 1 + summary_pages + 1 + 1
-    chosen = slide_texts(prs.slides[1 + summary_pages])
+    assert len(prs.slides) == 1 + 1 + 1 + pages(len(b.signals) - 1, ANNEX_ROWS) + 1
+    chosen = slide_texts(prs.slides[2])
     assert chosen.startswith(f"{last.title}, {last.period_label}")
     assert last.sentence in chosen
 
@@ -126,19 +181,19 @@ def test_caveats_say_what_was_left_out():
 
 
 def test_unknown_selection_is_refused():
-    with pytest.raises(BriefingError, match=r'Unknown choice of alerts "some"; choose one of all, alert\.'):
+    with pytest.raises(BriefingError, match=r'Unknown choice of alerts "some"; choose one of top, all, alert\.'):
         build_deck(briefing("en"), which="some", charts=False)
 
 
 def test_cli_writes_the_deck(tmp_path, capsys):
     out = tmp_path / "brief.pptx"
-    code = main(["brief", "--db", str(demo_db()), "--lang", "sr", "--alerts", "alert", "--out", str(out)],
-                today=TODAY)
+    code = main(["brief", "--db", str(demo_db()), "--lang", "sr", "--period", PERIOD, "--alerts", "alert",
+                 "--out", str(out)], today=TODAY)
     assert code == 0, capsys.readouterr().err
     b = briefing("sr")
     prs = read_back(out)
     alerts = [s for s in b.signals if s.level == "alert"]
-    assert len(prs.slides) == 2 + math.ceil(len(b.signals) / ROWS_PER_TABLE) + len(alerts)
+    assert len(prs.slides) == 3 + len(alerts) + pages(len(b.signals) - len(alerts), ANNEX_ROWS)
     assert t("brief.title", "sr") in slide_texts(prs.slides[0])
     assert capsys.readouterr().out.startswith(f"zapisana prezentacija {out}: {len(prs.slides)} slajdova")
 

@@ -36,7 +36,7 @@ def _flat(text: str) -> str:
 
 
 def _chart(lang: str):
-    b = briefing(lang)
+    b = briefing(lang, "2025-06")
     assert b.signals, "the demo data should raise at least one alert or watch"
     s = b.signals[0]
     meta = ChartMeta(title=f"{s.title}, {s.period_label}", source=s.source, last_period=s.period_label,
@@ -196,7 +196,7 @@ def test_csv_neutralises_formulas_and_keeps_unicode():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_xlsx_reads_back_with_formulas_neutralised(lang):
-    b = briefing(lang)
+    b = briefing(lang, "2025-06")
     table = signal_table(b.signals, lang)
     evil = table.iloc[:1].copy()
     evil.iloc[0, 1] = "=cmd|' /C calc'!A0"
@@ -230,3 +230,109 @@ def test_file_names_are_safe():
     assert exports.file_name("asylum_applications", "DE", "2026-10", suffix="png") == \
         "asylum_applications_DE_2026-10.png"
     assert exports.file_name("../../etc/passwd", suffix="csv") == "etc_passwd.csv"
+
+
+# --- tables of the pages: numbers as numbers, dates as dates (defect 6) -----------------------------
+
+def _current_rows() -> pd.DataFrame:
+    """Two open episodes as the overview holds them: a count up 122%, a rate down, one provisional."""
+    return pd.DataFrame([
+        {"indicator": "asylum_applications", "geo": "DE", "period": "2026-10", "start_period": "2026-08",
+         "observed": 1234.0, "expected": 555.5, "lower": 400.0, "upper": 700.25, "last_year": 555.0,
+         "level": "alert", "channels": "glr", "provisional": True, "score": 9.0},
+        {"indicator": "recognition_rate", "geo": "=FR", "period": "2026-Q3", "start_period": "2026-Q2",
+         "observed": 12.5, "expected": 30.0, "lower": 20.0, "upper": 40.0, "last_year": 25.0,
+         "level": "watch", "channels": "glr", "provisional": False, "score": 2.0},
+    ])
+
+
+def _cells(data: bytes):
+    ws = load_workbook(io.BytesIO(data)).active
+    rows = list(ws.iter_rows())
+    header = [c.value for c in rows[0]]
+    return ws, header, [{h: c for h, c in zip(header, r, strict=True)} for r in rows[1:]]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_overview_table_exports_numbers_percentages_and_dates(lang):
+    from indicators.catalogue import load_catalogue
+    from monitoring import views
+
+    cat = load_catalogue()
+    if "recognition_rate" not in cat.ids:  # any rate of the catalogue will do
+        rate = next(i for i in cat.indicators if i.unit == "percent")
+        pytest.skip(f"no asylum_recognition_rate; rate indicator is {rate.id}")
+    headers = views.sheet_headers(views.SHEET_COLUMNS, lang)
+    sheet = views.current_sheet(_current_rows(), cat, lang).renamed(headers)
+    ws, header, (count, rate) = _cells(exports.table_xlsx(sheet, "open_episodes"))
+    col = {c: headers[c] for c in views.SHEET_COLUMNS}
+    assert header == list(headers.values())
+    # a count: a number with a thousands format, whatever the UI language
+    assert count[col["observed"]].value == 1234 and count[col["observed"]].data_type == "n"
+    assert count[col["observed"]].number_format == exports.COUNT
+    assert count[col["expected"]].value == pytest.approx(555.5)
+    assert count[col["upper"]].value == pytest.approx(700.25)
+    # +122% is the number 1.2234 with a percent format: no apostrophe, never text
+    change = count[col["change"]]
+    assert isinstance(change.value, float) and change.value == pytest.approx(1234 / 555 - 1, abs=1e-6)
+    assert round(change.value, 2) == 1.22 and "%" in change.number_format
+    assert rate[col["change"]].value == pytest.approx(-0.5) and rate[col["change"]].data_type == "n"
+    # a rate (45.3 stored) is the fraction with a percent format
+    assert rate[col["observed"]].value == pytest.approx(0.125) and rate[col["observed"]].number_format == "0.0%"
+    # a month is a date; a quarter, which no date format shows, stays its code
+    assert count[col["period"]].value == dt.datetime(2026, 10, 1) and count[col["period"]].is_date
+    assert count[col["start"]].value == dt.datetime(2026, 8, 1)
+    assert rate[col["period"]].value == "2026-Q3"
+    assert count[col["provisional"]].value is True
+    # text stays text, guarded: a destination code starting with '=' (from a file) is neutralised
+    assert rate[col["geo"]].value.startswith("'=")
+    for row in ws.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f"
+
+    rows = list(csv.reader(io.StringIO(exports.table_csv(sheet).decode("utf-8-sig"))))
+    body = dict(zip(rows[0], rows[1], strict=True))
+    assert body[col["observed"]] == "1234"  # never 1,234 / 1.234 / 1 234
+    assert body[col["expected"]] == "555.5"  # a dot for decimals, in sq and sr too
+    assert float(body[col["change"]]) == pytest.approx(1234 / 555 - 1, abs=1e-6)
+    assert body[col["period"]] == "2026-10"
+    assert not any(v.startswith("'") for v in rows[1])
+
+
+def test_before_the_fix_the_display_frame_was_exported_as_text():
+    """The table the overview shows is text in the language; the export must not be that frame."""
+    from indicators.catalogue import load_catalogue
+    from monitoring import views
+
+    shown = views.display_rows(_current_rows().iloc[:1], load_catalogue(), "sr")
+    assert shown["observed"].iloc[0] == "1.234" and shown["change"].iloc[0] == "+122%"
+    sheet = views.current_sheet(_current_rows().iloc[:1], load_catalogue(), "sr")
+    assert sheet.frame["observed"].iloc[0] == 1234 and sheet.frame["change"].iloc[0] > 1.2
+
+
+def test_the_explorer_recent_values_export_as_numbers():
+    from indicators.catalogue import load_catalogue
+    from monitoring import views
+
+    history = pd.DataFrame({"period": ["2026-09", "2026-10"], "observed": [1500.0, 2345.0],
+                            "expected": [1400.2, 1500.0], "lower": [1000.0, 1100.0], "upper": [1800.0, 1900.0],
+                            "score": [0.5, 3.25], "level": ["normal", "alert"], "flag": [None, "p"]})
+    ind = load_catalogue()["asylum_applications"]
+    sheet = views.recent_sheet(history, ind, "sq").renamed(views.sheet_headers(views.recent_table(history, ind, "sq"),
+                                                                                "sq"))
+    _, header, rows = _cells(exports.table_xlsx(sheet))
+    first = rows[0]
+    assert first[t("col.observed", "sq")].value == 2345 and first[t("col.observed", "sq")].number_format == "#,##0"
+    assert first[t("col.score", "sq")].value == pytest.approx(3.25)
+    assert first[t("col.period", "sq")].value == dt.datetime(2026, 10, 1)
+    assert first[t("col.flag", "sq")].value == t("flag.p", "sq")
+    assert b"2345" in exports.table_csv(sheet) and "2\u202f345".encode() not in exports.table_csv(sheet)
+
+
+def test_a_signed_change_in_a_plain_frame_is_guarded_only_as_text():
+    """Text starting with + is neutralised (it may be a formula); numbers are never touched."""
+    frame = pd.DataFrame({"change": [1.22, -0.5], "note": ["+122%", "=1+1"]})
+    _, _, rows = _cells(exports.table_xlsx(exports.Sheet(frame, {"change": exports.CHANGE})))
+    assert [r["change"].value for r in rows] == [1.22, -0.5]
+    assert all(r["change"].number_format == exports.CHANGE for r in rows)
+    assert [r["note"].value for r in rows] == ["'+122%", "'=1+1"]

@@ -7,9 +7,12 @@ through the store. No Streamlit here; progress is reported through a callback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +23,7 @@ from indicators import fetch
 from indicators.catalogue import Catalogue
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.store import Store, episodes, events, observations, results
-from indicators.validation import LoadError
+from indicators.validation import LoadError, with_indicator_hint
 from monitoring.episodes import reconciler, resolve_after_of
 from monitoring.scan import ScanReport, relevel, scan
 from monitoring.settings import MonitorSettings, settings_from_json
@@ -64,13 +67,14 @@ class UploadResult:
 
 def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths: Sequence[Path], *,
            today: pd.Timestamp, who: str, progress: Progress | None = None,
-           sheet_mappings: dict | None = None) -> UploadResult:
+           sheet_mappings: dict | None = None, names: Sequence[str] | None = None) -> UploadResult:
     """Load files through the same loader as the CLI (``LoadError`` on any problem), then rescan the
     series they touched (and the derived series that use them). ``sheet_mappings`` maps a workbook's
-    file name to the ``SheetMapping`` of its wide sheet."""
+    file name to the ``SheetMapping`` of its wide sheet; ``names`` are the files' names for messages
+    and the load log (default their paths)."""
     before = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
     reports = load_files(store, list(paths), catalogue=catalogue, today=pd.Timestamp(today).date(), who=who,
-                         sheet_mappings=sheet_mappings)
+                         sheet_mappings=sheet_mappings, names=names)
     after = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
     touched = {key for key, fp in after.items() if before.get(key) != fp}
     if not touched:
@@ -86,26 +90,54 @@ def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths:
 
 def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                  files: Sequence[tuple[str, bytes]], *, today: pd.Timestamp, who: str,
-                 progress: Progress | None = None, sheet_mappings: dict | None = None) -> UploadResult:
-    """Uploaded files (name, bytes): kept under ``uploads/<time>/`` beside the database for provenance,
-    then loaded and rescanned as ``upload``. Problems name the file as uploaded; a failed load keeps
-    nothing. ``sheet_mappings`` maps an uploaded workbook's name to the mapping of its wide sheet."""
-    folder = store.path.parent / "uploads" / pd.Timestamp.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in files:
-        path = folder / (Path(name).name or "upload.csv")
-        path.write_bytes(data)
-        paths.append(path)
+                 progress: Progress | None = None, sheet_mappings: dict | None = None,
+                 indicator_hint: str | None = None) -> UploadResult:
+    """Uploaded files (name, bytes), loaded and rescanned as ``upload``, each named as uploaded in
+    messages, reports and the load log (never by a server path). ``sheet_mappings`` maps an uploaded
+    workbook's name to the mapping of its wide sheet; ``indicator_hint`` replaces the CLI's hint on an
+    unknown indicator (the dashboard's says where its page lists the ids).
+
+    Retention: no copy is kept. The files are written to a temporary folder beside the database for
+    the load and removed after it, loaded or not: the load log keeps each file's name and sha256 and
+    the store keeps its rows (and every value they replaced), which is the provenance the monitor
+    needs. Copies kept by earlier versions in ``uploads/<time>/`` are removed at the next upload.
+    """
+    prune_uploads(store)
+    folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=store.path.parent))
     try:
-        result = upload(store, catalogue, settings, paths, today=today, who=who, progress=progress,
-                        sheet_mappings=sheet_mappings)
-        return replace(result, reports=[replace(r, file=Path(r.file).name) for r in result.reports])
+        paths, names = [], []
+        for n, (name, data) in enumerate(files):
+            shown = Path(name.replace("\\", "/")).name or "upload.csv"
+            path = folder / str(n) / shown  # one folder per file: two uploads may share a name
+            path.parent.mkdir()
+            path.write_bytes(data)
+            paths.append(path)
+            names.append(shown)
+        return upload(store, catalogue, settings, paths, today=today, who=who, progress=progress,
+                      sheet_mappings=sheet_mappings, names=names)
     except LoadError as exc:
-        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
+        problems = with_indicator_hint(exc.problems, indicator_hint) if indicator_hint else exc.problems
+        raise LoadError(problems, exc.more) from None
     finally:
-        if not any(p.exists() and _loaded(store, p) for p in paths):
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_LEGACY_UPLOAD = re.compile(r"\d{8}-\d{6}-\d{6}")
+
+
+def prune_uploads(store: Store) -> int:
+    """Remove the upload copies earlier versions kept in ``uploads/<time>/`` beside the database
+    (only folders named as they named them); returns how many were removed."""
+    root = store.path.parent / "uploads"
+    removed = 0
+    if root.is_dir():
+        for folder in root.iterdir():
+            if folder.is_dir() and _LEGACY_UPLOAD.fullmatch(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        with contextlib.suppress(OSError):
+            root.rmdir()  # only when empty
+    return removed
 
 
 @dataclass(frozen=True)
@@ -136,11 +168,6 @@ def fetch_eurostat(store: Store, catalogue: Catalogue, settings: MonitorSettings
     fetch.discard_if_unused(got, result.reports)
     reports = fetch.named(result.reports)
     return FetchResult(fetch.report_lines(got, result.reports), reports, result.touched, result.scan)
-
-
-def _loaded(store: Store, path: Path) -> bool:
-    loads = observations.loads(store)
-    return bool(len(loads)) and str(path) in set(loads["file"])
 
 
 def rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp, who: str,

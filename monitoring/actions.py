@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +57,84 @@ def first_start(store: Store, catalogue: Catalogue, settings: MonitorSettings, *
         return loaded, None
     report = scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress)
     return loaded, report
+
+
+@dataclass(frozen=True)
+class PreparationState:
+    """What a first start is doing: ``phase`` is idle, loading (the demo files), scanning, done or failed."""
+
+    phase: str = "idle"
+    done: int = 0
+    total: int = 0
+    label: str = ""
+    error: BaseException | None = None
+    report: ScanReport | None = None
+    demo: bool = False  # the demo data was loaded by this preparation
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("loading", "scanning")
+
+
+class Preparation:
+    """The first start of one database, run once per server process in a background thread.
+
+    Every session (every page, every click) reads the same state and shows the same progress, so
+    navigating during the first start neither restarts nor blocks it. ``start`` is idempotent: it
+    starts the build unless one is running or the database needs none; after a failure it starts again.
+    """
+
+    def __init__(self, store: Store, catalogue: Catalogue, settings: Callable[[], MonitorSettings], *,
+                 today: pd.Timestamp, who: str = "local"):
+        self.store, self.catalogue, self.settings, self.today, self.who = store, catalogue, settings, today, who
+        self._lock = threading.Lock()
+        self._state = PreparationState()
+        self._thread: threading.Thread | None = None
+        self.builds = 0  # how many builds this object started (one, unless one failed)
+
+    @property
+    def state(self) -> PreparationState:
+        with self._lock:
+            return self._state
+
+    def _set(self, **changes) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+
+    def start(self) -> bool:
+        """Start the build in the background if needed; True when it is running (or just started)."""
+        with self._lock:
+            if self._state.running:
+                return True
+            if not needs_first_start(self.store):
+                if self._state.phase != "done":
+                    self._state = replace(self._state, phase="done")
+                return False
+            demo = demo_allowed() and observations.observation_count(self.store) == 0
+            self._state = PreparationState(phase="loading" if demo else "scanning", demo=demo)
+            self.builds += 1
+            self._thread = threading.Thread(target=self._run, name="monitor-first-start", daemon=True)
+            self._thread.start()
+            return True
+
+    def _progress(self, done: int, total: int, label: str) -> None:
+        self._set(phase="scanning", done=done, total=total, label=label)
+
+    def _run(self) -> None:
+        try:
+            _, report = first_start(self.store, self.catalogue, self.settings(), today=self.today,
+                                    progress=self._progress, who=self.who)
+        except BaseException as exc:  # shown by every page; the next visit may try again
+            self._set(phase="failed", error=exc)
+            return
+        self._set(phase="done", report=report)
+
+    def wait(self, timeout: float | None = None) -> PreparationState:
+        """Block until the build ends (tests, and a command-line start before serving)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.state
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Migration early-warning monitor: the Streamlit entry point (``streamlit run dashboard.py``).
 
-UI only. On an empty database it loads the synthetic demo data and runs the scan once, with a
-progress bar; after that it only reads stored results.
+UI only. On an empty database it loads the synthetic demo data and runs the scan once, in a
+background thread shared by every session, with a progress panel on every page; after that it
+only reads stored results.
 """
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
@@ -16,36 +19,56 @@ st.set_page_config(
     page_title="GAM – Migration early warning", page_icon=":material/monitoring:", layout="wide"
 )
 # Less empty space above the page title, so that the overview's alert table starts on the first screen.
-st.html("<style>.stMainBlockContainer {padding-top: 3.75rem;}</style>")
+st.html("<style>.stMainBlockContainer {padding-top: 3.75rem;}"
+        # the first start's progress: a bar one can see, not a hairline
+        ".st-key-first_start_panel [data-testid='stProgress'] [role='progressbar'] > div > div "
+        "{height: 1.1rem; border-radius: 0.5rem;}</style>")
+
+
+POLL_SECONDS = 0.7  # how often a page waiting for the first start looks at its progress
 
 
 def first_start(lang: str) -> bool:
-    """Prepare an empty or never-scanned database (one session at a time); False when it failed."""
-    store = common.store()
-    if not actions.needs_first_start(store):
+    """True when the database is ready. Otherwise the first start runs in the background (one build per
+    server process, shared by every session: a click to another page neither restarts nor blocks it)
+    and every page shows its progress, re-polling until it is done; False when it failed."""
+    prep = common.preparation()
+    state = prep.state
+    if not state.running and state.phase != "failed" and not actions.needs_first_start(common.store()):
+        if st.session_state.pop("_waited_first_start", False) and state.report is not None:
+            st.toast(t("ui.scan_done", lang, episodes=state.report.episodes.text(lang),
+                       series=state.report.series_total))
         return True
-    with common.bootstrap_lock():
-        if not actions.needs_first_start(store):  # another session did it meanwhile
-            return True
-        heading = st.empty()
-        heading.subheader(t("ui.first_start", lang))
-        note = st.empty()
-        progress = common.progress_bar(lang, before=note.empty)  # the loading note gives way to the scan
-        try:
-            if actions.demo_allowed():
-                note.info(t("ui.loading_demo", lang))
-            _, report = actions.first_start(store, common.catalogue(), common.settings(),
-                                            today=common.today(), progress=progress,
-                                            who=common.current_user()[0] or "local")
-        except Exception as exc:
-            common.show_error(exc)
-            return False
-        note.empty()
-        progress.bar.empty()
-        heading.empty()  # the overview follows; the preparation is over
-        if report is not None:
-            st.toast(t("ui.scan_done", lang, episodes=report.episodes.text(lang), series=report.series_total))
-    return True
+    if state.phase == "failed":
+        common.show_error(state.error)
+        if st.button(t("ui.first_start_retry", lang), key="first_start_retry"):
+            prep.start()
+            st.rerun()
+        return False
+    prep.start()
+    state = prep.state
+    if state.phase == "done":
+        st.rerun()
+    st.session_state["_waited_first_start"] = True
+    _progress_panel(lang, state)
+    time.sleep(POLL_SECONDS)
+    st.rerun()
+    return False
+
+
+def _progress_panel(lang: str, state: actions.PreparationState) -> None:
+    what = t("ui.preparing_demo" if state.demo else "ui.preparing", lang)
+    if state.phase == "loading" or not state.total:
+        text = t("ui.loading_demo", lang) if state.phase == "loading" else t("ui.scan_start", lang)
+        fraction = 0.0
+    else:
+        label = common.series_label(common.catalogue(), state.label, lang)
+        text = t("ui.preparing_scan", lang, what=what, done=state.done, total=state.total, label=label)
+        fraction = state.done / state.total
+    with st.container(border=True, key="first_start_panel"):
+        st.subheader(t("ui.first_start", lang))
+        st.progress(min(max(fraction, 0.0), 1.0), text=text)
+        st.caption(t("ui.first_start_note", lang))
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ import getpass
 import logging
 import os
 import re
-import threading
 import traceback
 from collections.abc import Callable
 from datetime import date
@@ -17,7 +16,7 @@ import streamlit as st
 from app_pages.roles import ANALYST, VIEWER, load_role_map, role_for
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.store import Store, default_db_path, observations, open_store
-from monitoring import figures, records, tuning, views
+from monitoring import actions, figures, records, tuning, views
 from monitoring.i18n import DEFAULT_LANG, LANGUAGES, t
 from monitoring.settings import MonitorSettings, saved_settings, settings_from_json
 
@@ -46,9 +45,14 @@ def catalogue() -> Catalogue:
 
 
 @st.cache_resource(show_spinner=False)
-def bootstrap_lock() -> threading.Lock:
-    """One first-start (demo load and scan) at a time across sessions."""
-    return threading.Lock()
+def _preparation(path: str) -> actions.Preparation:
+    return actions.Preparation(_store(path), catalogue(), lambda: saved_settings(_store(path)), today=today(),
+                               who=current_user()[0] or "local")
+
+
+def preparation() -> actions.Preparation:
+    """The database's first start: one per server process, run in the background, shared by every session."""
+    return _preparation(str(default_db_path()))
 
 
 def today() -> pd.Timestamp:
@@ -345,6 +349,14 @@ def data_tables(lang_code: str) -> dict:
 Progress = Callable[[int, int, str], None]
 
 
+def series_label(cat: Catalogue, label: str, lang_code: str) -> str:
+    """The scan's ``"<indicator> <geo>"`` label as names, e.g. "First-time asylum applications – France"."""
+    code, _, geo = label.partition(" ")
+    ind = views.indicator_of(cat, code)
+    name = ind.name_in(lang_code) if ind else code
+    return f"{name} – {views.geo_label(cat, geo, lang_code)}" if geo else name
+
+
 def progress_bar(lang_code: str, before: Callable[[], None] | None = None) -> Progress:
     """A progress bar fed by the scan's ``progress(done, total, label)``, naming series (not codes)."""
     bar = st.progress(0.0, text=t("ui.scan_start", lang_code))
@@ -353,11 +365,7 @@ def progress_bar(lang_code: str, before: Callable[[], None] | None = None) -> Pr
     def progress(done: int, total: int, label: str) -> None:
         if before is not None and done <= 1:
             before()
-        code, _, geo = label.partition(" ")
-        ind = views.indicator_of(cat, code)
-        name = ind.name_in(lang_code) if ind else code
-        where = f"{name} – {views.geo_label(cat, geo, lang_code)}" if geo else name
-        text = t("ui.scanning", lang_code, done=done, total=total, label=where)
+        text = t("ui.scanning", lang_code, done=done, total=total, label=series_label(cat, label, lang_code))
         bar.progress(done / max(total, 1), text=text)
 
     progress.bar = bar  # so that the caller can remove it

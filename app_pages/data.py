@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import common, downloads
@@ -55,10 +56,12 @@ def render() -> None:
 def _upload(lang: str) -> None:
     st.subheader(t("data.upload", lang))
     st.caption(t("data.upload_help", lang))
+    # A new key after each successful load empties the file box (a widget's files cannot be reset).
     files = st.file_uploader(
         t("data.files", lang), type=["csv", "tsv", "txt", "gz", "xlsx"], accept_multiple_files=True,
-        key="da_files"
+        key=f"da_files_{st.session_state.get('_upload_round', 0)}"
     )
+    _indicator_ids(lang)
     mappings = {}
     for n, f in enumerate(files or []):
         if f.name.lower().endswith(".xlsx") and not _has_tidy_sheet(f.getvalue()):
@@ -74,18 +77,33 @@ def _upload(lang: str) -> None:
             result = actions.upload_files(common.store(), common.catalogue(), common.settings(),
                                           [(f.name, f.getvalue()) for f in files], today=common.today(),
                                           who=common.current_user()[0], progress=progress,
-                                          sheet_mappings=mappings)
+                                          sheet_mappings=mappings, indicator_hint=t("data.indicator_hint", lang))
         except LoadError as exc:
             progress.bar.empty()
             st.error(t("data.load_failed", lang))
             st.code(str(exc), language=None, wrap_lines=True)  # quoted file content: shown as text
             return
         progress.bar.empty()
-        lines = [r.summary() for r in result.reports]
+        lines = [common.md_escape(r.summary()) for r in result.reports]  # file names shown as uploaded
         if result.scan is not None:
             lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
         common.flash("\n\n".join(lines))
+        st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
         st.rerun()
+
+
+def _indicator_ids(lang: str) -> None:
+    """The catalogue's ids, for a file's indicator column (the unknown-indicator message points here)."""
+    cat = common.catalogue()
+    with st.expander(t("data.ids", lang)):
+        table = pd.DataFrame({
+            "id": [i.id for i in cat.indicators],
+            "name": [i.name_in(lang) for i in cat.indicators],
+            "unit": [t(f"unit.{i.unit}", lang) for i in cat.indicators],
+            "frequency": [t(f"ui.freq_{i.frequency}", lang) for i in cat.indicators],
+        })
+        st.dataframe(table, hide_index=True, width="stretch", key="da_ids",
+                     column_config={c: t(f"data.ids_{c}", lang) for c in table})
 
 
 def _mapping(lang: str, name: str, data: bytes, key: str) -> excel.SheetMapping | None:

@@ -39,7 +39,7 @@ PLANTED_ANOMALIES = (
     ("refused_entry", "AT", "2025", 2.0),  # in a provisional year: a rise still alarms
     ("effective_returns", "DE", "2026-Q1", 0.5),  # returns collapse; Q1 is the first final quarter
     ("effective_returns", "DE", "2026-Q2", 0.5),
-    ("repatriated_persons", "CH", "2025-11", 3.0),  # a readmission charter flight
+    ("repatriated_persons", "DE", "2026-08", 0.4),  # readmissions collapse in the last final month
 )
 # Cells left empty (missing, never zero) to exercise gaps; EU_PLUS is then flagged `e`.
 MISSING = {("asylum_applications", "NL"): ("2018-07", "2018-08", "2018-09", "2018-10")}

@@ -314,10 +314,12 @@ def parse_file(
     today: dt.date,
     dataset: str | None = None,
     sheets: list[excel.SheetMapping] | None = None,
+    name: str | None = None,
 ) -> ParsedFile:
-    """Read and check one file (no database access); ``sheets`` maps a workbook's wide sheets."""
+    """Read and check one file (no database access); ``sheets`` maps a workbook's wide sheets. ``name``
+    is what messages and the load log call the file (an upload's name as uploaded; default its path)."""
     path = Path(path)
-    parsed = ParsedFile(str(path))
+    parsed = ParsedFile(name or str(path))
     try:
         too_big = textfile.check_size(parsed.file, path.stat().st_size)
         if too_big:
@@ -381,15 +383,20 @@ def load_files(
     who: str = "local",
     dataset: str | None = None,
     sheet_mappings=None,
+    names=None,
 ) -> list[LoadReport]:
     """Check every file, then load them all in one atomic write, or raise ``LoadError`` and change nothing.
 
     ``sheet_mappings`` reads workbooks' wide sheets: a dict from file name (or path) to a
-    ``SheetMapping`` or a list of them, or one list for every workbook of the call.
+    ``SheetMapping`` or a list of them, or one list for every workbook of the call. ``names`` (one per
+    path) is what messages, reports and the load log call the files (default their paths).
     """
+    paths = list(paths)
+    names = list(names) if names is not None else [None] * len(paths)
     parsed = [
-        parse_file(p, catalogue=catalogue, today=today, dataset=dataset, sheets=_mappings_for(p, sheet_mappings))
-        for p in paths
+        parse_file(p, catalogue=catalogue, today=today, dataset=dataset, sheets=_mappings_for(p, sheet_mappings),
+                   name=n)
+        for p, n in zip(paths, names, strict=True)
     ]
     problems = [p for f in parsed for p in f.problems]
     more = sum(f.more for f in parsed)

@@ -12,8 +12,9 @@ Python objects.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,13 @@ from indicators.catalogue import GEO_PATTERN, Catalogue
 
 MAX_PROBLEMS = 50
 MAX_COUNT = 1e12  # more people than live on Earth, by two orders of magnitude
+# The earliest year a period may fall in: no series the monitor reads starts earlier (Eurostat's
+# annual returns start in 2008), so "1899-01" or "0000-01" is a typing error, never history.
+EARLIEST_YEAR = 1990
+ENV_EARLIEST_YEAR = "MONITOR_EARLIEST_YEAR"
+# How to see the catalogue's ids, at the end of an unknown-indicator message (the CLI's hint; the
+# dashboard replaces it with ``with_indicator_hint``).
+INDICATOR_HINT = "see python -m indicators list"
 FLAGS = ("p", "e", "b", "c", "u")
 FIELDS = ("indicator", "geo", "period", "value", "flag")
 PERIOD_FORMS = {"M": "a monthly period YYYY-MM", "Q": "a quarterly period YYYY-Qn", "A": "an annual period YYYY"}
@@ -66,6 +74,16 @@ class Problem:
             if self.column_name:
                 where += f" ({self.column_name})"
         return f"{where}: {self.message}"
+
+
+def earliest_year() -> int:
+    """The earliest accepted year: ``MONITOR_EARLIEST_YEAR`` if set, else ``EARLIEST_YEAR``."""
+    raw = os.environ.get(ENV_EARLIEST_YEAR, "").strip()
+    if not raw:
+        return EARLIEST_YEAR
+    if not (raw.isascii() and raw.isdigit() and 1000 <= int(raw) <= 9999):
+        raise LoadError([problem(ENV_EARLIEST_YEAR, None, quoted(raw), "a year of four digits, such as 1990")])
+    return int(raw)
 
 
 def problem(
@@ -188,7 +206,7 @@ def check_rows(
     got.add(
         ~known,
         "indicator",
-        f"an indicator id from the catalogue ({', '.join(ids)}); see python -m indicators list",
+        f"an indicator id from the catalogue ({', '.join(ids)}); {INDICATOR_HINT}",
     )
     got.add(
         ~text["geo"].str.fullmatch(GEO_PATTERN.pattern.strip("^$")),
@@ -205,7 +223,12 @@ def check_rows(
         got.add(
             wrong_freq, "period", wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"]
         )
-    start = per_unique(text["period"].where(good_period, "1900"), period_start)
+    first = earliest_year()
+    year = pd.to_numeric(text["period"].str.slice(0, 4).where(good_period), errors="coerce")
+    early = good_period & (year < first)
+    got.add(early, "period", f"a period from {first} on (the earliest accepted year; {ENV_EARLIEST_YEAR} "
+            "changes it)")
+    start = per_unique(text["period"].where(good_period & ~early, str(first)), period_start)
     future = good_period & (start > pd.Timestamp(today))
     got.add(future, "period", f"a period that has started by {today.isoformat()}")
 
@@ -214,10 +237,14 @@ def check_rows(
     numeric = per_unique(raw, lambda u: u.str.fullmatch(_NUMBER_RE).fillna(False)).astype(bool)
     got.add(present & ~numeric, "value", "a number, or an empty cell for a missing value")
     value = per_unique(raw.where(numeric, ""), lambda u: pd.to_numeric(u.where(u != ""), errors="coerce"))
-    value = value.astype("float64")
+    value = value.astype("float64") + 0.0  # "-0" is stored as 0, never as -0.0
     percent = text["indicator"].isin([i.id for i in catalogue.indicators if i.unit == "percent"])
     got.add(numeric & percent & ((value < 0) | (value > 100)), "value", "a percentage from 0 to 100")
     got.add(numeric & ~percent & (value < 0), "value", "a count of 0 or more")
+    # Counts of persons or passports are whole: only percentages take fractions ("12.5", "1e-320").
+    units = text["indicator"].map({i.id: i.unit for i in catalogue.indicators}).fillna("").astype("str")
+    got.add(numeric & known & ~percent & (value >= 0) & (np.floor(value) != value), "value",
+            "a whole number of " + units)
     # Overflowing (9e999 reads as infinity) or absurd counts would break the statistics.
     got.add(numeric & ~percent & (value >= MAX_COUNT), "value", f"a count below {MAX_COUNT:.0e}")
 
@@ -249,6 +276,16 @@ def check_rows(
         }
     )
     return Checked(rows if got.count == 0 else rows.iloc[0:0], got.problems(), got.count)
+
+
+def with_indicator_hint(problems: Sequence[Problem], hint: str) -> list[Problem]:
+    """The problems with the CLI's hint on an unknown indicator replaced by ``hint`` (the dashboard's)."""
+    tail = "; " + INDICATOR_HINT
+    return [
+        replace(p, message=p.message.removesuffix(tail) + "; " + hint)
+        if p.message.endswith(tail) else p
+        for p in problems
+    ]
 
 
 def cross_file_duplicates(parts: Sequence[tuple[str, pd.DataFrame]]) -> tuple[list[Problem], int]:

@@ -7,9 +7,13 @@ through the store. No Streamlit here; progress is reported through a callback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 import shutil
+import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +24,7 @@ from indicators import fetch
 from indicators.catalogue import Catalogue
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.store import Store, episodes, events, observations, results
-from indicators.validation import LoadError
+from indicators.validation import LoadError, with_indicator_hint
 from monitoring.episodes import reconciler, resolve_after_of
 from monitoring.scan import ScanReport, relevel, scan
 from monitoring.settings import MonitorSettings, settings_from_json
@@ -56,6 +60,84 @@ def first_start(store: Store, catalogue: Catalogue, settings: MonitorSettings, *
 
 
 @dataclass(frozen=True)
+class PreparationState:
+    """What a first start is doing: ``phase`` is idle, loading (the demo files), scanning, done or failed."""
+
+    phase: str = "idle"
+    done: int = 0
+    total: int = 0
+    label: str = ""
+    error: BaseException | None = None
+    report: ScanReport | None = None
+    demo: bool = False  # the demo data was loaded by this preparation
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("loading", "scanning")
+
+
+class Preparation:
+    """The first start of one database, run once per server process in a background thread.
+
+    Every session (every page, every click) reads the same state and shows the same progress, so
+    navigating during the first start neither restarts nor blocks it. ``start`` is idempotent: it
+    starts the build unless one is running or the database needs none; after a failure it starts again.
+    """
+
+    def __init__(self, store: Store, catalogue: Catalogue, settings: Callable[[], MonitorSettings], *,
+                 today: pd.Timestamp, who: str = "local"):
+        self.store, self.catalogue, self.settings, self.today, self.who = store, catalogue, settings, today, who
+        self._lock = threading.Lock()
+        self._state = PreparationState()
+        self._thread: threading.Thread | None = None
+        self.builds = 0  # how many builds this object started (one, unless one failed)
+
+    @property
+    def state(self) -> PreparationState:
+        with self._lock:
+            return self._state
+
+    def _set(self, **changes) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+
+    def start(self) -> bool:
+        """Start the build in the background if needed; True when it is running (or just started)."""
+        with self._lock:
+            if self._state.running:
+                return True
+            if not needs_first_start(self.store):
+                if self._state.phase != "done":
+                    self._state = replace(self._state, phase="done")
+                return False
+            demo = demo_allowed() and observations.observation_count(self.store) == 0
+            self._state = PreparationState(phase="loading" if demo else "scanning", demo=demo)
+            self.builds += 1
+            self._thread = threading.Thread(target=self._run, name="monitor-first-start", daemon=True)
+            self._thread.start()
+            return True
+
+    def _progress(self, done: int, total: int, label: str) -> None:
+        self._set(phase="scanning", done=done, total=total, label=label)
+
+    def _run(self) -> None:
+        try:
+            _, report = first_start(self.store, self.catalogue, self.settings(), today=self.today,
+                                    progress=self._progress, who=self.who)
+        except BaseException as exc:  # shown by every page; the next visit may try again
+            self._set(phase="failed", error=exc)
+            return
+        self._set(phase="done", report=report)
+
+    def wait(self, timeout: float | None = None) -> PreparationState:
+        """Block until the build ends (tests, and a command-line start before serving)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.state
+
+
+@dataclass(frozen=True)
 class UploadResult:
     reports: list[LoadReport]
     touched: set[tuple[str, str]]
@@ -64,13 +146,14 @@ class UploadResult:
 
 def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths: Sequence[Path], *,
            today: pd.Timestamp, who: str, progress: Progress | None = None,
-           sheet_mappings: dict | None = None) -> UploadResult:
+           sheet_mappings: dict | None = None, names: Sequence[str] | None = None) -> UploadResult:
     """Load files through the same loader as the CLI (``LoadError`` on any problem), then rescan the
     series they touched (and the derived series that use them). ``sheet_mappings`` maps a workbook's
-    file name to the ``SheetMapping`` of its wide sheet."""
+    file name to the ``SheetMapping`` of its wide sheet; ``names`` are the files' names for messages
+    and the load log (default their paths)."""
     before = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
     reports = load_files(store, list(paths), catalogue=catalogue, today=pd.Timestamp(today).date(), who=who,
-                         sheet_mappings=sheet_mappings)
+                         sheet_mappings=sheet_mappings, names=names)
     after = observations.series_fingerprints(store).set_index(["indicator", "geo"])["fingerprint"].to_dict()
     touched = {key for key, fp in after.items() if before.get(key) != fp}
     if not touched:
@@ -86,26 +169,54 @@ def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths:
 
 def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                  files: Sequence[tuple[str, bytes]], *, today: pd.Timestamp, who: str,
-                 progress: Progress | None = None, sheet_mappings: dict | None = None) -> UploadResult:
-    """Uploaded files (name, bytes): kept under ``uploads/<time>/`` beside the database for provenance,
-    then loaded and rescanned as ``upload``. Problems name the file as uploaded; a failed load keeps
-    nothing. ``sheet_mappings`` maps an uploaded workbook's name to the mapping of its wide sheet."""
-    folder = store.path.parent / "uploads" / pd.Timestamp.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in files:
-        path = folder / (Path(name).name or "upload.csv")
-        path.write_bytes(data)
-        paths.append(path)
+                 progress: Progress | None = None, sheet_mappings: dict | None = None,
+                 indicator_hint: str | None = None) -> UploadResult:
+    """Uploaded files (name, bytes), loaded and rescanned as ``upload``, each named as uploaded in
+    messages, reports and the load log (never by a server path). ``sheet_mappings`` maps an uploaded
+    workbook's name to the mapping of its wide sheet; ``indicator_hint`` replaces the CLI's hint on an
+    unknown indicator (the dashboard's says where its page lists the ids).
+
+    Retention: no copy is kept. The files are written to a temporary folder beside the database for
+    the load and removed after it, loaded or not: the load log keeps each file's name and sha256 and
+    the store keeps its rows (and every value they replaced), which is the provenance the monitor
+    needs. Copies kept by earlier versions in ``uploads/<time>/`` are removed at the next upload.
+    """
+    prune_uploads(store)
+    folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=store.path.parent))
     try:
-        result = upload(store, catalogue, settings, paths, today=today, who=who, progress=progress,
-                        sheet_mappings=sheet_mappings)
-        return replace(result, reports=[replace(r, file=Path(r.file).name) for r in result.reports])
+        paths, names = [], []
+        for n, (name, data) in enumerate(files):
+            shown = Path(name.replace("\\", "/")).name or "upload.csv"
+            path = folder / str(n) / shown  # one folder per file: two uploads may share a name
+            path.parent.mkdir()
+            path.write_bytes(data)
+            paths.append(path)
+            names.append(shown)
+        return upload(store, catalogue, settings, paths, today=today, who=who, progress=progress,
+                      sheet_mappings=sheet_mappings, names=names)
     except LoadError as exc:
-        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
+        problems = with_indicator_hint(exc.problems, indicator_hint) if indicator_hint else exc.problems
+        raise LoadError(problems, exc.more) from None
     finally:
-        if not any(p.exists() and _loaded(store, p) for p in paths):
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_LEGACY_UPLOAD = re.compile(r"\d{8}-\d{6}-\d{6}")
+
+
+def prune_uploads(store: Store) -> int:
+    """Remove the upload copies earlier versions kept in ``uploads/<time>/`` beside the database
+    (only folders named as they named them); returns how many were removed."""
+    root = store.path.parent / "uploads"
+    removed = 0
+    if root.is_dir():
+        for folder in root.iterdir():
+            if folder.is_dir() and _LEGACY_UPLOAD.fullmatch(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        with contextlib.suppress(OSError):
+            root.rmdir()  # only when empty
+    return removed
 
 
 @dataclass(frozen=True)
@@ -136,11 +247,6 @@ def fetch_eurostat(store: Store, catalogue: Catalogue, settings: MonitorSettings
     fetch.discard_if_unused(got, result.reports)
     reports = fetch.named(result.reports)
     return FetchResult(fetch.report_lines(got, result.reports), reports, result.touched, result.scan)
-
-
-def _loaded(store: Store, path: Path) -> bool:
-    loads = observations.loads(store)
-    return bool(len(loads)) and str(path) in set(loads["file"])
 
 
 def rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp, who: str,

@@ -124,6 +124,27 @@ def anomaly_text(row: Mapping, indicator: Indicator, lang: str = DEFAULT_LANG) -
     return t("narrative.fired", lang, channels=channels)
 
 
+def good_news(row: Mapping, indicator: Indicator) -> str | None:
+    """The string key saying a period is well off expected in the good direction, else None.
+
+    "Well above expected" for an indicator whose fall is the concern (returns, readmissions, the
+    recognition rate) is past the upper bound (or above expected when there is no bound): good news,
+    never an alarm; likewise well below expected for one whose rise is the concern.
+    """
+    observed, expected = _value(row, "observed"), _value(row, "expected")
+    if observed is None or expected is None or indicator.bad_direction == "both":
+        return None
+    if indicator.bad_direction == "down":
+        bound = _value(row, "upper")
+        if observed > (expected if bound is None else max(bound, expected)):
+            return "narrative.good_news_above_return" if indicator.category == "return" else "narrative.good_news_above"
+        return None
+    bound = _value(row, "lower")
+    if observed < (expected if bound is None else min(bound, expected)):
+        return "narrative.good_news_below"
+    return None
+
+
 def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_LANG,
              catalogue: Catalogue | None = None) -> str:
     """The plain sentence for one scored period, in the language.
@@ -134,6 +155,9 @@ def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_L
     (criterion, criterion_since, criterion_crossed, change_yoy, change_ref). ``geo`` is the code: a
     destination reads "in France", an origin (the indicator's ``geo_role``) "(Germany)", and Kosovo's
     own series are named without a place.
+
+    A period flagged in the good direction (well above expected where a fall is the concern, as for
+    returns) reads as good news, "above expected: good news for returns; not an alarm".
 
     The two questions are said apart: an anomaly (level watch or alert) says how it was found and,
     when the criterion is above a threshold too, adds the criterion's status; a criterion crossing
@@ -149,6 +173,11 @@ def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_L
                     period=when)
     else:
         subject = t("narrative.subject", lang, indicator=name, geo=geo_in(geo, lang, catalogue), period=when)
+    news = good_news(row, indicator) if row.get("level", "alert") in ("watch", "alert") else None
+    if news:  # flagged, but in the good direction (e.g. results from before a direction was corrected)
+        return t("narrative.sentence_good_news", lang, subject=subject, news=t(news, lang),
+                 observed=value_text(row["observed"], indicator, lang),
+                 expected=value_text(row["expected"], indicator, lang))
     observed = t(
         f"narrative.observed_{indicator.bad_direction}",
         lang,

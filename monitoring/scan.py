@@ -162,7 +162,8 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     states: list[tuple[str, str, str, str, str]] = []
     for s in series:
         fp = s.fingerprint()
-        fh = settings.for_indicator(s.indicator.id).fit_hash()
+        # the fit depends on the catalogue's bad direction too (one-sided tests): a corrected one refits
+        fh = settings.for_indicator(s.indicator.id).fit_hash() + f"|bad {s.indicator.bad_direction}"
         if state.get(s.key) != (fp, fh) and (only is None or s.key in only):
             todo.append(s)
             states.append((s.indicator.id, s.geo, fp, fh, s.note))

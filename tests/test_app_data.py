@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from app_pages.common import md_escape
 from indicators.store import events, observations, open_store, results
 from monitoring.i18n import t
 from tests.apptest_support import app, texts
@@ -32,8 +33,14 @@ def button(at, key: str):
     return next(b for b in at.button if b.label == t(key))
 
 
+def uploader(at):
+    """The page's one file box (its key changes after each successful load, which empties it)."""
+    [box] = at.file_uploader
+    return box
+
+
 def upload(at, name: str, text: str):
-    at.file_uploader(key="da_files").set_value([(name, text.encode(), "text/csv")]).run()
+    uploader(at).set_value([(name, text.encode(), "text/csv")]).run()
     at.button(key="da_load").click().run()
     return at
 
@@ -57,7 +64,7 @@ def test_upload_loads_and_rescans_the_touched_series(demo_db):
     runs_before = len(results.runs(store))
     at = upload(app("data"), "november.csv", NEW_MONTH)
     assert not at.exception and not texts(at, "error")
-    assert any("november.csv: 1 new" in s for s in texts(at, "success"))
+    assert any(md_escape("november.csv: 1 new") in s for s in texts(at, "success"))
     de = observations.series(store, "asylum_applications", "DE")
     assert de["period"].iloc[-1] == "2026-11" and de["value"].iloc[-1] == 400
     assert len(results.runs(store)) == runs_before + 1
@@ -81,13 +88,45 @@ def test_a_bad_file_changes_nothing_and_says_where(demo_db):
     assert "bad.csv, line 2" in problems and "bad.csv, line 3" in problems
     assert "/tmp" not in problems  # named as uploaded, not by the server's path
     assert observations.observation_count(store) == count
+    assert uploader(at).value  # a failed load keeps the file in the box, to be fixed and loaded again
+
+
+def test_an_unknown_indicator_points_to_the_ids_on_the_page_not_to_a_command(demo_db):
+    at = upload(app("data"), "typo.csv", "indicator,geo,period,value,flag\nasylum_apps,DE,2026-10,3,\n")
+    [problems] = [c.value for c in at.code]
+    assert problems.startswith('typo.csv, line 2, column 1 (indicator): found "asylum_apps"; expected an '
+                               "indicator id from the catalogue (asylum_applications, ")
+    assert problems.endswith("; " + t("data.indicator_hint"))
+    assert "python -m" not in problems
+    ids = next(d.value for d in at.dataframe if "id" in d.value.columns)  # where the hint points
+    assert "asylum_applications" in set(ids["id"])
+    at = app("data")
+    at.selectbox(key="lang").set_value("sq").run()
+    at = upload(at, "typo.csv", "indicator,geo,period,value,flag\nasylum_apps,DE,2026-10,3,\n")
+    assert [c.value for c in at.code][0].endswith("; " + t("data.indicator_hint", "sq"))
+
+
+def test_a_successful_load_names_the_file_as_uploaded_empties_the_box_and_keeps_no_copy(demo_db):
+    store = open_store(demo_db)
+    legacy = demo_db.parent / "uploads" / "20260101-120000-000000"  # a copy kept by an earlier version
+    legacy.mkdir(parents=True)
+    (legacy / "old.csv").write_text(NEW_MONTH)
+    at = upload(app("data"), "nov*2026*.csv", NEW_MONTH)
+    assert not at.exception and not texts(at, "error")
+    [message] = texts(at, "success")
+    assert message.startswith(md_escape("nov*2026*.csv: 1 new"))  # as uploaded, shown literally
+    assert str(demo_db.parent) not in message and "upload" not in message.lower()
+    assert not uploader(at).value  # the box is empty after the load
+    assert "nov*2026*.csv" in set(observations.loads(store)["file"])  # the load log: the name, with its sha256
+    left = sorted(p.name for p in demo_db.parent.iterdir())
+    assert left == ["monitor.duckdb"] or all(p.startswith("monitor.duckdb") for p in left), left
 
 
 def test_a_wide_workbook_loads_through_the_mapping_chosen_on_the_page(demo_db):
     store = open_store(demo_db)
     data = (REAL / "xlsx_readmissions_columns.xlsx").read_bytes()
     at = app("data")
-    at.file_uploader(key="da_files").set_value([("readmissions.xlsx", data, XLSX)]).run()
+    uploader(at).set_value([("readmissions.xlsx", data, XLSX)]).run()
     assert not at.exception
     assert any("readmissions.xlsx" in m.value and "tidy" in m.value for m in at.markdown)
     assert at.dataframe[-2].value.loc[3, "A"] == "Country"  # the preview, rows numbered as in Excel
@@ -95,8 +134,8 @@ def test_a_wide_workbook_loads_through_the_mapping_chosen_on_the_page(demo_db):
     at.radio(key="da_map0_layout").set_value("columns").run()
     at.button(key="da_load").click().run()
     assert not at.exception and not texts(at, "error")
-    assert texts(at, "success")[0].startswith(
-        "readmissions.xlsx: 0 new, 30 revised, 0 unchanged rows; skipped 2 total rows or columns\n\nRescanned 5")
+    assert texts(at, "success")[0].startswith(md_escape(
+        "readmissions.xlsx: 0 new, 30 revised, 0 unchanged rows; skipped 2 total rows or columns") + "\n\nRescanned 5")
     de = observations.series(store, "repatriated_persons", "DE").set_index("period")["value"]
     assert de["2024-01"] == 212 and de["2024-06"] == 219
 
@@ -106,7 +145,7 @@ def test_a_bad_workbook_names_sheet_and_cell(demo_db):
     count = observations.observation_count(store)
     data = (REAL / "xlsx_bad_readmissions.xlsx").read_bytes()
     at = app("data")
-    at.file_uploader(key="da_files").set_value([("readmissions.xlsx", data, XLSX)]).run()
+    uploader(at).set_value([("readmissions.xlsx", data, XLSX)]).run()
     at.selectbox(key="da_map0_indicator").set_value("repatriated_persons").run()
     at.radio(key="da_map0_layout").set_value("columns").run()
     at.button(key="da_load").click().run()

@@ -72,10 +72,13 @@ def test_language_switch_translates_the_page(demo_db):
 def test_first_start_loads_the_demo_and_scans(tmp_path, app_env):
     path = tmp_path / "fresh.duckdb"
     app_env.setenv("MONITOR_DB", str(path))
-    at = app()
+    at = app()  # waits while the background build shows its progress, re-polling until it is done
     assert not at.exception
     assert at.dataframe and len(_episodes_table(at)) > 0
-    assert not results.runs(open_store(path)).empty
+    assert len(results.runs(open_store(path))) == 1
+    other = app("data")  # a second session, another page: the same prepared database, no second build
+    assert not other.exception and not texts(other, "error")
+    assert len(results.runs(open_store(path))) == 1
 
 
 @pytest.mark.parametrize("page", PAGES)

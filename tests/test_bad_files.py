@@ -8,6 +8,7 @@ CRLF line endings (what Excel's "CSV UTF-8" writes).
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,16 @@ EXPECTED = {
     "overflow.csv": '{path}, line 2, column 4 (value): found "9e999"; expected a count below 1e+12',
     "future.csv": '{path}, line 3, column 3 (period): found "2027-01"; expected a period that has started by '
     "2026-11-26",
+    "fraction.csv": "\n".join([
+        '{path}, line 3, column 4 (value): found "12.5"; expected a whole number of persons',
+        '{path}, line 4, column 4 (value): found "0.5"; expected a whole number of persons',
+        '{path}, line 5, column 4 (value): found "1e-320"; expected a whole number of passports',
+    ]),
+    "too_early.csv": "\n".join(
+        f'{{path}}, line {n}, column 3 (period): found "{p}"; expected a period from 1990 on (the earliest '
+        "accepted year; MONITOR_EARLIEST_YEAR changes it)"
+        for n, p in ((2, "1200-01"), (3, "1899-01"), (4, "0000-01"))
+    ),
 }
 ACCEPTED = ("bom.csv", "crlf.csv", "bom_crlf.csv")
 
@@ -103,6 +114,15 @@ def test_a_byte_order_mark_and_crlf_line_endings_are_accepted(store, catalogue, 
     assert (report.new, report.revised) == (1, 0)
     rows = observations(store)[["indicator", "geo", "period", "value", "flag"]].values.tolist()
     assert rows == [["border_exits", "XK", "2024-01", 41250.0, None]]
+
+
+def test_minus_zero_is_stored_as_zero(store, catalogue, today, tmp_path):
+    path = tmp_path / "minus_zero.csv"
+    path.write_text(HEADER + "border_exits,XK,2024-01,-0,\nrecognition_rate,DE,2024-Q1,-0.0,\n", encoding="utf-8")
+    load_files(store, [path], catalogue=catalogue, today=today)
+    values = observations(store)["value"].tolist()
+    assert values == [0.0, 0.0]
+    assert [math.copysign(1, v) for v in values] == [1.0, 1.0]  # 0, never -0.0
 
 
 def test_duplicate_keys_across_two_files_loaded_together(loaded, catalogue, today):

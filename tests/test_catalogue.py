@@ -114,3 +114,12 @@ def test_every_mapped_indicator_is_in_the_catalogue(catalogue):
     assert sorted(
         dict(e.where).get("applicant", dict(e.where).get("asyl_app")) for e in mapping["migr_asyappctzm"]
     ) == ["FRST", "NASY_APP"]
+
+
+def test_return_directions_follow_what_gam_watches(catalogue):
+    """Returns not keeping pace is the concern: returns and readmissions falling; orders to leave rising."""
+    assert {i: catalogue[i].bad_direction for i in ("effective_returns", "effective_returns_annual",
+                                                     "repatriated_persons", "return_decisions",
+                                                     "return_decisions_annual")} == {
+        "effective_returns": "down", "effective_returns_annual": "down", "repatriated_persons": "down",
+        "return_decisions": "up", "return_decisions_annual": "up"}

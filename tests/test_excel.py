@@ -164,7 +164,7 @@ def test_tidy_sheet_rules_apply_unchanged(store, catalogue, today, tmp_path):
     ws.append(["Readmissions"])
     ws.append(["indicator", "geo", "period", "value", "flag"])
     ws.append(["repatriated_persons", "DE", dt.datetime(2024, 1, 1), 12, None])
-    ws.append(["repatriated_persons", "DE", "2024-01", 12.5, None])  # duplicate (fractions kept)
+    ws.append(["repatriated_persons", "DE", "2024-01", 12.5, None])  # duplicate, and half a person
     ws.append(["no_such", "DE", "2024-02", 3, None])
     ws.append(["repatriated_persons", "DE", "2024-Q1", 3, "x"])
     ws.append(["repatriated_persons", "DE", dt.datetime(2027, 1, 1), 3, None, "note"])
@@ -175,8 +175,9 @@ def test_tidy_sheet_rules_apply_unchanged(store, catalogue, today, tmp_path):
         f'{path}, sheet "Data", row 4: found a second row for repatriated_persons, DE, 2024-01; expected one row '
         "per indicator, geo and period (first in row 3)"
     )
-    assert problems[1].startswith(f'{path}, sheet "Data", cell A5 (indicator): found "no_such"; expected an ')
-    assert problems[2:] == [
+    assert problems[1] == f'{path}, sheet "Data", cell D4 (value): found "12.5"; expected a whole number of persons'
+    assert problems[2].startswith(f'{path}, sheet "Data", cell A5 (indicator): found "no_such"; expected an ')
+    assert problems[3:] == [
         f'{path}, sheet "Data", cell C6 (period): found "2024-Q1"; expected a monthly period YYYY-MM for '
         "repatriated_persons",
         f'{path}, sheet "Data", cell E6 (flag): found "x"; expected one of p, e, b, c, u or an empty cell',

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from monitoring.settings import SettingsError, load_settings, parse_settings
 TODAY = dt.date(2026, 11, 26)
 CATALOGUE = load_catalogue()
 FOLDER = Path(tempfile.mkdtemp(prefix="fuzz-"))
+PERCENT = {i.id for i in CATALOGUE.indicators if i.unit == "percent"}
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 NASTY = ["", " ", "\t", '"', '""', "'", ",", ";", "\\", "#", "\x00", "\r", "\u00a0", "\ufeff", "ë", "😀", "=1+1",
@@ -48,6 +50,10 @@ def _parsed_or_named(path: Path) -> None:
         assert rows is not None
         assert not rows.duplicated(["indicator", "geo", "period"]).any()
         assert ((rows["value"] >= 0) & (rows["value"] < float("inf")) | rows["value"].isna()).all()
+        counts = rows[~rows["indicator"].isin(PERCENT)]["value"].dropna()
+        assert (counts == counts.round()).all()  # a count of persons is whole
+        assert not (rows["value"].dropna().map(lambda v: math.copysign(1, v)) < 0).any()  # never -0.0
+        assert (rows["period"].str.slice(0, 4).astype(int) >= 1990).all()
 
 
 VALUE = st.one_of(st.sampled_from(NASTY), st.builds("{}e{}".format, st.integers(0, 99), st.integers(-400, 400)),
@@ -58,6 +64,9 @@ VALUE = st.one_of(st.sampled_from(NASTY), st.builds("{}e{}".format, st.integers(
 @FAST
 @given(value=VALUE, indicator=st.sampled_from(IDS[:3]))
 @example(value="9e999", indicator="asylum_applications")  # read as infinity: found by this test
+@example(value="12.5", indicator="asylum_applications")  # a fraction of a person
+@example(value="1e-320", indicator="border_exits")
+@example(value="-0", indicator="recognition_rate")
 def test_tidy_values(value, indicator):
     form = "{}-Q1" if indicator == "recognition_rate" else "{}-01"
     rows = [f"{indicator},DE,{form.format(2000 + n)},{v}," for n, v in enumerate([value, "5"])]

@@ -118,3 +118,29 @@ def test_quarterly_series_name_the_visa_reference_as_the_quarter_holding_nov_dec
         "raised by visa rule vs Nov–Dec 2023.")
     assert reference_label(("2023-11", "2023-12")) == "November–December 2023"
     assert reference_label(("2023-11", "2023-12"), "en", "Q") == "Q4 2023"
+
+
+READMITTED = dict(ROW, period="2026-05", observed=42.0, expected=29.0, lower=18.0, upper=38.0, last_year=17.0)
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "Persons readmitted to Kosovo (France), May 2026: 42, expected 29; above expected: good news for "
+           "returns; not an alarm."),
+    ("sq", "Persona të riatdhesuar në Kosovë (Franca), maj 2026: 42, e pritur 29; mbi të priturën: lajm i mirë "
+           "për kthimet; nuk është alarm."),
+    ("sr", "Lica readmitovana na Kosovo (Francuska), maj 2026: 42, očekivano 29; iznad očekivanog: dobra vest za "
+           "povratke; nije uzbuna."),
+])
+def test_a_rise_in_returns_flagged_by_old_results_reads_as_good_news(catalogue, lang, expected):
+    assert catalogue["repatriated_persons"].bad_direction == "down"
+    assert sentence(READMITTED, catalogue["repatriated_persons"], "FR", lang, catalogue) == expected
+
+
+def test_good_news_the_other_way_and_real_alarms_unchanged(catalogue):
+    low = dict(ROW, observed=40.0, last_year=80.0)  # far below expected where a rise is the concern
+    assert sentence(low, catalogue["asylum_applications"], "France").endswith(
+        "40, expected 140; below expected: good news, a fall is not the concern for this indicator; not an alarm.")
+    fall = dict(READMITTED, observed=9.0)  # a fall in readmissions is the alarm
+    assert sentence(fall, catalogue["repatriated_persons"], "FR", "en", catalogue) == (
+        "Persons readmitted to Kosovo (France), May 2026: 9, expected 29 (lower bound 18); −47% on May 2025; "
+        "raised by seasonal baseline test.")

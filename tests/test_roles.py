@@ -102,7 +102,7 @@ def test_a_signed_in_viewer_reaches_no_write_action(demo_db, roles_file):
     at.text_area(key="al_comment").input("viewer ack")
     at.button[0].click().run()
     at = signed_in("data", VIEWER_USER)
-    at.file_uploader(key="da_files").set_value(
+    at.file_uploader(key="da_files_0").set_value(
         [("new.csv", b"indicator,geo,period,value,flag\nasylum_applications,DE,2026-11,400,p\n", "text/csv")]).run()
     at.button(key="da_load").click().run()
     assert t("ui.analysts_only") in texts(at, "error")

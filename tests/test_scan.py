@@ -263,3 +263,33 @@ def test_an_episode_keeps_how_it_was_first_seen_and_can_say_it_in_every_language
     first_en, first_sr = en.loc[episode.id, "first_reason"], sr.loc[episode.id, "first_reason"]
     assert first_en == episode.first_reason  # the sentence the scan stored, rebuilt from the first-seen figures
     assert first_sr.startswith("Prvi zahtevi za azil u Francuskoj, maj 2026: ")
+
+
+def test_readmissions_rising_is_never_an_alarm_and_falling_is(store, catalogue, tmp_path, today):
+    """Returns keeping pace is what GAM watches: a readmission charter (×3) is good news, a collapse an alarm."""
+    rows = (_series_rows("repatriated_persons", "FR", 30, 4, spike=("2026-05", 3.0))
+            + _series_rows("repatriated_persons", "DE", 120, 5, spike=("2026-05", 0.4)))
+    path = tmp_path / "readmissions.csv"
+    path.write_text("indicator,geo,period,value,flag\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load_files(store, [path], catalogue=catalogue, today=today)
+    _scan(store, catalogue)
+    stored = results.read_results(store).set_index(["indicator", "geo", "period"])
+    rise, fall = stored.loc[("repatriated_persons", "FR", "2026-05")], stored.loc[("repatriated_persons", "DE", "2026-05")]
+    assert rise.observed > 2 * rise.expected and rise.level == "normal"
+    assert fall.observed < fall.lower and fall.level == "alert"
+    assert fall.reason.startswith("Persons readmitted to Kosovo (Germany), May 2026: ")
+    assert "(lower bound " in fall.reason
+    flagged = episodes.read_episodes(store)
+    at_may = flagged[(flagged["start_period"] <= "2026-05") & (flagged["last_period"] >= "2026-05")]
+    assert list(at_may["geo"]) == ["DE"]  # the fall is an episode; the rise is none
+
+
+def test_a_corrected_bad_direction_refits_the_indicator(loaded, catalogue):
+    _scan(loaded, catalogue)
+    assert _scan(loaded, catalogue).series_refitted == 0
+    ind = catalogue["border_exits"]
+    object.__setattr__(ind, "bad_direction", "both")  # as the catalogue had for readmissions
+    try:
+        assert _scan(loaded, catalogue).series_refitted == 1
+    finally:
+        object.__setattr__(ind, "bad_direction", "up")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indicators.loaders import parse_file
-from indicators.validation import MAX_PROBLEMS, LoadError, Problem
+from indicators.validation import MAX_PROBLEMS, LoadError, Problem, with_indicator_hint
 
 HEADER = "indicator,geo,period,value,flag\n"
 GOOD = "border_exits,XK,2024-01,41250,\n"
@@ -60,6 +61,39 @@ RULES = [
         "negative value",
         HEADER + "border_exits,XK,2024-01,-3,\n",
         'line 2, column 4 (value): found "-3"; expected a count of 0 or more',
+    ),
+    (
+        "fraction of a person",
+        HEADER + "border_exits,XK,2024-01,12.5,\n",
+        'line 2, column 4 (value): found "12.5"; expected a whole number of persons',
+    ),
+    (
+        "half a person",
+        HEADER + "border_exits,XK,2024-01,0.5,\n",
+        'line 2, column 4 (value): found "0.5"; expected a whole number of persons',
+    ),
+    (
+        "a tiny fraction of a passport",
+        HEADER + "passport_issuance,XK,2024-01,1e-320,\n",
+        'line 2, column 4 (value): found "1e-320"; expected a whole number of passports',
+    ),
+    (
+        "a period before 1990",
+        HEADER + "border_exits,XK,1899-01,5,\n",
+        'line 2, column 3 (period): found "1899-01"; expected a period from 1990 on (the earliest accepted year; '
+        "MONITOR_EARLIEST_YEAR changes it)",
+    ),
+    (
+        "year 1200",
+        HEADER + "border_exits,XK,1200-01,5,\n",
+        'line 2, column 3 (period): found "1200-01"; expected a period from 1990 on (the earliest accepted year; '
+        "MONITOR_EARLIEST_YEAR changes it)",
+    ),
+    (
+        "year 0",
+        HEADER + "refused_entry,DE,0000,5,\n",
+        'line 2, column 3 (period): found "0000"; expected a period from 1990 on (the earliest accepted year; '
+        "MONITOR_EARLIEST_YEAR changes it)",
     ),
     (
         "non-numeric value",
@@ -159,6 +193,40 @@ def test_each_rule_has_its_exact_message(tmp_path, catalogue, today, rule, text,
     assert [str(p) for p in parsed.problems] == [f"{path}{separator}{message}"]
 
 
+def test_percentages_take_fractions_and_minus_zero_is_stored_as_zero(tmp_path, catalogue, today):
+    path = tmp_path / "ok.csv"
+    path.write_text(HEADER + "recognition_rate,DE,2024-Q1,12.5,\nrecognition_rate,DE,2024-Q2,-0,\n"
+                    "border_exits,XK,2024-01,-0,\nborder_exits,XK,2024-02,1.0,\nborder_exits,XK,1990-01,3e2,\n",
+                    encoding="utf-8")
+    parsed = parse_file(path, catalogue=catalogue, today=today)
+    assert parsed.problems == []
+    values = parsed.rows["value"].tolist()
+    assert values == [12.5, 0.0, 0.0, 1.0, 300.0]
+    assert [math.copysign(1, v) for v in values] == [1.0] * 5  # never -0.0
+
+
+def test_the_earliest_year_is_a_setting(tmp_path, catalogue, today, monkeypatch):
+    path = tmp_path / "old.csv"
+    path.write_text(HEADER + "border_exits,XK,1985-01,5,\n", encoding="utf-8")
+    monkeypatch.setenv("MONITOR_EARLIEST_YEAR", "1980")
+    assert parse_file(path, catalogue=catalogue, today=today).problems == []
+    monkeypatch.setenv("MONITOR_EARLIEST_YEAR", "1986")
+    [found] = parse_file(path, catalogue=catalogue, today=today).problems
+    assert found.message == ('found "1985-01"; expected a period from 1986 on (the earliest accepted year; '
+                             "MONITOR_EARLIEST_YEAR changes it)")
+    monkeypatch.setenv("MONITOR_EARLIEST_YEAR", "long ago")
+    with pytest.raises(LoadError, match='MONITOR_EARLIEST_YEAR: found "long ago"; expected a year of four digits'):
+        parse_file(path, catalogue=catalogue, today=today)
+
+
+def test_the_dashboard_replaces_the_command_hint(tmp_path, catalogue, today):
+    path = tmp_path / "typo.csv"
+    path.write_text(HEADER + "asylum_apps,DE,2024-01,5,\nborder_exits,XK,2024-01,-3,\n", encoding="utf-8")
+    problems = with_indicator_hint(parse_file(path, catalogue=catalogue, today=today).problems, "see the list")
+    assert problems[0].message.endswith("(" + IDS + "); see the list")
+    assert problems[1].message == 'found "-3"; expected a count of 0 or more'
+
+
 def test_every_problem_of_a_file_is_listed_in_line_order(catalogue, today):
     parsed = parse_file("tests/data/bad.csv", catalogue=catalogue, today=today)
     assert [(p.line, p.column) for p in parsed.problems] == [
@@ -250,6 +318,9 @@ TOKENS = st.sampled_from(
         "p",
         "x",
         "1e3",
+        "12.5",
+        "-0",
+        "1899-01",
         '"',
         "#",
         " ",
@@ -276,6 +347,10 @@ def _check_outcome(path, catalogue, today):
         assert rows is not None
         assert not rows.duplicated(["indicator", "geo", "period"]).any()
         assert ((rows["value"] >= 0) | rows["value"].isna()).all()
+        counts = rows[rows["indicator"] != "recognition_rate"]["value"].dropna()
+        assert (counts == counts.round()).all()  # whole numbers of persons
+        assert not any(math.copysign(1, v) < 0 for v in rows["value"].dropna())  # no -0.0
+        assert (rows["period"].str.slice(0, 4).astype(int) >= 1990).all()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

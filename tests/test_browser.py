@@ -101,3 +101,72 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for p in screenshots(args.db, args.out, args.height):
         print(p)
+
+
+def _server_tracebacks(db: Path) -> list[str]:
+    """Tracebacks the streamlit servers of this database wrote to their logs."""
+    logs = sorted(db.parent.glob(db.name + ".streamlit-*.log"))
+    return [line for log in logs for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
+
+
+def _switch_language(page, name: str) -> None:
+    box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first
+    box.locator("input").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    settle(page)
+
+
+def _button(page, label: str):
+    return page.get_by_role("button", name=label, exact=True).first
+
+
+@pytest.mark.browser
+def test_every_page_survives_language_changes_and_an_analyst_works_through_it(demo_db, tmp_path):
+    from monitoring.i18n import LANGUAGES, t
+
+    with streamlit_server(demo_db, env={"MONITOR_TODAY": TODAY}) as url, browser_page(height=1800) as page:
+        # Every page, English -> Shqip -> Srpski -> English, and each page's content drawn in that language.
+        for name in PAGES:
+            open_page(page, url, name)
+            no_exception(page)
+            for code in ("sq", "sr", "en"):
+                _switch_language(page, LANGUAGES[code])
+                no_exception(page)
+                assert page.get_by_text(t(f"nav.{name}", code), exact=True).count() >= 1, (name, code)
+
+        # Data: a good file loads and says so; a bad one is refused with its problems, as text.
+        open_page(page, url, "data")
+        page.locator("input[type='file']").first.set_input_files(str(ROOT / "tests" / "data" / "good.csv"))
+        settle(page)
+        _button(page, t("data.load")).click()
+        settle(page)
+        no_exception(page)
+        assert page.get_by_text("good.csv:", exact=False).count() >= 1
+        page.locator("input[type='file']").first.set_input_files(str(ROOT / "tests" / "data" / "bad.csv"))
+        settle(page)
+        _button(page, t("data.load")).click()
+        settle(page)
+        no_exception(page)
+        assert page.get_by_text(t("data.load_failed").split(":")[0], exact=False).count() >= 1
+
+        # Thresholds: a stricter alert threshold, saved with a reason.
+        open_page(page, url, "thresholds")
+        slider = page.get_by_role("slider", name=t("th.alert_alpha")).first
+        slider.focus()
+        slider.press("ArrowLeft")
+        settle(page)
+        page.get_by_label(t("th.reason"), exact=True).first.fill("browser test: stricter alerts")
+        _button(page, t("th.save")).click()
+        settle(page)
+        no_exception(page)
+        assert page.get_by_text(t("th.saved", episodes="").split(";")[0], exact=False).count() >= 1
+
+        # Alerts: acknowledge the first episode with a comment.
+        open_page(page, url, "alerts")
+        page.get_by_label(t("alerts.comment"), exact=True).first.fill("browser test: seen, following up")
+        _button(page, t("alerts.apply")).click()
+        settle(page)
+        no_exception(page)
+        done = t("alerts.done", action=t("alerts.status_acknowledged"))
+        assert page.get_by_text(done, exact=False).count() >= 1
+    assert _server_tracebacks(demo_db) == []

@@ -51,7 +51,7 @@ _NON_DIMS = {
     "obs_flag",
     "conf_status",
 }
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _PREFIX = {"dataflow", "last update", "structure", "structure_id", "structure_name", "action", "series_key", "obs_key"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHOWN_VALUES = 8  # distinct values a refusal lists

@@ -15,9 +15,11 @@ them are written in one atomic store write.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,8 +120,8 @@ def _head(text: str, file: str, parsed: ParsedFile) -> tuple[int, str] | None:
 
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _EXTRA = 3  # fields read beyond the header's, to recognise a number split by its commas
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_DECIMAL_COMMA = re.compile(r"\d+,\d+")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]+")
 
 
 def _header_problem(file: str, line: int, header: str) -> Problem:
@@ -307,6 +309,25 @@ def is_workbook(path: Path, data: bytes) -> bool:
     return suffix in (".xlsx", ".xls") or (not suffix and data.startswith(b"PK\x03\x04"))
 
 
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
+@contextlib.contextmanager
+def _exact_copy(path: Path, text: str):
+    """The text that was checked, in a private file under a name DuckDB reads as a plain path.
+
+    DuckDB's reader expands ``*``, ``?``, ``[...]`` and ``{...}`` in a path (``a_*.csv`` would read a
+    sibling file) and decompresses by extension; the copy has neither, keeps the file's name otherwise
+    (a Eurostat TSV is known by it) and holds exactly the bytes read and checked once.
+    """
+    with tempfile.TemporaryDirectory(prefix="monitor-load-") as folder:
+        name = _GLOB.sub("_", path.name.removesuffix(".gz")) or "input.txt"
+        copy = Path(folder) / name
+        with open(copy, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        yield copy
+
+
 def parse_file(
     path: str | Path,
     *,
@@ -358,17 +379,17 @@ def parse_file(
         )
     header_line, header = head
     parsed.format = detect_format(header)
-    try:
-        if parsed.format == "csv":
-            _tidy(path, parsed, header_line, header, '"' in text, catalogue, today)
-        else:
-            _eurostat(path, parsed, header_line, header, text, dataset, catalogue, today)
-    except StoreError as exc:
-        parsed.problems.append(
-            problem(
-                parsed.file, None, f"text the CSV reader rejects ({exc})", "a plain UTF-8 CSV or TSV file"
+    with _exact_copy(path, text) as copy:
+        try:
+            if parsed.format == "csv":
+                _tidy(copy, parsed, header_line, header, '"' in text, catalogue, today)
+            else:
+                _eurostat(copy, parsed, header_line, header, text, dataset, catalogue, today)
+        except StoreError as exc:
+            said = str(exc).replace(str(copy), parsed.file)  # the file as the user named it
+            parsed.problems.append(
+                problem(parsed.file, None, f"text the CSV reader rejects ({said})", "a plain UTF-8 CSV or TSV file")
             )
-        )
     ordered = sorted(parsed.problems, key=lambda p: (p.line or 0, p.column or 0))
     parsed.problems, parsed.more = ordered[:MAX_PROBLEMS], parsed.more + max(0, len(ordered) - MAX_PROBLEMS)
     return parsed

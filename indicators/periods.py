@@ -12,15 +12,15 @@ PANDAS_FREQ = {"M": "M", "Q": "Q-DEC", "A": "Y-DEC"}
 PERIODS_PER_YEAR = {"M": 12, "Q": 4, "A": 1}
 
 _PATTERNS = {
-    "M": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
-    "Q": re.compile(r"^(\d{4})-Q([1-4])$"),
-    "A": re.compile(r"^(\d{4})$"),
+    "M": re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$"),
+    "Q": re.compile(r"^([0-9]{4})-Q([1-4])$"),
+    "A": re.compile(r"^([0-9]{4})$"),
 }
 # Eurostat writes months as 2024M01 / 2024-01 and quarters as 2024Q1 / 2024-Q1.
 _EUROSTAT = {
-    "M": re.compile(r"^(\d{4})-?M?(0[1-9]|1[0-2])$"),
-    "Q": re.compile(r"^(\d{4})-?Q([1-4])$"),
-    "A": re.compile(r"^(\d{4})$"),
+    "M": re.compile(r"^([0-9]{4})-?M?(0[1-9]|1[0-2])$"),
+    "Q": re.compile(r"^([0-9]{4})-?Q([1-4])$"),
+    "A": re.compile(r"^([0-9]{4})$"),
 }
 
 

@@ -33,8 +33,8 @@ INDICATOR_HINT = "see python -m indicators list"
 FLAGS = ("p", "e", "b", "c", "u")
 FIELDS = ("indicator", "geo", "period", "value", "flag")
 PERIOD_FORMS = {"M": "a monthly period YYYY-MM", "Q": "a quarterly period YYYY-Qn", "A": "an annual period YYYY"}
-_PERIOD_RE = {"M": r"\d{4}-(?:0[1-9]|1[0-2])", "Q": r"\d{4}-Q[1-4]", "A": r"\d{4}"}
-_NUMBER_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_PERIOD_RE = {"M": r"[0-9]{4}-(?:0[1-9]|1[0-2])", "Q": r"[0-9]{4}-Q[1-4]", "A": r"[0-9]{4}"}
+_NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _SHOWN = 60  # longest found value quoted in full
 
 

@@ -32,12 +32,12 @@ _MONTHS = {name: n for n, names in enumerate((
     "august aug gusht avgust avg", "september sep sept shtator septembar", "october oct tetor oktobar okt",
     "november nov nëntor nentor novembar", "december dec dhjetor decembar"), 1) for name in names.split()}
 _PERIODS = (  # (pattern, builder) for period texts, tried in order
-    (re.compile(r"(\d{4})-(0[1-9]|1[0-2])|(\d{4})-Q[1-4]|\d{4}"), lambda m: m.group(0)),
-    (re.compile(r"(\d{4})\s*[-/.]?\s*M(\d{1,2})", re.I), lambda m: _month(m[1], m[2])),
-    (re.compile(r"(\d{4})[-/.](\d{1,2})"), lambda m: _month(m[1], m[2])),
-    (re.compile(r"(\d{1,2})[-/.](\d{4})"), lambda m: _month(m[2], m[1])),
-    (re.compile(r"(\d{4})\s*[-/ ]?\s*Q([1-4])", re.I), lambda m: f"{m[1]}-Q{m[2]}"),
-    (re.compile(r"Q([1-4])\s*[-/ ]?\s*(\d{4})", re.I), lambda m: f"{m[2]}-Q{m[1]}"),
+    (re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])|([0-9]{4})-Q[1-4]|[0-9]{4}"), lambda m: m.group(0)),
+    (re.compile(r"([0-9]{4})\s*[-/.]?\s*M([0-9]{1,2})", re.I), lambda m: _month(m[1], m[2])),
+    (re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})"), lambda m: _month(m[1], m[2])),
+    (re.compile(r"([0-9]{1,2})[-/.]([0-9]{4})"), lambda m: _month(m[2], m[1])),
+    (re.compile(r"([0-9]{4})\s*[-/ ]?\s*Q([1-4])", re.I), lambda m: f"{m[1]}-Q{m[2]}"),
+    (re.compile(r"Q([1-4])\s*[-/ ]?\s*([0-9]{4})", re.I), lambda m: f"{m[2]}-Q{m[1]}"),
     (re.compile(r"([^\W\d_]+)\.?[\s\-/]*(\d{4})"), lambda m: _month(m[2], _MONTHS.get(m[1].casefold()))),
 )
 

@@ -1,0 +1,77 @@
+"""Holes a hostile corpus found: a file can never change data it should not, and is refused by line and column."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicators.loaders import load_files
+from indicators.store.observations import observations
+from indicators.validation import LoadError
+
+HEADER = "indicator,geo,period,value,flag\n"
+NUMBER = "a number, or an empty cell for a missing value"
+
+
+def table(store) -> list[tuple]:
+    obs = observations(store)
+    return sorted((r.indicator, r.geo, r.period, None if r.value != r.value else r.value) for r in obs.itertuples())
+
+
+def refused(store, catalogue, today, path) -> str:
+    before = table(store)
+    with pytest.raises(LoadError) as info:
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert table(store) == before  # nothing changed
+    return str(info.value)
+
+
+@pytest.mark.parametrize("digits", ["١٢٦", "१२६", "１２６"], ids=["arabic-indic", "devanagari", "fullwidth"])
+def test_only_ascii_digits_are_numbers_in_a_tidy_csv(tmp_path, store, catalogue, today, digits):
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "asylum_applications,DE,2024-01,126,\n", encoding="utf-8")
+    load_files(store, [good], catalogue=catalogue, today=today)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + f"asylum_applications,DE,2024-01,{digits},\n", encoding="utf-8")
+    assert refused(store, catalogue, today, bad) == (
+        f'{bad}, line 2, column 4 (value): found "{digits}"; expected {NUMBER}')
+    assert table(store) == [("asylum_applications", "DE", "2024-01", 126.0)]  # never replaced by a missing value
+
+
+def test_only_ascii_digits_are_numbers_in_a_eurostat_tsv_cell(tmp_path, store, catalogue, today):
+    path = tmp_path / "migr_asyappctzm.tsv"
+    path.write_text("freq,unit,citizen,sex,age,applicant,geo\\TIME_PERIOD\t2024-01 \t2024-02 \n"
+                    "M,PER,XK,T,TOTAL,FRST,DE\t126 \t١٢٦ \n", encoding="utf-8")
+    assert refused(store, catalogue, today, path) == (
+        f'{path}, line 2, column 3 (2024-02): found "١٢٦"; expected {NUMBER}')
+
+
+def test_only_ascii_digits_are_numbers_in_an_sdmx_obs_value(tmp_path, store, catalogue, today):
+    path = tmp_path / "asylum.csv"
+    path.write_text("DATAFLOW,LAST UPDATE,freq,unit,citizen,sex,age,applicant,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG\n"
+                    "ESTAT:MIGR_ASYAPPCTZM(1.0),24/10/25 23:00:00,M,PER,XK,T,TOTAL,FRST,DE,2024-01,१२६,\n",
+                    encoding="utf-8")
+    assert refused(store, catalogue, today, path) == (
+        f'{path}, line 2, column 11 (OBS_VALUE): found "१२६"; expected {NUMBER}')
+
+
+@pytest.mark.parametrize("period", ["２０２４-01", "٢٠٢٤-01"], ids=["fullwidth", "arabic-indic"])
+def test_a_year_in_other_digits_is_refused_with_its_column_not_a_traceback(tmp_path, store, catalogue, today, period):
+    path = tmp_path / "y.csv"
+    path.write_text(HEADER + f"asylum_applications,DE,{period},5,\n", encoding="utf-8")
+    assert refused(store, catalogue, today, path) == (
+        f'{path}, line 2, column 3 (period): found "{period}"; expected a period YYYY-MM, YYYY-Qn or YYYY')
+
+
+def test_a_file_name_is_a_path_never_a_pattern(tmp_path, store, catalogue, today):
+    # DuckDB's reader expands * ? [ ] { }: 'a_*.csv' read its sibling's rows under its own name.
+    named = tmp_path / "a_*.csv"
+    named.write_text(HEADER + "asylum_applications,DE,2024-01,5,\n", encoding="utf-8")
+    (tmp_path / "a_b.csv").write_text(HEADER + "asylum_applications,FR,2024-01,99,\n"
+                                      "asylum_applications,FR,2024-02,98,\n", encoding="utf-8")
+    [report] = load_files(store, [named], catalogue=catalogue, today=today)
+    assert (report.file, report.new) == (str(named), 1)
+    assert table(store) == [("asylum_applications", "DE", "2024-01", 5.0)]
+    bad = tmp_path / "b_[x].csv"
+    bad.write_text(HEADER + "asylum_applications,DE,2024-02,-1,\n", encoding="utf-8")
+    assert refused(store, catalogue, today, bad) == (
+        f'{bad}, line 2, column 4 (value): found "-1"; expected a count of 0 or more')

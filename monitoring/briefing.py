@@ -18,7 +18,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, episodes, observations, results
-from monitoring.i18n import DEFAULT_LANG, number, percent, period_label, strings, t
+from monitoring.i18n import DEFAULT_LANG, month_name, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.views import history_frame, indicator_of, reference_label
@@ -172,7 +172,7 @@ def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, setti
 
     if indicator.frequency == "M":
         first = at - 1
-        window = (f"{t(f'month.{first.month}', lang)}–{period_label(at, lang)}" if first.year == at.year
+        window = (f"{month_name(first.month, lang)}–{period_label(at, lang)}" if first.year == at.year
                   else f"{period_label(first, lang)} – {period_label(at, lang)}")
     else:
         window = period_label(at, lang)

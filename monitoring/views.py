@@ -17,7 +17,7 @@ from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, episodes, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS, indicator_of
 from monitoring.episodes import EpisodeCount, latest_changes, open_episodes
-from monitoring.i18n import number, percent, period_label, strings, t
+from monitoring.i18n import month_name, number, percent, period_label, strings, t
 from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.visa_rule import criterion_applies, visa_rule
@@ -476,5 +476,5 @@ def reference_label(reference: tuple[str, ...], lang: str = "en", frequency: str
     if first == last:
         return period_label(first, lang)
     if first.year == last.year and first.freqstr.startswith("M"):
-        return f"{t(f'month.{first.month}', lang)}–{t(f'month.{last.month}', lang)} {first.year}"
+        return f"{month_name(first.month, lang)}–{month_name(last.month, lang)} {first.year}"
     return f"{period_label(first, lang)} – {period_label(last, lang)}"

@@ -4,15 +4,18 @@ and no user-facing text hard-coded in the pages."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import string
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from indicators.catalogue import load_catalogue
-from monitoring.i18n import LANGUAGES, _flatten, number, percent, period_label, strings, t
+from monitoring import i18n
+from monitoring.i18n import LANGUAGES, _flatten, date_text, number, percent, period_label, strings, t
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "monitoring" / "locales"
@@ -175,13 +178,45 @@ def test_indicator_names_are_translated_in_the_catalogue():
 
 @pytest.mark.parametrize("lang, expected", [
     ("en", ("1,234,567", "+121%", "−3%", "May 2026", "Q2 2026")),
-    ("sq", ("1\u202f234\u202f567", "+121%", "−3%", "maj 2026", "TM2 2026")),
+    ("sq", ("1\u00a0234\u00a0567", "+121%", "−3%", "maj 2026", "TM2 2026")),  # CLDR: a no-break space
     ("sr", ("1.234.567", "+121%", "−3%", "maj 2026", "K2 2026")),
 ])
 def test_numbers_and_months_are_formatted_for_the_language(lang, expected):
     got = (number(1234567, lang), percent(1.21, lang), percent(-0.03, lang), period_label("2026-05", lang),
            period_label("2026-Q2", lang))
     assert got == expected
+
+
+@pytest.mark.parametrize("lang", ["en", "sq", "sr"])
+def test_numbers_months_and_dates_are_cldrs(lang):
+    from babel.dates import format_date, get_month_names
+    from babel.numbers import format_decimal
+
+    locale = {"en": "en", "sq": "sq", "sr": "sr_Latn"}[lang]
+    assert number(1234567.891, lang, 2) == format_decimal(Decimal("1234567.89"), format="#,##0.00", locale=locale)
+    assert [period_label(f"2026-{m:02d}", lang) for m in range(1, 13)] == [
+        f"{name} 2026" for name in get_month_names("wide", context="stand-alone", locale=locale).values()]
+    assert date_text(dt.date(2026, 11, 26), lang) == format_date(dt.date(2026, 11, 26), "long", locale=locale)
+
+
+def test_the_hand_kept_tables_are_gone():
+    for lang in ("en", "sq", "sr"):
+        assert not [k for k in strings(lang) if k.startswith(("month.", "date_month.")) or k == "export.date"]
+    assert not hasattr(i18n, "_SEPARATORS")
+
+
+@pytest.mark.parametrize("value, decimals, expected", [
+    (6.25, 1, "6.3"), (2.5, 0, "3"), (0.125, 2, "0.13"), (-2.5, 0, "-3"), (-0.04, 1, "0.0"), (6.0, 1, "6.0"),
+    (1234.5, 0, "1,235"),
+])
+def test_half_up_rounding_is_kept(value, decimals, expected):
+    assert number(value, "en", decimals) == expected
+    assert number(value, "sr", decimals) == expected.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def test_a_percent_that_rounds_to_zero_has_no_sign():
+    assert percent(0.004, "sq") == "0%" and percent(-0.004, "sr") == "0%" and percent(0.005) == "+1%"
+    assert percent(12.345, "sq") == "+1\u00a0235%"
 
 
 def test_a_missing_key_falls_back_to_english_and_an_unknown_language_is_refused():

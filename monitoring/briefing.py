@@ -238,7 +238,7 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
         indicator_name=ind.name_in(lang), geo_label=geo_name(geo, lang, catalogue),
         period_label=period_label(row["period"], lang), sentence=sentence(row, ind, geo, lang, catalogue),
         observed=value_text(row["observed"], ind, lang), expected=value_text(row["expected"], ind, lang),
-        bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line,
+        bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line_in(lang),
         visa=visa_figures(history, ind, row["period"], settings, lang), history=history)
 
 
@@ -301,7 +301,7 @@ def build_briefing(store: Store, catalogue: Catalogue, settings: MonitorSettings
     for ind_id in dict.fromkeys(rows["indicator"]):
         ind = indicator_of(catalogue, ind_id)
         if ind is not None:
-            by_source.setdefault(ind.source_line, []).append(ind.name_in(lang))
+            by_source.setdefault(ind.source_line_in(lang), []).append(ind.name_in(lang))
     visa = settings.visa_rule
     return Briefing(
         lang=lang, period=month, period_label=period_label(month, lang), status=status, alerts=n_alerts,

@@ -63,7 +63,7 @@ def series_meta(title: str, indicator, history: pd.DataFrame, *, lang: str = DEF
     """
     seen = history.loc[history["observed"].notna(), "period"] if len(history) else history.get("period", [])
     last = period_label(str(seen.iloc[-1]), lang) if len(seen) else ""
-    return ChartMeta(title=title, source=indicator.source_line, last_period=last, exported=today,
+    return ChartMeta(title=title, source=indicator.source_line_in(lang), last_period=last, exported=today,
                      synthetic=synthetic, lang=lang)
 
 

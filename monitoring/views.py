@@ -105,7 +105,7 @@ def freshness(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Dat
     rows = []
     by_source: dict[str, list[Indicator]] = {}
     for ind in catalogue.indicators:
-        by_source.setdefault(ind.source, []).append(ind)
+        by_source.setdefault(ind.source_in(lang), []).append(ind)
     for source, inds in by_source.items():
         cov = coverage[coverage["indicator"].isin([i.id for i in inds])]
         if cov.empty:

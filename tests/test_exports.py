@@ -147,6 +147,17 @@ def test_a_national_source_has_no_kosovo_footnote():
     assert exports.footer_text(meta) == "Source: Kosovo Police · Data to October 2026 · Exported November 26, 2026"
 
 
+@pytest.mark.parametrize("lang, source", [("en", "Kosovo Police"), ("sq", "Policia e Kosovës"),
+                                          ("sr", "Kosovska policija")])
+def test_the_footer_names_a_national_source_in_the_language(lang, source):
+    from indicators.catalogue import load_catalogue
+
+    history = pd.DataFrame({"period": ["2026-09", "2026-10"], "observed": [1.0, 2.0]})
+    meta = exports.series_meta("x", load_catalogue()["border_exits"], history, lang=lang, today=TODAY)
+    assert meta.source == source
+    assert exports.footer_text(meta).startswith(t("export.source", lang, source=source) + " · ")
+
+
 def test_series_meta_names_the_source_and_the_last_observed_period():
     from indicators.catalogue import load_catalogue
 

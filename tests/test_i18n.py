@@ -223,3 +223,24 @@ def test_a_missing_key_falls_back_to_english_and_an_unknown_language_is_refused(
     assert t("brief.title", "sq") != t("brief.title", "en")
     with pytest.raises(KeyError, match="unknown language 'de'"):
         strings("de")
+
+
+def test_source_names_are_translated_where_they_are_not_a_name():
+    from monitoring.derived import RETURN_RATE
+
+    indicators = [*load_catalogue().indicators, RETURN_RATE]
+    untranslated = [(ind.id, lang) for ind in indicators if ind.source != "Eurostat" for lang in ("sq", "sr")
+                    if ind.source_in(lang) == ind.source]
+    assert untranslated == []
+    police = load_catalogue()["border_exits"]
+    assert police.source_in("sq") == "Policia e Kosovës" and police.source_in("sr") == "Kosovska policija"
+    assert police.source_in("en") == police.source == "Kosovo Police"
+    assert load_catalogue()["asylum_applications"].source_line_in("sq") == "Eurostat migr_asyappctzm"
+
+
+def test_the_sources_survive_a_catalogue_round_trip():
+    from indicators.catalogue import indicator_toml, parse_catalogue
+
+    police = load_catalogue()["border_exits"]
+    again = parse_catalogue(indicator_toml(police)).indicators[0]
+    assert dict(again.sources) == dict(police.sources) and dict(again.names) == dict(police.names)

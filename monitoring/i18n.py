@@ -59,6 +59,19 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **values) -> str:
     return text.format(**values) if values else text
 
 
+@cache
+def _seeded_events() -> dict[str, str]:
+    """The seeded events' English labels -> their keys in the ``event`` table."""
+    return {text: key for key, text in strings(DEFAULT_LANG).items() if key.startswith("event.")}
+
+
+def event_label(label: str, lang: str = DEFAULT_LANG, created_by: str | None = "system") -> str:
+    """An event's label in the language: the events the database is seeded with (added by ``system``,
+    label unchanged) are translated; those users add or edit are shown as written."""
+    key = _seeded_events().get(label) if created_by == "system" else None
+    return t(key, lang) if key else label
+
+
 def _half_up(value: float, decimals: int) -> Decimal:
     """Rounded half up, as people round (6.25 -> 6.3), not half-to-even on binary floats; never -0."""
     rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)

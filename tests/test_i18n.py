@@ -244,3 +244,15 @@ def test_the_sources_survive_a_catalogue_round_trip():
     police = load_catalogue()["border_exits"]
     again = parse_catalogue(indicator_toml(police)).indicators[0]
     assert dict(again.sources) == dict(police.sources) and dict(again.names) == dict(police.names)
+
+
+def test_every_seeded_event_has_its_translations():
+    from indicators.store.schema import SEED_EVENTS
+    from monitoring.i18n import event_label
+
+    for _, label in SEED_EVENTS:
+        assert event_label(label, "en") == label
+        for lang in ("sq", "sr"):
+            assert event_label(label, lang) != label, (lang, label)
+            assert event_label(label, lang, "analyst") == label  # a user's event stays as written
+    assert event_label("A user's own event", "sq") == "A user's own event"

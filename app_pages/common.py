@@ -269,12 +269,17 @@ def md_escape(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
-def flash(message: str, kind: str = "success") -> None:
-    """A message shown once, after the rerun that follows a write."""
+def flash(message: str, kind: str = "success", clear: tuple[str, ...] = ()) -> None:
+    """A message shown once, after the rerun that follows a write; ``clear``: the widgets (a reason, a
+    comment) to empty for the next one (a widget's value cannot be changed once it is drawn)."""
     st.session_state["_flash"] = (kind, message)
+    st.session_state["_clear"] = tuple(clear)
 
 
 def show_flash() -> None:
+    """The flash message of the last write; call before the page draws its widgets."""
+    for key in st.session_state.pop("_clear", ()):
+        st.session_state.pop(key, None)
     kind, message = st.session_state.pop("_flash", (None, None))
     if message:
         getattr(st, kind)(message)

@@ -253,12 +253,13 @@ def threshold_counts(candidate: MonitorSettings, indicator: str | None = None) -
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _audit_log(path: str, key: tuple[int, int, int]) -> pd.DataFrame:
-    return tuning.audit_log(_store(path))
+def _audit_log(path: str, key: tuple[int, int, int], lang_code: str) -> pd.DataFrame:
+    return tuning.audit_log(_store(path), lang_code, catalogue())
 
 
-def audit_log() -> pd.DataFrame:
-    return _audit_log(str(default_db_path()), version())
+def audit_log(lang_code: str = DEFAULT_LANG) -> pd.DataFrame:
+    """The settings' audit log, the changes said in the language."""
+    return _audit_log(str(default_db_path()), version(), lang_code)
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")

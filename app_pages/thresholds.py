@@ -126,7 +126,7 @@ def _rescan(lang: str) -> None:
 
 def _audit(lang: str) -> None:
     st.subheader(t("th.audit", lang))
-    log = common.audit_log()
+    log = common.audit_log(lang)
     if log.empty:
         st.caption(t("th.audit_empty", lang))
         return

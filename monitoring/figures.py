@@ -38,8 +38,7 @@ def _layout(fig: go.Figure, *, title: str = "", height: int = 420, y_title: str 
         font={"family": FONT, "size": 13},
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}} if title else None,
         margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 40},
-        # below the plot: a legend of two or three rows (Albanian, Serbian) above it would cover the title
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "xanchor": "left"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
         hovermode="x unified",
     )
     fig.update_yaxes(title_text=y_title, rangemode="tozero", separatethousands=True)
@@ -168,6 +167,9 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
         )
     add_events(fig, events, x.min(), x.max(), lang)
     fig = _layout(fig, title=title, height=height, y_title=y_title)
+    # below the axis: this legend takes two or three rows in Albanian and Serbian, which above the plot
+    # would cover the title
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0, "xanchor": "left"})
     if "period" in history and history["period"].astype(str).str.len().eq(4).all():  # annual: years on the axis
         fig.update_xaxes(dtick="M12", tickformat="%Y")
     return fig

@@ -202,8 +202,9 @@ def _text(value) -> str:
     return str(value)
 
 
-def audit_log(store: Store) -> pd.DataFrame:
-    """Saved settings, newest first: id, when, who, reason, what changed, the version reverted to."""
+def audit_log(store: Store, lang: str = "en", catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Saved settings, newest first: id, when, who, reason, what changed (as :func:`change_lines` says
+    it, in ``lang``), the version reverted to."""
     log = results.settings_log(store)
     if log.empty:
         return pd.DataFrame(columns=["id", "saved_at", "who", "reason", "changes", "reverts"])
@@ -211,7 +212,8 @@ def audit_log(store: Store) -> pd.DataFrame:
     previous = [load_settings().to_json(),
                 *ordered["settings"].iloc[:-1]]  # the first vs the shipped defaults
     ordered = ordered.assign(
-        changes=["; ".join(changes(p, s)) or "–" for p, s in zip(previous, ordered["settings"], strict=True)]
+        changes=["; ".join(change_lines(p, s, lang, catalogue)) or "–"
+                 for p, s in zip(previous, ordered["settings"], strict=True)]
     )
     # the version reverted to, as text: blank (never "None") for a save that reverts nothing
     ordered = ordered.assign(reverts=["" if pd.isna(v) else str(int(v)) for v in ordered["reverts"]])

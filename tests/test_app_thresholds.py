@@ -55,7 +55,7 @@ def test_save_needs_a_reason_then_is_audited_and_revertible(demo_db):
     assert list(log["reason"]) == ["fewer alerts on small series"]
     assert saved_settings(store).levels.alert_alpha == 0.001
     audit = at.dataframe[-1].value
-    assert "levels.alert_alpha: 0.01 → 0.001" in audit["changes"].iloc[0]
+    assert f"{t('th.alert_alpha')}: 0.01 → 0.001" in audit["changes"].iloc[0]  # the page's label, not a key
     assert at.text_input(key="th_reason").value == ""  # the reason is not kept for the next save
     # Revert to the first version after a second change: a new entry pointing at the first.
     second = app("thresholds")

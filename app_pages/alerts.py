@@ -55,13 +55,17 @@ def render() -> None:
 
 def _act(table, lang: str) -> None:
     st.subheader(t("alerts.act_title", lang))
+    # Keyed by episode: an action reorders the table (open ones first), and the choice stays on its episode.
+    rows = table.set_index("episode_id", drop=False)
     labels = {
-        n: t("alerts.choice", lang, indicator=r.indicator, geo=r.geo, start=r.start, peak=r.peak, status=r.status)
-        for n, r in enumerate(table.itertuples())
+        int(r.episode_id): t("alerts.choice", lang, indicator=r.indicator, geo=r.geo, start=r.start, peak=r.peak,
+                             status=r.status)
+        for r in rows.itertuples()
     }
-    choice = st.selectbox(t("alerts.choose", lang), list(labels), format_func=labels.get, key="al_choice")
-    row = table.iloc[choice]
-    episode_id = int(row["episode_id"])
+    if st.session_state.get("al_choice") not in labels:
+        st.session_state.pop("al_choice", None)
+    episode_id = st.selectbox(t("alerts.choose", lang), list(labels), format_func=labels.get, key="al_choice")
+    row = rows.loc[episode_id]
     if row["first_reason"]:
         st.caption(t("alerts.first_seen_as", lang, reason=row["first_reason"]))
     with st.form("alert_action", border=True):
@@ -73,12 +77,15 @@ def _act(table, lang: str) -> None:
         expires = st.date_input(t("alerts.expires", lang), value=None, key="al_expires",
                                 min_value=dt.date.today(), help=t("alerts.expires_help", lang))
         if st.form_submit_button(t("alerts.apply", lang), type="primary") and common.require_analyst():
-            if action in ("acknowledged", "dismissed") and not comment.strip():
-                st.error(t("alerts.comment_required", lang))
+            try:
+                actions.set_episode_status(common.store(), int(episode_id), action, who=common.current_user()[0],
+                                           comment=comment, expires=expires if action == "acknowledged" else None,
+                                           lang=lang)
+            except ValueError as exc:
+                st.error(str(exc))
             else:
-                actions.set_episode_status(common.store(), episode_id, action, who=common.current_user()[0],
-                                           comment=comment, expires=expires if action == "acknowledged" else None)
-                common.flash(t("alerts.done", lang, action=t(f"alerts.status_{action}", lang)))
+                common.flash(t("alerts.done", lang, action=t(f"alerts.status_{action}", lang)),
+                             clear=("al_comment", "al_expires"))
                 st.rerun()
     history = common.episode_history(episode_id, lang)
     st.markdown(f"**{t('alerts.history', lang)}**")

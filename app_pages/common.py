@@ -273,12 +273,13 @@ def threshold_counts(candidate: MonitorSettings, indicator: str | None = None) -
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _audit_log(path: str, key: tuple[int, int, int]) -> pd.DataFrame:
-    return tuning.audit_log(_store(path))
+def _audit_log(path: str, key: tuple[int, int, int], lang_code: str) -> pd.DataFrame:
+    return tuning.audit_log(_store(path), lang_code, catalogue())
 
 
-def audit_log() -> pd.DataFrame:
-    return _audit_log(str(default_db_path()), version())
+def audit_log(lang_code: str = DEFAULT_LANG) -> pd.DataFrame:
+    """The settings' audit log, the changes said in the language."""
+    return _audit_log(str(default_db_path()), version(), lang_code)
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
@@ -289,12 +290,17 @@ def md_escape(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
-def flash(message: str, kind: str = "success") -> None:
-    """A message shown once, after the rerun that follows a write."""
+def flash(message: str, kind: str = "success", clear: tuple[str, ...] = ()) -> None:
+    """A message shown once, after the rerun that follows a write; ``clear``: the widgets (a reason, a
+    comment) to empty for the next one (a widget's value cannot be changed once it is drawn)."""
     st.session_state["_flash"] = (kind, message)
+    st.session_state["_clear"] = tuple(clear)
 
 
 def show_flash() -> None:
+    """The flash message of the last write; call before the page draws its widgets."""
+    for key in st.session_state.pop("_clear", ()):
+        st.session_state.pop(key, None)
     kind, message = st.session_state.pop("_flash", (None, None))
     if message:
         getattr(st, kind)(message)

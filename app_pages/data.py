@@ -253,7 +253,7 @@ def _events(lang: str) -> None:
         with st.form(f"edit_event_{chosen}"):
             date = st.date_input(t("data.col_date", lang), value=row["date"], key=f"ev_edit_date_{chosen}")
             label = st.text_input(
-                t("data.col_label", lang), value=row["label"], key=f"ev_edit_label_{chosen}"
+                t("data.col_label", lang), value=row["label_as_written"], key=f"ev_edit_label_{chosen}"
             )
             delete = st.checkbox(t("data.delete_event", lang), key=f"ev_delete_{chosen}")
             if st.form_submit_button(t("data.save_event", lang)) and common.require_analyst():

@@ -86,25 +86,27 @@ def render() -> None:
     with st.expander(t("th.by_indicator", lang)):
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={c: t(f"th.col_{c}", lang) for c in table.columns})
-    diff = tuning.changes(saved_settings, new)
+    diff = tuning.change_lines(saved_settings, new, lang, cat)
     if tuning.needs_refit(saved_settings, new, cat):
         st.info(t("th.refit_note", lang))
     with st.form("save_thresholds", border=True):
         st.markdown(
             t("th.pending", lang, n=len(diff))
-            + ("\n\n" + "\n".join(f"- `{d}`" for d in diff) if diff else "")
+            + ("\n\n" + "\n".join(f"- {common.md_escape(d)}" for d in diff) if diff else "")
         )
         reason = st.text_input(t("th.reason", lang), key="th_reason", placeholder=t("th.reason_hint", lang))
         if (
             st.form_submit_button(t("th.save", lang), type="primary", disabled=not diff)
             and common.require_analyst()
         ):
-            if not reason.strip():
-                st.error(t("th.reason_required", lang))
-            else:
+            try:
                 actions.save_settings(common.store(), cat, new, who=common.current_user()[0], reason=reason,
-                                      today=common.today())
-                common.flash(t("th.saved", lang, episodes=EpisodeCount(after.alerts, after.watches).text(lang)))
+                                      today=common.today(), lang=lang)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                common.flash(t("th.saved", lang, episodes=EpisodeCount(after.alerts, after.watches).text(lang)),
+                             clear=("th_reason", "th_revert_id"))
                 st.rerun()
     _rescan(lang)
     _audit(lang)
@@ -124,28 +126,35 @@ def _rescan(lang: str) -> None:
 
 def _audit(lang: str) -> None:
     st.subheader(t("th.audit", lang))
-    log = common.audit_log()
+    log = common.audit_log(lang)
     if log.empty:
         st.caption(t("th.audit_empty", lang))
         return
     st.dataframe(
         log, hide_index=True, width="stretch", column_config={c: t(f"th.col_{c}", lang) for c in log.columns}
     )
+    # Any version but the one in force, and the shipped defaults (the first save has no earlier version).
+    reasons = log.set_index("id")["reason"]
+    choices = [int(i) for i in log["id"].iloc[1:]] + [actions.DEFAULTS]
     with st.form("revert", border=True):
         entry = st.selectbox(
             t("th.revert_to", lang),
-            list(log["id"]),
+            choices,
             key="th_revert_id",
-            format_func=lambda i: t("th.version", lang, id=i, reason=log.set_index("id").at[i, "reason"]),
+            format_func=lambda i: t("th.defaults", lang) if i == actions.DEFAULTS
+            else t("th.version", lang, id=i, reason=reasons.at[i]),
         )
         reason = st.text_input(t("th.reason", lang), key="th_revert_reason")
         if st.form_submit_button(t("th.revert", lang)) and common.require_analyst():
-            if not reason.strip():
-                st.error(t("th.reason_required", lang))
-            else:
+            try:
                 actions.revert_settings(common.store(), common.catalogue(), int(entry),
-                                        who=common.current_user()[0], reason=reason, today=common.today())
-                common.flash(t("th.reverted", lang, id=entry))
+                                        who=common.current_user()[0], reason=reason, today=common.today(),
+                                        lang=lang)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                done = t("th.reverted_defaults", lang) if entry == actions.DEFAULTS else t("th.reverted", lang, id=entry)
+                common.flash(done, clear=("th_revert_reason", "th_revert_id"))
                 st.rerun()
 
 

@@ -59,15 +59,25 @@ class Indicator:
     dataset: str = ""
     geo_role: str = "destination"
     names: Mapping[str, str] = field(default_factory=lambda: FrozenMap({}), compare=False)
+    sources: Mapping[str, str] = field(default_factory=lambda: FrozenMap({}), compare=False)
 
     def name_in(self, lang: str) -> str:
         """The indicator's name in a language (English when no translation is given)."""
         return self.names.get(lang) or self.name
 
+    def source_in(self, lang: str) -> str:
+        """The source's name in a language (``source_sq``, ``source_sr``; as written when not given:
+        ``Eurostat`` is a name in every language)."""
+        return self.sources.get(lang) or self.source
+
     @property
     def source_line(self) -> str:
         """Source and dataset code, e.g. ``Eurostat migr_asyappctzm``."""
-        return f"{self.source} {self.dataset}".strip()
+        return self.source_line_in("en")
+
+    def source_line_in(self, lang: str) -> str:
+        """Source (in the language) and dataset code: ``Policia e Kosovës``, ``Eurostat migr_asyappctzm``."""
+        return f"{self.source_in(lang)} {self.dataset}".strip()
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,8 @@ def _indicator(raw: dict, where: str) -> Indicator:
     missing = [f for f in _FIELDS if not str(raw.get(f, "")).strip()]
     if missing:
         raise CatalogueError(f"{where}: missing {', '.join(missing)}")
-    not_text = [f for f in (*_FIELDS, "dataset", *(f"name_{lang}" for lang in LANGUAGES))
+    not_text = [f for f in (*_FIELDS, "dataset", *(f"{kind}_{lang}" for kind in ("name", "source")
+                                                     for lang in LANGUAGES))
                 if f in raw and not isinstance(raw[f], str)]
     if not_text:
         raise CatalogueError(f"{where}: {not_text[0]} {raw[not_text[0]]!r} is not text")
@@ -137,11 +148,14 @@ def _indicator(raw: dict, where: str) -> Indicator:
             raise CatalogueError(f"{where}: {name} {raw[name]!r} is not {expected}")
     names = {lang: raw.get(f"name_{lang}", "") for lang in LANGUAGES if raw.get(f"name_{lang}")}
     names["en"] = raw["name"]
+    sources = {lang: raw[f"source_{lang}"] for lang in LANGUAGES if raw.get(f"source_{lang}")}
+    sources["en"] = raw["source"]
     return Indicator(
         **{f: str(raw[f]) for f in _FIELDS},
         dataset=str(raw.get("dataset", "")),
         geo_role=raw["geo_role"],
         names=FrozenMap(names),
+        sources=FrozenMap(sources),
     )
 
 
@@ -219,6 +233,8 @@ def indicator_toml(ind: Indicator) -> str:
             lines.append(f"name_{lang} = {q(ind.names[lang])}")
     for name in ("unit", "frequency", "category", "bad_direction", "geo_role", "source", "dataset", "description"):
         lines.append(f"{name} = {q(getattr(ind, name))}")
+        if name == "source":
+            lines += [f"source_{lang} = {q(ind.sources[lang])}" for lang in ("sq", "sr") if ind.sources.get(lang)]
     return "\n".join(lines) + "\n"
 
 

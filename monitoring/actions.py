@@ -26,8 +26,9 @@ from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.store import Store, episodes, events, observations, results
 from indicators.validation import LoadError, with_indicator_hint
 from monitoring.episodes import reconciler, resolve_after_of
+from monitoring.i18n import DEFAULT_LANG, t
 from monitoring.scan import ScanReport, relevel, scan
-from monitoring.settings import MonitorSettings, settings_from_json
+from monitoring.settings import MonitorSettings, load_settings, settings_from_json
 
 Progress = Callable[[int, int, str], None]
 # One process for the dashboard's scans: a spawned worker pool costs more than it saves for a
@@ -256,13 +257,14 @@ def rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, tod
 
 
 def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, who: str, reason: str,
-                  today: pd.Timestamp, reverts: int | None = None) -> int:
+                  today: pd.Timestamp, reverts: int | None = None, lang: str = DEFAULT_LANG) -> int:
     """Save settings with a reason (audit log) and re-level the stored results at them (no refit).
 
-    Settings that change a fit (method, baseline years, ...) take effect at the next scan.
+    Settings that change a fit (method, baseline years, ...) take effect at the next scan. A missing
+    reason is a ``ValueError`` whose message is in ``lang``.
     """
     if not reason.strip():
-        raise ValueError("Write a reason before saving: it is kept in the audit log.")
+        raise ValueError(t("th.reason_required", lang))
     levels = relevel(store, catalogue, settings, today=today)
     # one write: the settings, their audit entry, the levels and the episodes they make land together
     return results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts,
@@ -270,24 +272,38 @@ def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings,
                                  episodes=reconciler(levels, resolve_after_of(settings, levels["indicator"])))
 
 
+DEFAULTS = 0  # revert_settings: the shipped defaults (settings.toml), not a saved version
+
+
 def revert_settings(
-    store: Store, catalogue: Catalogue, entry_id: int, *, who: str, reason: str, today: pd.Timestamp
+    store: Store, catalogue: Catalogue, entry_id: int, *, who: str, reason: str, today: pd.Timestamp,
+    lang: str = DEFAULT_LANG
 ) -> int:
-    """Save an earlier settings version again (a new log entry pointing at the one reverted to)."""
+    """Save an earlier settings version again (a new log entry pointing at the one reverted to), or the
+    shipped defaults (``entry_id`` ``DEFAULTS``: an entry that reverts to nothing saved)."""
+    if entry_id == DEFAULTS:
+        return save_settings(store, catalogue, load_settings(), who=who, reason=reason, today=today, lang=lang)
     log = results.settings_log(store)
     row = log[log["id"] == entry_id]
     if row.empty:
-        raise ValueError(f"There is no saved settings version {entry_id}.")
+        raise ValueError(t("th.no_version", lang, id=entry_id))
     settings = settings_from_json(row["settings"].iloc[0])
-    return save_settings(store, catalogue, settings, who=who, reason=reason, today=today, reverts=entry_id)
+    return save_settings(store, catalogue, settings, who=who, reason=reason, today=today, reverts=entry_id,
+                         lang=lang)
 
 
 def set_episode_status(store: Store, episode_id: int, status: str, *, who: str, comment: str = "",
-                       expires: dt.date | None = None) -> None:
-    """Acknowledge (with a comment and optional expiry), dismiss as explained, or reopen an episode."""
+                       expires: dt.date | None = None, lang: str = DEFAULT_LANG) -> None:
+    """Acknowledge (with a comment and optional expiry), dismiss as explained, or reopen an episode.
+
+    A missing comment or an episode no longer there is a ``ValueError`` whose message is in ``lang``.
+    """
     if status in ("acknowledged", "dismissed") and not comment.strip():
-        raise ValueError("Write a comment: it says why the episode was acknowledged or dismissed.")
-    episodes.set_episode_status(store, episode_id, status=status, who=who, comment=comment, expires=expires)
+        raise ValueError(t("alerts.comment_required", lang))
+    try:
+        episodes.set_episode_status(store, episode_id, status=status, who=who, comment=comment, expires=expires)
+    except KeyError:
+        raise ValueError(t("alerts.no_episode", lang, id=episode_id)) from None
 
 
 def add_event(

@@ -18,7 +18,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, episodes, observations, results
-from monitoring.i18n import DEFAULT_LANG, number, percent, period_label, strings, t
+from monitoring.i18n import DEFAULT_LANG, month_name, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.views import history_frame, indicator_of, reference_label
@@ -185,7 +185,7 @@ def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, setti
 
     if indicator.frequency == "M":
         first = at - 1
-        window = (f"{t(f'month.{first.month}', lang)}–{period_label(at, lang)}" if first.year == at.year
+        window = (f"{month_name(first.month, lang)}–{period_label(at, lang)}" if first.year == at.year
                   else f"{period_label(first, lang)} – {period_label(at, lang)}")
     else:
         window = period_label(at, lang)
@@ -251,7 +251,7 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
         indicator_name=ind.name_in(lang), geo_label=geo_name(geo, lang, catalogue),
         period_label=period_label(row["period"], lang), sentence=sentence(row, ind, geo, lang, catalogue),
         observed=value_text(row["observed"], ind, lang), expected=value_text(row["expected"], ind, lang),
-        bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line,
+        bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line_in(lang),
         visa=visa_figures(history, ind, row["period"], settings, lang), history=history)
 
 
@@ -314,7 +314,7 @@ def build_briefing(store: Store, catalogue: Catalogue, settings: MonitorSettings
     for ind_id in dict.fromkeys(rows["indicator"]):
         ind = indicator_of(catalogue, ind_id)
         if ind is not None:
-            by_source.setdefault(ind.source_line, []).append(ind.name_in(lang))
+            by_source.setdefault(ind.source_line_in(lang), []).append(ind.name_in(lang))
     visa = settings.visa_rule
     return Briefing(
         lang=lang, period=month, period_label=period_label(month, lang), status=status, alerts=n_alerts,

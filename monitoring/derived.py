@@ -30,6 +30,11 @@ RETURN_RATE = Indicator(
         "sq": "Shkalla e kthimit (kthime efektive / vendime kthimi)",
         "sr": "Stopa povratka (efektivni povratci / odluke o povratku)",
     }),
+    sources=FrozenMap({
+        "en": "Derived from Eurostat migr_eirtn and migr_eiord",
+        "sq": "Llogaritur nga Eurostat migr_eirtn dhe migr_eiord",
+        "sr": "Izračunato iz Eurostat migr_eirtn i migr_eiord",
+    }),
 )
 DERIVED = (RETURN_RATE,)
 EU_PLUS = "EU_PLUS"

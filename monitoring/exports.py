@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitoring.i18n import DEFAULT_LANG, period_label, t
+from monitoring.i18n import DEFAULT_LANG, date_text, period_label, t
 
 FORMATS = ("png", "svg", "pdf")
 # Layout size of an exported chart; PNGs are rendered at twice that (2200 px wide, for slides).
@@ -64,13 +64,8 @@ def series_meta(title: str, indicator, history: pd.DataFrame, *, lang: str = DEF
     """
     seen = history.loc[history["observed"].notna(), "period"] if len(history) else history.get("period", [])
     last = period_label(str(seen.iloc[-1]), lang) if len(seen) else ""
-    return ChartMeta(title=title, source=indicator.source_line, last_period=last, exported=today,
+    return ChartMeta(title=title, source=indicator.source_line_in(lang), last_period=last, exported=today,
                      synthetic=synthetic, lang=lang)
-
-
-def date_text(day: dt.date, lang: str = DEFAULT_LANG) -> str:
-    """A date in words: ``26 November 2026``, ``26 nëntor 2026``, ``26. novembar 2026``."""
-    return t("export.date", lang, day=day.day, month=t(f"date_month.{day.month}", lang), year=day.year)
 
 
 def source_text(source: str, lang: str = DEFAULT_LANG) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from monitoring.i18n import DEFAULT_LANG, number, t
+from monitoring.i18n import DEFAULT_LANG, event_label, number, t
 
 OBSERVED = "#1f3b73"
 EXPECTED = "#6b7280"
@@ -60,13 +61,25 @@ def _events_in_range(events: pd.DataFrame | None, start, end) -> pd.DataFrame:
     return frame[frame["date"] != VISA_FREE].sort_values("date")
 
 
+EVENT_LINE_CHARS = 36  # characters per line of an event's label along its line (two lines at most)
+
+
+def event_text(label: str, width: int = EVENT_LINE_CHARS, lines: int = 2) -> str:
+    """An event's label as it runs along its line: wrapped onto at most two lines that fit the plot's
+    height (cut with "…" only past that), escaped, since plotly reads tags such as <b> in text."""
+    wrapped = textwrap.wrap(label, width, max_lines=lines, placeholder=" …", break_long_words=True) or [""]
+    return "<br>".join(html.escape(line) for line in wrapped)
+
+
 def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: str = DEFAULT_LANG,
                row: int | None = None, col: int | None = None) -> go.Figure:
-    """Vertical lines for events inside [start, end], plus the visa-free line; labels run along the lines."""
+    """Vertical lines for events inside [start, end], plus the visa-free line; labels run down along the
+    lines from the plot's top, wrapped so that they are read whole (the full label on hover)."""
     kwargs = {"row": row, "col": col} if row else {}
     shown = _events_in_range(events, start, end)
-    # Labels are typed by users: escaped, since plotly reads tags such as <b> or <a href> in text.
-    lines = [(r.date, html.escape(str(r.label)), EVENT, "#4b5563") for r in shown.itertuples(index=False)]
+    # Labels are typed by users (seeded events are shown in the language).
+    lines = [(r.date, event_label(str(r.label), lang, getattr(r, "created_by", "system")), EVENT, "#4b5563")
+             for r in shown.itertuples(index=False)]
     if start <= VISA_FREE <= end:
         lines.append((VISA_FREE, t("fig.visa_free", lang), "#7c3aed", "#7c3aed"))
     for date, label, colour, text_colour in lines:
@@ -76,11 +89,9 @@ def add_events(fig: go.Figure, events: pd.DataFrame | None, start, end, lang: st
                       **kwargs)
         if row:
             continue
-        short = label if len(label) <= 45 else html.unescape(label)[:43].rstrip() + "…"
-        short = html.escape(html.unescape(short)) if short.endswith("…") else short
-        fig.add_annotation(x=date, y=1.0, yref="y domain", text=short, hovertext=label, showarrow=False,
-                           textangle=-90, xanchor="right", yanchor="top", xshift=-2,
-                           font={"size": 10, "color": text_colour})
+        fig.add_annotation(x=date, y=1.0, yref="y domain", text=event_text(label), hovertext=html.escape(label),
+                           showarrow=False, textangle=-90, xanchor="right", yanchor="top", xshift=-2,
+                           align="right", font={"size": 10, "color": text_colour})
     return fig
 
 
@@ -159,6 +170,9 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
         )
     add_events(fig, events, x.min(), x.max(), lang)
     fig = _layout(fig, title=title, height=height, y_title=y_title)
+    # below the axis: this legend takes two or three rows in Albanian and Serbian, which above the plot
+    # would cover the title
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0, "xanchor": "left"})
     if "period" in history and history["period"].astype(str).str.len().eq(4).all():  # annual: years on the axis
         fig.update_xaxes(dtick="M12", tickformat="%Y")
     return fig

@@ -18,7 +18,7 @@ from indicators.periods import to_period
 from indicators.store import Store, episodes, events, observations
 from monitoring.episodes import RANK, EpisodeCount, open_episodes
 from monitoring.exports import DATE, Sheet, period_cell, sheet, when_cell
-from monitoring.i18n import period_label, t
+from monitoring.i18n import event_label, period_label, t
 from monitoring.narrative import sentence
 from monitoring.views import geo_label, indicator_of
 
@@ -305,14 +305,17 @@ EVENT_COLUMNS = ("id", "date", "label", "indicator", "geo", "created_by")
 
 
 def event_table(store: Store, catalogue: Catalogue, lang: str = "en") -> pd.DataFrame:
-    """Events (not deleted), newest first: names to display; codes in ``indicator_id`` and ``geo_code``."""
+    """Events (not deleted), newest first: names to display (a seeded event's label in the language, as
+    stored in ``label_as_written``); codes in ``indicator_id`` and ``geo_code``."""
     evts = events.list_events(store)
     if evts.empty:
-        return pd.DataFrame(columns=[*EVENT_COLUMNS, "indicator_id", "geo_code"])
+        return pd.DataFrame(columns=[*EVENT_COLUMNS, "label_as_written", "indicator_id", "geo_code"])
     out = evts.sort_values("date", ascending=False)
     ind = [indicator_of(catalogue, i) if isinstance(i, str) and i else None for i in out["indicator"]]
     return pd.DataFrame({
-        "id": out["id"], "date": pd.to_datetime(out["date"]).dt.date, "label": out["label"],
+        "id": out["id"], "date": pd.to_datetime(out["date"]).dt.date,
+        "label": [event_label(lb, lang, by) for lb, by in zip(out["label"], out["created_by"], strict=True)],
+        "label_as_written": out["label"],
         "indicator": [i.name_in(lang) if i else "" for i in ind],
         "geo": [geo_label(catalogue, g, lang) if isinstance(g, str) and g else "" for g in out["geo"]],
         "created_by": out["created_by"],

@@ -133,6 +133,67 @@ def changes(old: MonitorSettings | str | None, new: MonitorSettings | str) -> li
     ]
 
 
+# The Thresholds page's label of each setting (flat key, without ``indicator.<id>.``).
+LABELS = {"method": "th.method", "levels.watch_alpha": "th.watch_alpha", "levels.alert_alpha": "th.alert_alpha",
+          "levels.persistence": "th.persistence", "levels.min_count": "th.min_count",
+          "visa_rule.watch": "th.visa_watch", "visa_rule.alert": "th.visa_alert",
+          "visa_rule.reference": "th.reference"}
+_BARE = {key.rpartition(".")[2]: key for key in LABELS}  # an indicator's override names a bare key
+
+
+def change_lines(old: MonitorSettings | str | None, new: MonitorSettings | str, lang: str = "en",
+                 catalogue: Catalogue | None = None) -> list[str]:
+    """The changes of :func:`changes` as a user reads them: the setting's label in the language and its
+    values as the page shows them (``EU suspension criterion: higher threshold: 50% → 70%``); an
+    indicator's own value is named after the indicator. A setting the page does not show keeps its key."""
+    from monitoring.i18n import t
+
+    def as_dict(s):
+        if s is None:
+            return {}
+        return json.loads(s) if isinstance(s, str) else json.loads(s.to_json())
+
+    a, b = _flat(as_dict(old)), _flat(as_dict(new))
+    out = []
+    for key in sorted(set(a) | set(b), key=_order):
+        if a.get(key) == b.get(key):
+            continue
+        setting, who = key, ""
+        if key.startswith("indicator."):
+            _, ind, bare = key.split(".", 2)
+            setting = _BARE.get(bare, bare)
+            found = catalogue.get(ind) if catalogue is not None else None
+            who = (found.name_in(lang) if found else ind) + " – "
+        label = t(LABELS[setting], lang) if setting in LABELS else setting
+        values = " → ".join(_shown(setting, v, lang) for v in (a.get(key), b.get(key)))
+        out.append(f"{who}{label}: {values}")
+    return out
+
+
+def _order(key: str) -> tuple:
+    setting = _BARE.get(key.rsplit(".", 1)[-1], key) if key.startswith("indicator.") else key
+    order = list(LABELS)
+    return (key.startswith("indicator."), order.index(setting) if setting in order else len(order), key)
+
+
+def _shown(setting: str, value, lang: str) -> str:
+    from monitoring.i18n import number, t
+    from monitoring.views import reference_label
+
+    if value is None:
+        return "–"
+    if setting == "method":
+        return t(f"th.method_{value}", lang)
+    if setting in ("visa_rule.watch", "visa_rule.alert"):
+        return number(float(value) * 100, lang) + "%"
+    if setting == "visa_rule.reference":
+        return reference_label(tuple(value), lang) if value else "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _text(value)
+    decimals = 0 if float(value).is_integer() else len(repr(float(value)).split(".")[1].rstrip("0"))
+    return number(value, lang, decimals)
+
+
 def _text(value) -> str:
     if value is None:
         return "–"
@@ -141,8 +202,9 @@ def _text(value) -> str:
     return str(value)
 
 
-def audit_log(store: Store) -> pd.DataFrame:
-    """Saved settings, newest first: id, when, who, reason, what changed, the version reverted to."""
+def audit_log(store: Store, lang: str = "en", catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Saved settings, newest first: id, when, who, reason, what changed (as :func:`change_lines` says
+    it, in ``lang``), the version reverted to."""
     log = results.settings_log(store)
     if log.empty:
         return pd.DataFrame(columns=["id", "saved_at", "who", "reason", "changes", "reverts"])
@@ -150,8 +212,11 @@ def audit_log(store: Store) -> pd.DataFrame:
     previous = [load_settings().to_json(),
                 *ordered["settings"].iloc[:-1]]  # the first vs the shipped defaults
     ordered = ordered.assign(
-        changes=["; ".join(changes(p, s)) or "–" for p, s in zip(previous, ordered["settings"], strict=True)]
+        changes=["; ".join(change_lines(p, s, lang, catalogue)) or "–"
+                 for p, s in zip(previous, ordered["settings"], strict=True)]
     )
+    # the version reverted to, as text: blank (never "None") for a save that reverts nothing
+    ordered = ordered.assign(reverts=["" if pd.isna(v) else str(int(v)) for v in ordered["reverts"]])
     return ordered.sort_values("id", ascending=False)[
         ["id", "saved_at", "who", "reason", "changes", "reverts"]
     ]

@@ -18,7 +18,7 @@ from indicators.store import Store, episodes, events, observations, results
 from monitoring.derived import DERIVED, EU_PLUS, indicator_of
 from monitoring.episodes import EpisodeCount, latest_changes, open_episodes
 from monitoring.exports import Sheet, change_cell, period_cell, sheet, value_cell
-from monitoring.i18n import number, percent, period_label, strings, t
+from monitoring.i18n import month_name, number, percent, period_label, strings, t
 from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
 from monitoring.visa_rule import criterion_applies, visa_rule
@@ -107,7 +107,7 @@ def freshness(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Dat
     rows = []
     by_source: dict[str, list[Indicator]] = {}
     for ind in catalogue.indicators:
-        by_source.setdefault(ind.source, []).append(ind)
+        by_source.setdefault(ind.source_in(lang), []).append(ind)
     for source, inds in by_source.items():
         cov = coverage[coverage["indicator"].isin([i.id for i in inds])]
         if cov.empty:
@@ -585,5 +585,5 @@ def reference_label(reference: tuple[str, ...], lang: str = "en", frequency: str
     if first == last:
         return period_label(first, lang)
     if first.year == last.year and first.freqstr.startswith("M"):
-        return f"{t(f'month.{first.month}', lang)}–{t(f'month.{last.month}', lang)} {first.year}"
+        return f"{month_name(first.month, lang)}–{month_name(last.month, lang)} {first.year}"
     return f"{period_label(first, lang)} – {period_label(last, lang)}"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from indicators.catalogue import load_catalogue
 from indicators.store import episodes, open_store
-from monitoring import records
+from monitoring import actions, records
 from monitoring.i18n import t
 from monitoring.records import effective_status
 from tests.apptest_support import TODAY, app, texts
@@ -47,8 +48,8 @@ def test_log_chart_and_filters(demo_db):
 def test_acknowledge_needs_a_comment_then_dismiss_and_reopen(demo_db):
     at = app("alerts")
     at.selectbox(key="al_indicator").set_value("asylum_applications").run()
-    at.selectbox(key="al_choice").set_value(0).run()
     key = first_key(demo_db, "asylum_applications")
+    at.selectbox(key="al_choice").set_value(key).run()
     at.button[0].click().run()  # acknowledge without a comment
     assert any("comment" in e for e in texts(at, "error"))
     assert status_of(demo_db, key) == "open"
@@ -69,7 +70,7 @@ def test_acknowledge_needs_a_comment_then_dismiss_and_reopen(demo_db):
     assert status_of(demo_db, key) == "dismissed"
     at.multiselect(key="al_status").set_value(["dismissed"]).run()
     assert first_key(demo_db, "asylum_applications", ("dismissed",)) == key
-    at.selectbox(key="al_choice").set_value(0).run()
+    at.selectbox(key="al_choice").set_value(key).run()
     at.radio(key="al_action").set_value("open")
     at.button[0].click().run()
     assert status_of(demo_db, key) == "open"
@@ -79,15 +80,8 @@ def test_acknowledge_needs_a_comment_then_dismiss_and_reopen(demo_db):
                                             "explained by the planted test spike"]
     # The page shows that history, oldest first, in the language.
     at.multiselect(key="al_status").set_value(["open"]).run()
-    at.selectbox(key="al_choice").set_value(position(demo_db, key, ("open",))).run()
+    at.selectbox(key="al_choice").set_value(key).run()
     assert list(at.dataframe[-1].value["action"]) == [t(f"alerts.action_{a}") for a in actions["action"]]
-
-
-def position(db, episode_id: int, statuses) -> int:
-    """Where the page lists an episode for these filters (the indicator filter: asylum applications)."""
-    log = records.episode_log(open_store(db), load_catalogue(), pd.Timestamp(TODAY), since_months=24,
-                              statuses=statuses, indicator="asylum_applications")
-    return int(log.table.index[log.table["episode_id"] == episode_id][0])
 
 
 def first_key(db, indicator: str, statuses=("open", "acknowledged")) -> int:
@@ -113,3 +107,33 @@ def test_a_viewer_cannot_acknowledge(demo_db, app_env):
     assert t("ui.analysts_only") in texts(at, "error")
     assert episodes.episode_actions(open_store(demo_db)).empty
     assert set(episodes.read_episodes(open_store(demo_db))["status"]) == {"open"}
+
+
+def test_after_acknowledging_the_choice_stays_on_the_episode_and_the_form_is_empty(demo_db):
+    at = app("alerts")
+    at.selectbox(key="al_indicator").set_value("asylum_applications").run()
+    key = first_key(demo_db, "asylum_applications")
+    assert at.selectbox(key="al_choice").value == key
+    at.text_area(key="al_comment").input("known: a charter of returns")
+    at.button[0].click().run()
+    assert not at.exception and status_of(demo_db, key) == "acknowledged"
+    choice = at.selectbox(key="al_choice")
+    assert choice.value == key  # the acknowledged episode, not the one now listed first
+    assert f"; {t('alerts.status_acknowledged')})" in choice.format_func(choice.value)
+    assert at.text_area(key="al_comment").value == ""  # the comment is not kept for the next action
+    assert t("alerts.done", action=t("alerts.status_acknowledged")) in texts(at, "success")
+
+
+def test_the_action_errors_are_in_the_language(demo_db):
+    at = app("alerts")
+    at.selectbox(key="lang").set_value("sq").run()
+    at.button[0].click().run()  # acknowledge without a comment
+    assert texts(at, "error") == [t("alerts.comment_required", "sq")]
+    store = open_store(demo_db)
+    for lang in ("sq", "sr"):
+        with pytest.raises(ValueError) as caught:
+            actions.set_episode_status(store, first_key(demo_db, "asylum_applications"), "dismissed", who="x",
+                                       comment=" ", lang=lang)
+        assert str(caught.value) == t("alerts.comment_required", lang) != t("alerts.comment_required")
+        with pytest.raises(ValueError, match=t("alerts.no_episode", lang, id=999999)):
+            actions.set_episode_status(store, 999999, "open", who="x", lang=lang)

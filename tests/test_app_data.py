@@ -28,9 +28,9 @@ def array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def button(at, key: str):
+def button(at, key: str, lang: str = "en"):
     """A button by its label (forms' submit buttons have no key)."""
-    return next(b for b in at.button if b.label == t(key))
+    return next(b for b in at.button if b.label == t(key, lang))
 
 
 def uploader(at):
@@ -188,3 +188,19 @@ def test_a_viewer_cannot_upload(demo_db, app_env):
     at = upload(app("data"), "november.csv", NEW_MONTH)
     assert t("ui.analysts_only") in texts(at, "error")
     assert observations.observation_count(store) == count
+
+
+def test_seeded_events_read_in_albanian_and_keep_their_stored_label_when_edited(demo_db):
+    store = open_store(demo_db)
+    seeded = "Hungary closes its border with Serbia"
+    event_id = int(events.list_events(store).set_index("label").at[seeded, "id"])
+    at = app("data", query={"lang": "sq"})
+    at.selectbox(key="lang").set_value("sq").run()
+    table = next(d.value for d in at.dataframe if "label" in d.value.columns and "created_by" in d.value.columns)
+    assert t("event.hungary_border_2015", "sq") in set(table["label"]) and seeded not in set(table["label"])
+    at.selectbox(key="ev_edit").set_value(event_id).run()
+    assert at.text_input(key=f"ev_edit_label_{event_id}").value == seeded  # edited as stored
+    at.date_input(key=f"ev_edit_date_{event_id}").set_value(pd.Timestamp("2015-09-16").date())
+    button(at, "data.save_event", "sq").click().run()
+    assert not at.exception
+    assert events.list_events(store).set_index("id").at[event_id, "label"] == seeded

@@ -55,14 +55,17 @@ def test_save_needs_a_reason_then_is_audited_and_revertible(demo_db):
     assert list(log["reason"]) == ["fewer alerts on small series"]
     assert saved_settings(store).levels.alert_alpha == 0.001
     audit = at.dataframe[-1].value
-    assert "levels.alert_alpha: 0.01 → 0.001" in audit["changes"].iloc[0]
+    assert f"{t('th.alert_alpha')}: 0.01 → 0.001" in audit["changes"].iloc[0]  # the page's label, not a key
+    assert at.text_input(key="th_reason").value == ""  # the reason is not kept for the next save
     # Revert to the first version after a second change: a new entry pointing at the first.
     second = app("thresholds")
     second.select_slider(key="th___all___alert_alpha").set_value(0.005).run()
     second.text_input(key="th_reason").input("try 0.005")
     button(second, t("th.save")).click().run()
     assert saved_settings(store).levels.alert_alpha == 0.005
-    second.selectbox(key="th_revert_id").set_value(int(log["id"].iloc[0])).run()
+    # newest first: the version before the one in force (a form's choice is sent with its button)
+    assert second.selectbox(key="th_revert_id").value == int(log["id"].iloc[0])
+    second.selectbox(key="th_revert_id").set_value(int(log["id"].iloc[0]))
     second.text_input(key="th_revert_reason").input("back to the agreed value")
     button(second, t("th.revert")).click().run()
     assert not second.exception
@@ -144,3 +147,46 @@ def test_saved_settings_relevel_what_the_overview_shows(demo_db):
     at.switch_page("app_pages/overview.py").run()
     after = sum(int(m.value) for m in at.metric if m.label == t("overview.alerts"))
     assert before == expected and after == preview < before  # one count: the preview, then the overview
+
+
+def test_after_the_first_save_the_shipped_defaults_can_be_restored_and_the_reasons_are_emptied(demo_db):
+    from monitoring import actions
+    from monitoring.settings import load_settings
+
+    store = open_store(demo_db)
+    at = app("thresholds")
+    at.select_slider(key="th___all___alert_alpha").set_value(0.001).run()
+    at.text_input(key="th_reason").input("fewer alerts on small series")
+    button(at, t("th.save")).click().run()
+    assert not at.exception and saved_settings(store).levels.alert_alpha == 0.001
+    assert at.text_input(key="th_reason").value == ""  # not kept for the next save
+    first = int(results.settings_log(store)["id"].iloc[0])
+    revert = at.selectbox(key="th_revert_id")
+    assert revert.options == [t("th.defaults")]  # not the version in force: the defaults
+    revert.set_value(actions.DEFAULTS)
+    at.text_input(key="th_revert_reason").input("back to the shipped defaults")
+    button(at, t("th.revert")).click().run()
+    assert not at.exception
+    assert saved_settings(store).to_json() == load_settings().to_json()
+    assert t("th.reverted_defaults") in texts(at, "success")
+    assert at.text_input(key="th_revert_reason").value == ""
+    # now version 1 and the defaults again; blank cells are blank, never "None"
+    assert at.selectbox(key="th_revert_id").options == [t("th.version", id=first, reason="fewer alerts on small "
+                                                           "series"), t("th.defaults")]
+    audit = at.dataframe[-1].value
+    assert "None" not in audit.astype(str).to_numpy() and list(audit["reverts"]) == ["", ""]
+
+
+def test_the_pending_change_names_the_setting_in_the_language(demo_db):
+    at = app("thresholds")
+    at.selectbox(key="lang").set_value("sq").run()
+    at.slider(key="th___all___visa_alert").set_value(70).run()
+    pending = next(m for m in texts(at, "markdown") if m.startswith(t("th.pending", "sq", n=1)))
+    assert "visa_rule" not in pending and "`" not in pending
+    saved = int(round(saved_settings(open_store(demo_db)).visa_rule.alert * 100))
+    assert f"- {t('th.visa_alert', 'sq')}: {saved}% → 70%" in pending.replace("\\", "")
+    at.selectbox(key="th_scope").set_value("asylum_applications").run()
+    at.number_input(key="th_asylum_applications_min_count").set_value(37).run()
+    pending = next(m for m in texts(at, "markdown") if m.startswith(t("th.pending", "sq", n=1)))
+    name = t("th.min_count", "sq")
+    assert f"- Aplikime për azil për herë të parë – {name}: – → 37" in pending.replace("\\", "")

@@ -23,7 +23,7 @@ from monitoring import exports
 from monitoring.briefing import signal_table
 from monitoring.exports import ChartMeta, ExportError
 from monitoring.figures import series_figure
-from monitoring.i18n import t
+from monitoring.i18n import period_label, t
 from tests.briefing_db import TODAY, briefing
 
 LANGS = ("en", "sq", "sr")
@@ -113,9 +113,9 @@ def test_the_browser_is_found_here():
 
 
 @pytest.mark.parametrize("lang, expected", [
-    ("en", "26 November 2026"),
+    ("en", "November 26, 2026"),  # CLDR's long dates
     ("sq", "26 nëntor 2026"),
-    ("sr", "26. novembra 2026."),
+    ("sr", "26. novembar 2026."),
 ])
 def test_dates_in_words(lang, expected):
     assert exports.date_text(dt.date(2026, 11, 26), lang) == expected
@@ -127,16 +127,16 @@ FOOTNOTE_EN = ("*This designation is without prejudice to positions on status, a
 
 @pytest.mark.parametrize("synthetic, lang, expected", [
     (True, "en", "Source: Eurostat migr_asyappctzm, citizens of Kosovo*; synthetic demo data · Data to October "
-                 "2026 · Exported 26 November 2026<br>" + FOOTNOTE_EN),
+                 "2026 · Exported November 26, 2026<br>" + FOOTNOTE_EN),
     (False, "en", "Source: Eurostat migr_asyappctzm, citizens of Kosovo* · Data to October 2026 · Exported "
-                  "26 November 2026<br>" + FOOTNOTE_EN),
+                  "November 26, 2026<br>" + FOOTNOTE_EN),
     (True, "sq", "Burimi: Eurostat migr_asyappctzm, shtetas të Kosovës*; të dhëna demonstruese sintetike · Të "
                  "dhëna deri në tetor 2026 · Eksportuar më 26 nëntor 2026<br>*Ky përcaktim është pa "
                  "paragjykim ndaj qëndrimeve për statusin dhe është në përputhje me Rezolutën 1244/1999 të KS "
                  "të OKB-së<br>dhe Opinionin e GJND-së për shpalljen e pavarësisë së Kosovës."),
 ])
 def test_footer_text(synthetic, lang, expected):
-    meta = ChartMeta(title="x", source="Eurostat migr_asyappctzm", last_period=t("month.10", lang) + " 2026",
+    meta = ChartMeta(title="x", source="Eurostat migr_asyappctzm", last_period=period_label("2026-10", lang),
                      exported=dt.date(2026, 11, 26), synthetic=synthetic, lang=lang)
     assert exports.footer_text(meta) == expected
 
@@ -144,7 +144,18 @@ def test_footer_text(synthetic, lang, expected):
 def test_a_national_source_has_no_kosovo_footnote():
     meta = ChartMeta(title="x", source="Kosovo Police", last_period="October 2026",
                      exported=dt.date(2026, 11, 26), lang="en")
-    assert exports.footer_text(meta) == "Source: Kosovo Police · Data to October 2026 · Exported 26 November 2026"
+    assert exports.footer_text(meta) == "Source: Kosovo Police · Data to October 2026 · Exported November 26, 2026"
+
+
+@pytest.mark.parametrize("lang, source", [("en", "Kosovo Police"), ("sq", "Policia e Kosovës"),
+                                          ("sr", "Kosovska policija")])
+def test_the_footer_names_a_national_source_in_the_language(lang, source):
+    from indicators.catalogue import load_catalogue
+
+    history = pd.DataFrame({"period": ["2026-09", "2026-10"], "observed": [1.0, 2.0]})
+    meta = exports.series_meta("x", load_catalogue()["border_exits"], history, lang=lang, today=TODAY)
+    assert meta.source == source
+    assert exports.footer_text(meta).startswith(t("export.source", lang, source=source) + " · ")
 
 
 def test_series_meta_names_the_source_and_the_last_observed_period():

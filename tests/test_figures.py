@@ -179,7 +179,8 @@ def test_event_labels_typed_by_users_are_shown_escaped():
     fig = add_events(__import__("plotly.graph_objects").graph_objects.Figure(), events,
                      pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"))
     texts = [a.text for a in fig.layout.annotations] + [a.hovertext for a in fig.layout.annotations]
-    assert all("<" not in t and ">" not in t for t in texts)
+    # the only tag is the figure's own line break in a wrapped label
+    assert all("<" not in t and ">" not in t for t in (x.replace("<br>", "") for x in texts))
     hover = fig.layout.annotations[0].hovertext
     assert hover == "&lt;b&gt;raid&lt;/b&gt; &amp; &lt;a href=&#x27;javascript:alert(1)&#x27;&gt;x&lt;/a&gt;"
 
@@ -197,3 +198,38 @@ def test_an_annual_series_has_years_on_its_axis():
     assert (axis.dtick, axis.tickformat) == ("M12", "%Y")
     monthly = history.assign(period=[f"{y}-01" for y in years])
     assert series_figure(monthly).layout.xaxis.tickformat is None
+
+
+SEEDED = "EU adopts the visa exemption for Kosovo (Regulation (EU) 2023/850)"
+
+
+@pytest.mark.parametrize("lang", ["en", "sq", "sr"])
+def test_a_seeded_event_is_shown_in_the_language_and_whole(lang):
+    events = pd.DataFrame({"date": ["2023-04-19", "2023-06-01"], "label": [SEEDED, "A user <b>event</b>"],
+                           "created_by": ["system", "analyst"]})
+    fig = figures.series_figure(history(), events=events, lang=lang)
+    by_hover = {a.hovertext: a.text for a in fig.layout.annotations if a.hovertext}
+    label = t("event.eu_visa_exemption_2023", lang)
+    assert (label == SEEDED) == (lang == "en")
+    shown = by_hover[label]
+    # the whole label, on lines short enough to fit the plot's height (never cut at the plot's top)
+    assert shown.replace("<br>", " ") == label and "…" not in shown
+    assert all(len(line) <= figures.EVENT_LINE_CHARS for line in shown.split("<br>"))
+    # a user's event stays as written (escaped)
+    assert by_hover["A user &lt;b&gt;event&lt;/b&gt;"] == "A user &lt;b&gt;event&lt;/b&gt;"
+
+
+def test_a_user_event_with_a_seeded_label_stays_as_written():
+    events = pd.DataFrame({"date": ["2023-04-19"], "label": [SEEDED], "created_by": ["analyst"]})
+    fig = figures.series_figure(history(), events=events, lang="sq")
+    assert any(a.hovertext == SEEDED for a in fig.layout.annotations)
+
+
+def test_a_very_long_event_label_is_cut_only_after_two_lines():
+    text = figures.event_text("word " * 40)
+    assert text.count("<br>") == 1 and text.endswith("…")
+
+
+def test_the_legend_is_below_the_plot_not_over_the_title():
+    fig = figures.series_figure(history(levels={40: "alert", 41: "watch"}), title="A long title", lang="sq")
+    assert fig.layout.legend.yanchor == "top" and fig.layout.legend.y < 0

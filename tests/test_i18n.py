@@ -4,15 +4,18 @@ and no user-facing text hard-coded in the pages."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import string
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from indicators.catalogue import load_catalogue
-from monitoring.i18n import LANGUAGES, _flatten, number, percent, period_label, strings, t
+from monitoring import i18n
+from monitoring.i18n import LANGUAGES, _flatten, date_text, number, percent, period_label, strings, t
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "monitoring" / "locales"
@@ -175,7 +178,7 @@ def test_indicator_names_are_translated_in_the_catalogue():
 
 @pytest.mark.parametrize("lang, expected", [
     ("en", ("1,234,567", "+121%", "−3%", "May 2026", "Q2 2026")),
-    ("sq", ("1\u202f234\u202f567", "+121%", "−3%", "maj 2026", "TM2 2026")),
+    ("sq", ("1\u00a0234\u00a0567", "+121%", "−3%", "maj 2026", "TM2 2026")),  # CLDR: a no-break space
     ("sr", ("1.234.567", "+121%", "−3%", "maj 2026", "K2 2026")),
 ])
 def test_numbers_and_months_are_formatted_for_the_language(lang, expected):
@@ -184,7 +187,72 @@ def test_numbers_and_months_are_formatted_for_the_language(lang, expected):
     assert got == expected
 
 
+@pytest.mark.parametrize("lang", ["en", "sq", "sr"])
+def test_numbers_months_and_dates_are_cldrs(lang):
+    from babel.dates import format_date, get_month_names
+    from babel.numbers import format_decimal
+
+    locale = {"en": "en", "sq": "sq", "sr": "sr_Latn"}[lang]
+    assert number(1234567.891, lang, 2) == format_decimal(Decimal("1234567.89"), format="#,##0.00", locale=locale)
+    assert [period_label(f"2026-{m:02d}", lang) for m in range(1, 13)] == [
+        f"{name} 2026" for name in get_month_names("wide", context="stand-alone", locale=locale).values()]
+    assert date_text(dt.date(2026, 11, 26), lang) == format_date(dt.date(2026, 11, 26), "long", locale=locale)
+
+
+def test_the_hand_kept_tables_are_gone():
+    for lang in ("en", "sq", "sr"):
+        assert not [k for k in strings(lang) if k.startswith(("month.", "date_month.")) or k == "export.date"]
+    assert not hasattr(i18n, "_SEPARATORS")
+
+
+@pytest.mark.parametrize("value, decimals, expected", [
+    (6.25, 1, "6.3"), (2.5, 0, "3"), (0.125, 2, "0.13"), (-2.5, 0, "-3"), (-0.04, 1, "0.0"), (6.0, 1, "6.0"),
+    (1234.5, 0, "1,235"),
+])
+def test_half_up_rounding_is_kept(value, decimals, expected):
+    assert number(value, "en", decimals) == expected
+    assert number(value, "sr", decimals) == expected.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def test_a_percent_that_rounds_to_zero_has_no_sign():
+    assert percent(0.004, "sq") == "0%" and percent(-0.004, "sr") == "0%" and percent(0.005) == "+1%"
+    assert percent(12.345, "sq") == "+1\u00a0235%"
+
+
 def test_a_missing_key_falls_back_to_english_and_an_unknown_language_is_refused():
     assert t("brief.title", "sq") != t("brief.title", "en")
     with pytest.raises(KeyError, match="unknown language 'de'"):
         strings("de")
+
+
+def test_source_names_are_translated_where_they_are_not_a_name():
+    from monitoring.derived import RETURN_RATE
+
+    indicators = [*load_catalogue().indicators, RETURN_RATE]
+    untranslated = [(ind.id, lang) for ind in indicators if ind.source != "Eurostat" for lang in ("sq", "sr")
+                    if ind.source_in(lang) == ind.source]
+    assert untranslated == []
+    police = load_catalogue()["border_exits"]
+    assert police.source_in("sq") == "Policia e Kosovës" and police.source_in("sr") == "Kosovska policija"
+    assert police.source_in("en") == police.source == "Kosovo Police"
+    assert load_catalogue()["asylum_applications"].source_line_in("sq") == "Eurostat migr_asyappctzm"
+
+
+def test_the_sources_survive_a_catalogue_round_trip():
+    from indicators.catalogue import indicator_toml, parse_catalogue
+
+    police = load_catalogue()["border_exits"]
+    again = parse_catalogue(indicator_toml(police)).indicators[0]
+    assert dict(again.sources) == dict(police.sources) and dict(again.names) == dict(police.names)
+
+
+def test_every_seeded_event_has_its_translations():
+    from indicators.store.schema import SEED_EVENTS
+    from monitoring.i18n import event_label
+
+    for _, label in SEED_EVENTS:
+        assert event_label(label, "en") == label
+        for lang in ("sq", "sr"):
+            assert event_label(label, lang) != label, (lang, label)
+            assert event_label(label, lang, "analyst") == label  # a user's event stays as written
+    assert event_label("A user's own event", "sq") == "A user's own event"

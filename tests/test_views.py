@@ -48,6 +48,8 @@ def test_overview_shows_open_episodes_most_severe_first(demo):
     assert sum(tile.alerts + tile.watches for tile in view.tiles) == view.count.total
     assert sum(tile.series for tile in view.tiles) > 0
     assert set(view.freshness["source"]) >= {"Eurostat", "Kosovo Police"}
+    assert set(views.overview_view(demo, CATALOGUE, NOW, "sq").freshness["source"]) >= {
+        "Eurostat", "Policia e Kosovës", "Agjencia e Regjistrimit Civil"}
 
 
 def test_what_changed_is_one_sentence_per_change_and_never_repeats_a_series(demo):

@@ -124,6 +124,16 @@ REFUSED = {
     "newer schema": (_edit_manifest(schema_version=99),
                      "cannot restore from {f}: the backup has schema version 99, newer than this program's "
                      f"{CURRENT_VERSION}; upgrade the program"),
+    "a table file edited after the backup": (
+        lambda f: (f / "audit.parquet").write_bytes((f / "audit.parquet").read_bytes()[:-1] + b"\0"),
+        "cannot restore from {f}: audit.parquet does not match its checksum in backup.json; the backup was "
+        "changed after it was made"),
+    "a file added to the backup": (
+        lambda f: (f / "extra.parquet").write_bytes(b"PAR1"),
+        "cannot restore from {f}: extra.parquet is not part of the backup; refusing a changed backup"),
+    "a file removed from the backup": (
+        lambda f: (f / "events.parquet").unlink(),
+        "cannot restore from {f}: events.parquet is missing; the backup is incomplete"),
     "row count mismatch": (_damaged,
                            "cannot restore from {f}: the backup is damaged (table observations has 351 rows; "
                            "the manifest says 352)"),
@@ -140,6 +150,14 @@ def test_a_folder_that_is_not_a_good_backup_is_refused_and_changes_nothing(db, t
     assert str(info.value) == message.format(f=folder)
     assert db.path.read_bytes() == before
     assert not list(db.path.parent.glob("m.duckdb.tmp-*"))
+
+
+def test_a_backup_folder_whose_path_holds_an_apostrophe_round_trips(db, tmp_path):
+    folder = tmp_path / "GAM's backups" / "b1"
+    backup(db, folder)
+    target = Store(tmp_path / "restored.duckdb")
+    restore(target, folder, who="admin")
+    assert _without_audit(dump(target)) == _without_audit(dump(db))
 
 
 def test_backup_refuses_a_folder_that_is_not_empty(db, tmp_path):

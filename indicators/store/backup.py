@@ -2,7 +2,8 @@
 
 A backup reads one consistent snapshot (writers are not held up) and writes ``schema.sql``,
 ``load.sql``, one Parquet file per table and, last, ``backup.json`` (the manifest: schema version,
-time, row count per table). A folder without the manifest is not a backup (or an unfinished one).
+time, row count per table, a SHA-256 checksum per file). A folder without the manifest is not a
+backup (or an unfinished one); a restore refuses a folder whose files do not match their checksums.
 
 A restore is a writer like any other: under the writers' lock it imports the backup into a new
 temporary database, checks every table's row count against the manifest, migrates an older schema,
@@ -13,6 +14,7 @@ file. Killed or refused at any point, it leaves the live database as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -28,7 +30,7 @@ MANIFEST = "backup.json"
 KIND = "ew-monitor backup"
 _SCRIPTS = {
     "schema.sql": re.compile(r"CREATE (SEQUENCE [a-z_]+ [A-Z0-9 ]+|TABLE [a-z_]+\((?!.*\bAS\b)[^;]*\));"),
-    "load.sql": re.compile(r"COPY [a-z_]+ FROM '[^']*/[a-z_]+\.parquet' \(FORMAT 'parquet'\);"),
+    "load.sql": re.compile(r"COPY [a-z_]+ FROM '(?:[^']|'')*/[a-z_]+\.parquet' \(FORMAT 'parquet'\);"),
 }
 
 
@@ -69,6 +71,29 @@ def _next_values(con) -> dict[str, int]:
     }
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_files(folder: Path, files, not_backup: str) -> None:
+    """Every file the manifest lists has its checksum, and nothing was added beside them."""
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise StoreError(f"{not_backup} ({MANIFEST} has no valid file checksums)")
+    present = {f.name for f in folder.iterdir() if f.is_file() and f.name != MANIFEST}
+    for name in sorted(set(files) | present):
+        if name not in files:
+            raise StoreError(f"cannot restore from {folder}: {name} is not part of the backup; refusing a changed backup")
+        if name not in present:
+            raise StoreError(f"cannot restore from {folder}: {name} is missing; the backup is incomplete")
+        if _sha256(folder / name) != files[name]:
+            raise StoreError(f"cannot restore from {folder}: {name} does not match its checksum in {MANIFEST}; "
+                             "the backup was changed after it was made")
+
+
 def backup(store: Store, folder: str | Path, *, now=None) -> dict:
     """Export the current database into ``folder`` (new or empty); returns the manifest."""
     folder = Path(folder).resolve()
@@ -85,6 +110,7 @@ def backup(store: Store, folder: str | Path, *, now=None) -> dict:
         "created_at": str(now or store.clock()),
         "source": str(store.path),
         "tables": counts,
+        "files": {f.name: _sha256(f) for f in sorted(folder.iterdir()) if f.is_file()},
     }
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
@@ -124,6 +150,8 @@ def read_manifest(folder: str | Path) -> dict:
             f"cannot restore from {folder}: the backup has schema version {version}, newer than "
             f"this program's {schema.CURRENT_VERSION}; upgrade the program"
         )
+    if "files" in manifest:  # backups made before checksums were kept have none to check
+        _check_files(folder, manifest["files"], not_backup)
     return manifest
 
 

@@ -93,6 +93,7 @@ class ParsedFile:
     problems: list[Problem] = field(default_factory=list)
     more: int = 0  # problems counted beyond those listed
     notes: list[str] = field(default_factory=list)
+    metadata_lines: dict = field(default_factory=dict)  # metadata key -> its comment line
 
     @property
     def synthetic(self) -> bool:
@@ -113,6 +114,7 @@ def _head(text: str, file: str, parsed: ParsedFile) -> tuple[int, str] | None:
             m = _META.match(stripped)
             if m:
                 parsed.metadata[m.group(1).strip().lower()] = m.group(2)
+                parsed.metadata_lines[m.group(1).strip().lower()] = number
             continue
         return number, line
     return None
@@ -372,7 +374,7 @@ def parse_file(
         parsed.problems.append(
             problem(
                 parsed.file,
-                None,
+                parsed.metadata_lines.get("synthetic"),
                 f"synthetic: {quoted(synthetic)}",
                 "# synthetic: true or # synthetic: false",
             )

@@ -99,9 +99,18 @@ def _longest_line(data: bytes) -> tuple[int, int]:
     return at + 1, int(lengths[at])
 
 
+def _utf16_without_bom(data: bytes) -> bool:
+    """Text saved as UTF-16 with no byte-order mark: every other byte of the start is NUL."""
+    head = data[:2000]
+    if len(head) < 4:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return max(even.count(0) / len(even), odd.count(0) / len(odd)) > 0.4
+
+
 def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
     """The text of a file, or the one problem that stops it being read."""
-    kind = _kind(data)
+    kind = _kind(data) or ("UTF-16 text without a byte-order mark" if _utf16_without_bom(data) else None)
     if kind:
         return None, problem(file, 1, kind, 'a UTF-8 text file (in Excel: Save As "CSV UTF-8")')
     if data.startswith(b"\xef\xbb\xbf"):

@@ -41,6 +41,8 @@ EXPECTED = {
     "thousands_separator.csv": '{path}, line 2, column 4 (value): found "41,250" (a thousands separator); '
     "expected a plain number such as 41250, with no separators",
     "utf16.csv": '{path}, line 1: found UTF-16 text; expected a UTF-8 text file (in Excel: Save As "CSV UTF-8")',
+    "utf16_no_bom.csv": '{path}, line 1: found UTF-16 text without a byte-order mark; expected a UTF-8 text file '
+                        '(in Excel: Save As "CSV UTF-8")',
     "workbook.csv": "{path}, line 1: found a ZIP archive, such as an Excel workbook (.xlsx); expected a UTF-8 "
     'text file (in Excel: Save As "CSV UTF-8")',
     "garbage.csv": "{path}, line 1: found bytes that are not UTF-8 text (b'\\x89\\xfeU\\x18'); expected a "

@@ -154,7 +154,7 @@ RULES = [
     (
         "bad synthetic",
         "# synthetic: maybe\n" + HEADER + GOOD,
-        'found synthetic: "maybe"; expected # synthetic: true or # synthetic: false',
+        'line 1: found synthetic: "maybe"; expected # synthetic: true or # synthetic: false',
     ),
     (
         "carriage return inside a line",

@@ -114,12 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     res = sub.add_parser(
         "restore",
         help="replace the database with a backup (audited)",
-        description="Replace the database with the backup in DIR, atomically. The audit rows logged since "
+        description="Replace the database with the backup in DIR, atomically, after backing up the current one; without --yes it only lists what would be undone. The audit rows logged since "
         "the backup are kept, ids are never reused, and the restore itself is logged.",
     )
     res.add_argument("dir", metavar="DIR", type=Path)
     res.add_argument("--db", type=Path, help=_db_help())
     res.add_argument("--who", default="local", help="name recorded in the audit log (default: local)")
+    res.add_argument("--yes", action="store_true",
+                     help="restore: without it, the command only lists what the restore would undo")
 
     aud = sub.add_parser(
         "audit",
@@ -145,12 +147,26 @@ def _backup(args, out) -> int:
 
 def _restore(args, out) -> int:
     store = Store(args.db or default_db_path())
+    if not args.yes:
+        undone = backup.changes_since(store, args.dir)
+        print(f"Restoring {Path(args.dir).resolve()} would replace {store.path} and undo "
+              f"{len(undone)} change{'s' if len(undone) != 1 else ''} made since the backup"
+              + (":" if undone else "."), file=out)
+        for line in undone:
+            print(f"  {line}", file=out)
+        print("Nothing was changed. Run again with --yes to restore (the current database is backed up first).",
+              file=out)
+        return 1
     report = backup.restore(store, args.dir, who=args.who)
     print(
         f"restored {store.path} from {report.folder} (backup of {report.created_at}, {report.rows} rows); "
         f"{report.audit_rows_kept} audit row{'s' if report.audit_rows_kept != 1 else ''} logged since the backup kept",
         file=out,
     )
+    if report.saved_to:
+        print(f"the database it replaced is backed up in {report.saved_to}", file=out)
+    for line in report.undone:
+        print(f"  undone: {line}", file=out)
     if report.note:
         print(f"note: {report.note}", file=out)
     return 0

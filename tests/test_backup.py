@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -200,11 +201,25 @@ def test_cli_backup_restore_and_audit(db, tmp_path):
     tables = dump(db)  # every table of the schema, counted, not assumed
     assert out == f"backed up {db.path} into {folder}: {len(tables)} tables, {sum(map(len, tables.values()))} rows\n"
     events.add_event(db, "2026-06-01", "later", "bo")
-    code, out, err = run("restore", folder, "--db", db.path, "--who", "admin")
+    live = db.path.read_bytes()
+    code, out, err = run("restore", folder, "--db", db.path, "--who", "admin")  # no --yes: only a list
+    lines = out.splitlines()
+    assert (code, err) == (1, "") and db.path.read_bytes() == live
+    assert lines[0] == f"Restoring {folder} would replace {db.path} and undo 1 change made since the backup:"
+    assert re.fullmatch(r"  \d{4}-\d\d-\d\d \d\d:\d\d bo: event\.add event \d+", lines[1])
+    assert lines[2].startswith("Nothing was changed.")
+    code, out, err = run("restore", folder, "--db", db.path, "--who", "admin", "--yes")
     assert (code, err) == (0, "")
-    assert out.startswith(f"restored {db.path} from {folder} (backup of ")
-    assert out.endswith("; 1 audit row logged since the backup kept\n")
-    code, out, err = run("restore", tmp_path, "--db", db.path)
+    lines = out.splitlines()
+    assert lines[0].startswith(f"restored {db.path} from {folder} (backup of ")
+    assert lines[0].endswith("; 1 audit row logged since the backup kept")
+    saved = Path(lines[1].removeprefix("the database it replaced is backed up in "))
+    assert saved.parent == db.path.parent and (saved / "backup.json").exists()
+    assert re.fullmatch(r"  undone: \d{4}-\d\d-\d\d \d\d:\d\d bo: event\.add event \d+", lines[2])
+    # the replaced database is a real backup: restoring it brings the later event back
+    code, _, _ = run("restore", saved, "--db", db.path, "--yes")
+    assert code == 0 and "later" in set(events.list_events(db)["label"])
+    code, out, err = run("restore", tmp_path, "--db", db.path, "--yes")
     assert (code, out) == (1, "")
     assert err == (f"error: cannot restore from {tmp_path}: it is not a backup made by `python -m indicators "
                    "backup` (no backup.json)\n")

@@ -41,6 +41,46 @@ class RestoreReport:
     rows: int
     audit_rows_kept: int
     note: str = ""
+    undone: tuple[str, ...] = ()  # what people did since the backup, which the restore undid
+    saved_to: Path | None = None  # the backup of the database the restore replaced
+
+
+def _backed_up_audit(folder: Path) -> int:
+    """The last audit id the backup holds (0 when it holds none)."""
+    with duckdb.connect(":memory:") as con:
+        con.execute("SET python_enable_replacements = false")
+        rows = con.execute("SELECT coalesce(max(id), 0) FROM read_parquet($p)",
+                           {"p": str(folder / "audit.parquet")}).fetchall()
+    return int(rows[0][0])
+
+
+def _describe(row: tuple) -> str:
+    """An audit row as one line: ``2026-12-02 05:16 local: load x.csv``."""
+    _, logged_at, who, action, target = row[:5]
+    when = f"{logged_at:%Y-%m-%d %H:%M}" if hasattr(logged_at, "strftime") else str(logged_at)
+    return f"{when} {who}: {action}" + (f" {target}" if target else "")
+
+
+def _free(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``… when taken (an earlier restore, or one killed midway)."""
+    n, candidate = 1, path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def changes_since(store: Store, folder: str | Path) -> list[str]:
+    """What people did since the backup in ``folder`` (loads, events, settings, acknowledgements,
+    from the live audit log): what restoring it would undo, one line each, oldest first."""
+    folder = Path(folder).resolve()
+    read_manifest(folder)
+    if not store.path.exists():
+        return []
+    last = _backed_up_audit(folder)
+    with store.read() as cur:
+        rows = cur.execute("SELECT * FROM audit WHERE id > $last ORDER BY id", {"last": last}).fetchall()
+    return [_describe(r) for r in rows]
 
 
 def _literal(path: Path) -> str:
@@ -173,14 +213,23 @@ def _current(store: Store) -> tuple[dict[str, int], dict[str, int], list[tuple],
         )
 
 
-def restore(store: Store, folder: str | Path, *, who: str = "local") -> RestoreReport:
-    """Replace the database with the backup in ``folder`` (see the module docstring)."""
+def restore(store: Store, folder: str | Path, *, who: str = "local", keep: str | Path | None = None) -> RestoreReport:
+    """Replace the database with the backup in ``folder`` (see the module docstring).
+
+    The database it replaces is first backed up into ``keep`` (default: a new folder beside the
+    database, ``<name>.before-restore-<time>``), and the restore's audit row lists what it undid.
+    """
     folder = Path(folder).resolve()
     manifest = read_manifest(folder)
     now = store.clock()
     with store.write(fresh=True) as con:
         # Read under the writers' lock: no write can land between this and the replace.
         before, live_next, live_audit, note = _current(store)
+        saved_to = None
+        if before:  # a readable database with tables: kept before it is replaced
+            saved_to = Path(keep) if keep else _free(store.path.parent / f"{store.path.name}.before-restore-"
+                                                                       f"{now:%Y%m%d-%H%M%S}")
+            backup(store, saved_to, now=now)
         try:
             con.execute(f"IMPORT DATABASE {_literal(folder)}")
         except duckdb.Error as exc:
@@ -207,7 +256,9 @@ def restore(store: Store, folder: str | Path, *, who: str = "local") -> RestoreR
             if start != value:  # names come from the catalog; a sequence cannot be moved, only recreated
                 con.execute(f"DROP SEQUENCE {name}")
                 con.execute(f"CREATE SEQUENCE {name} START {int(start)}")
-        after = {"backup": str(folder), "created_at": manifest["created_at"], "tables": imported}
+        undone = tuple(_describe(r) for r in kept if r[3] != "restore")
+        after = {"backup": str(folder), "created_at": manifest["created_at"], "tables": imported,
+                 "undone": list(undone), "replaced_database_saved_to": str(saved_to) if saved_to else None}
         audit.append(
             con,
             now,
@@ -218,4 +269,5 @@ def restore(store: Store, folder: str | Path, *, who: str = "local") -> RestoreR
             json.dumps(after, sort_keys=True),
             note or None,
         )
-    return RestoreReport(folder, str(manifest["created_at"]), sum(imported.values()), len(kept), note)
+    return RestoreReport(folder, str(manifest["created_at"]), sum(imported.values()), len(kept), note, undone,
+                         saved_to)

@@ -56,6 +56,8 @@ def cmd_scan(args, today: pd.Timestamp) -> int:
     report = scan(store, catalogue, settings, today=today, workers=args.workers, progress=_progress_bar(sys.stderr))
     print(f"run {report.run_id}: {report.series_total} series, {report.series_refitted} refitted, "
           f"{report.periods_scored} periods scored; {report.episodes.text()}")
+    for why in report.skipped:
+        print(f"warning: not scored, kept as it was: {why}", file=sys.stderr)
     if len(report.by_indicator):
         print(report.by_indicator.to_string())
     if args.out:

@@ -65,7 +65,7 @@ class ScanReport:
     periods_scored: int
     episodes: EpisodeCount  # open episodes after the scan, by the level they reached
     by_indicator: pd.DataFrame = field(repr=False)  # open episodes per indicator: alert, watch
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()  # series that could not be scored, each with why ("asylum_applications DE: ...")
 
     @property
     def alerts(self) -> int:
@@ -112,16 +112,26 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
     return out
 
 
-def _score_batch(batch: list[tuple], today: pd.Timestamp) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """(stored frame, visa-free impact) of each series of the batch."""
+def _score_one(indicator, geo, values, flags, settings, today) -> tuple:
+    """(stored frame, visa-free impact, None), or (None, None, why) for a series that cannot be scored:
+    one bad series never stops the scan of the others."""
+    try:
+        return (score_series(values, flags, indicator, settings, today).assign(geo=geo),
+                impact_rows(values, indicator).assign(geo=geo), None)
+    except Exception as exc:  # noqa: BLE001 - any failure of one series is reported, not raised
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return None, None, f"{indicator.id} {geo}: {type(exc).__name__}: {first}"
+
+
+def _score_batch(batch: list[tuple], today: pd.Timestamp) -> list[tuple]:
+    """(stored frame, visa-free impact, why not) of each series of the batch."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return [(score_series(values, flags, indicator, settings, today).assign(geo=geo),
-             impact_rows(values, indicator).assign(geo=geo))
+    return [_score_one(indicator, geo, values, flags, settings, today)
             for indicator, geo, values, flags, settings in batch]
 
 
 def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd.Timestamp,
-               workers: int, progress: Progress | None) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+               workers: int, progress: Progress | None) -> list[tuple]:
     jobs = [(s.indicator, s.geo, s.values, s.flags, settings.for_indicator(s.indicator.id)) for s in todo]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_SERIES:
         frames = []
@@ -169,7 +179,14 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
             states.append((s.indicator.id, s.geo, fp, fh, s.note))
         elif s.key in state:
             states.append((s.indicator.id, s.geo, *state[s.key], s.note))
-    pairs = _score_all(todo, settings, today, workers, progress)
+    scored = _score_all(todo, settings, today, workers, progress)
+    skipped = tuple(why for _, _, why in scored if why)
+    failed = {(s.indicator.id, s.geo) for s, (_, _, why) in zip(todo, scored, strict=True) if why}
+    if failed:  # kept as they were (old scores, old state): the next scan tries them again
+        todo = [s for s in todo if s.key not in failed]
+        states = [st for st in states if (st[0], st[1]) not in failed]
+        states += [(i, g, *state[(i, g)], "") for i, g in sorted(failed) if (i, g) in state]
+    pairs = [(frame, imp) for frame, imp, why in scored if not why]
     new = pd.concat([p[0] for p in pairs], ignore_index=True) if pairs else None
     impacts = [p[1] for p in pairs if len(p[1])]
     impact = pd.concat(impacts, ignore_index=True) if impacts else None
@@ -193,7 +210,7 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     return ScanReport(
         run_id=run_id, series_total=len(series), series_refitted=len(todo),
         periods_scored=0 if new is None else len(new), episodes=open_episodes(episodes.computed),
-        by_indicator=by_indicator[(by_indicator["alert"] > 0) | (by_indicator["watch"] > 0)],
+        by_indicator=by_indicator[(by_indicator["alert"] > 0) | (by_indicator["watch"] > 0)], skipped=skipped,
     )
 
 

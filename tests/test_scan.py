@@ -293,3 +293,35 @@ def test_a_corrected_bad_direction_refits_the_indicator(loaded, catalogue):
         assert _scan(loaded, catalogue).series_refitted == 1
     finally:
         object.__setattr__(ind, "bad_direction", "up")
+
+
+
+def test_a_series_that_cannot_be_scored_is_named_and_the_others_are_scored(tmp_path, monkeypatch):
+    from indicators.catalogue import load_catalogue
+    from indicators.store import open_store
+    from monitoring.scan import scan
+    from monitoring.settings import MonitorSettings
+
+    catalogue = load_catalogue()
+    store = open_store(tmp_path / "m.duckdb")
+    months = pd.period_range("2019-01", "2026-10", freq="M")
+    rows = [f"asylum_applications,{g},{m},{base + (i % 12)},"
+            for g, base in (("DE", 20), ("FR", 300)) for i, m in enumerate(months)]
+    path = tmp_path / "s.csv"
+    path.write_text("indicator,geo,period,value,flag\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load_files(store, [path], catalogue=catalogue, today=TODAY.date())
+    real = scan_module.score_series
+
+    def breaks_on_fr(values, *args, **kwargs):  # FR's counts start at 300: its fit fails
+        if values.iloc[0] == 300:
+            raise ValueError("year 0 is out of range")
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "score_series", breaks_on_fr)
+    report = scan(store, catalogue, MonitorSettings(), today=TODAY, workers=1)
+    assert report.skipped == ("asylum_applications FR: ValueError: year 0 is out of range",)
+    assert set(results.read_results(store)["geo"]) == {"DE", "EU_PLUS"}  # the others scored
+    monkeypatch.undo()
+    again = scan(store, catalogue, MonitorSettings(), today=TODAY, workers=1)  # tried again, now scored
+    assert again.skipped == () and again.series_refitted == 1
+    assert "FR" in set(results.read_results(store)["geo"])

@@ -127,20 +127,23 @@ def test_stricter_alpha_never_adds_alarms_and_first_seen_episodes_are_kept(loade
     assert (after.loc[first.index, "peak_level"].map(rank) <= first["peak_level"].map(rank)).all()
 
 
-def test_a_failing_scan_changes_nothing(loaded, catalogue, monkeypatch):
-    _scan(loaded, catalogue)
+def test_a_scan_whose_every_fit_fails_names_them_and_keeps_the_stored_results(loaded, catalogue, monkeypatch):
+    first = _scan(loaded, catalogue)
     dump = observations.dump(loaded)
-    before = (results.read_results(loaded), results.runs(loaded))
+    before = results.read_results(loaded)
 
     def broken(*args, **kwargs):
         raise RuntimeError("fit failed")
 
     monkeypatch.setattr(scan_module, "score_series", broken)
-    with pytest.raises(RuntimeError, match="fit failed"):
-        _scan(loaded, catalogue, parse_settings({"glm": {"years": 4}}))
-    pd.testing.assert_frame_equal(results.read_results(loaded), before[0])
-    pd.testing.assert_frame_equal(results.runs(loaded), before[1])
-    assert observations.dump(loaded) == dump
+    report = _scan(loaded, catalogue, parse_settings({"glm": {"years": 4}}))
+    assert len(report.skipped) == first.series_total and report.series_refitted == 0
+    assert all(why.endswith(": RuntimeError: fit failed") for why in report.skipped)
+    after = results.read_results(loaded)
+    pd.testing.assert_frame_equal(after.drop(columns="run_id", errors="ignore"),
+                                  before.drop(columns="run_id", errors="ignore"))
+    now = observations.dump(loaded)
+    assert all(now[t] == dump[t] for t in ("observations", "revisions", "loads", "scores"))
 
 
 def test_parallel_scan_gives_the_same_results_as_serial(loaded, catalogue, monkeypatch, tmp_path):

@@ -37,6 +37,7 @@ from indicators.validation import (
     Problem,
     check_rows,
     cross_file_duplicates,
+    printable,
     problem,
     quoted,
 )
@@ -68,9 +69,9 @@ class LoadReport:
         """One line for people, e.g. ``x.csv: 120 new, 3 revised, 0 unchanged rows``."""
         if self.already_loaded:
             when = f" on {self.loaded_before:%Y-%m-%d %H:%M}" if self.loaded_before else ""
-            text = f"unchanged: {self.file} already loaded{when} ({self.unchanged} rows)"
+            text = f"unchanged: {printable(self.file)} already loaded{when} ({self.unchanged} rows)"
         else:
-            text = f"{self.file}: {self.new} new, {self.revised} revised, {self.unchanged} unchanged rows"
+            text = f"{printable(self.file)}: {self.new} new, {self.revised} revised, {self.unchanged} unchanged rows"
         n = self.skipped_other_rows
         if n and self.format == "xlsx":
             text += f"; skipped {n} total row{'s' if n != 1 else ''} or column{'s' if n != 1 else ''}"

@@ -38,12 +38,23 @@ _NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _SHOWN = 60  # longest found value quoted in full
 
 
+def printable(text: str) -> str:
+    """Text from a file or a file name as messages show it: control characters (ANSI escapes, line
+    breaks, U+2028/2029, bidirectional overrides) as visible escapes such as ``\\x1b``, never raw;
+    a tab stays a tab."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\t" else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   for c in text)
+
+
 def quoted(found: object) -> str:
-    """A found value as shown in messages: in double quotes, long values shortened."""
+    """A found value as shown in messages: in double quotes, long values shortened, control
+    characters escaped."""
     text = "" if found is None or (isinstance(found, float) and np.isnan(found)) else str(found)
     if len(text) > _SHOWN:
         text = text[:_SHOWN] + "..."
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + printable(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class Problem:
     cell: str | None = None
 
     def __str__(self) -> str:
-        where = self.file
+        where = printable(self.file)
         if self.sheet is not None:
             where += f', sheet "{self.sheet}"'
             if self.cell:

@@ -75,3 +75,17 @@ def test_a_file_name_is_a_path_never_a_pattern(tmp_path, store, catalogue, today
     bad.write_text(HEADER + "asylum_applications,DE,2024-02,-1,\n", encoding="utf-8")
     assert refused(store, catalogue, today, bad) == (
         f'{bad}, line 2, column 4 (value): found "-1"; expected a count of 0 or more')
+
+
+def test_control_characters_from_a_file_are_shown_escaped_never_raw(tmp_path, store, catalogue, today):
+    # An ANSI escape or a line break in a value or a file name must not reach the terminal raw.
+    path = tmp_path / "evil\x1b[2Jname.csv"
+    path.write_text(HEADER + "asylum_applications,DE,2024-01,\x1b[31m5\u2028,\n", encoding="utf-8")
+    message = refused(store, catalogue, today, path)
+    assert "\x1b" not in message and "\u2028" not in message
+    assert message == (f'{tmp_path}/evil\\x1b[2Jname.csv, line 2, column 4 (value): found "\\x1b[31m5\\u2028"; '
+                       f"expected {NUMBER}")
+    good = tmp_path / "ok\x07.csv"
+    good.write_text(HEADER + "asylum_applications,DE,2024-01,5,\n", encoding="utf-8")
+    [report] = load_files(store, [good], catalogue=catalogue, today=today)
+    assert report.summary() == f"{tmp_path}/ok\\x07.csv: 1 new, 0 revised, 0 unchanged rows"

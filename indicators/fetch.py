@@ -15,6 +15,7 @@ call (all or nothing). "No results found" (SDMX error 100) is "no data for this 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import json
@@ -270,6 +271,21 @@ def new_folder(store: Store) -> Path:
     return store.path.parent / "eurostat" / pd.Timestamp.now().strftime("%Y%m%d-%H%M%S-%f")
 
 
+@contextlib.contextmanager
+def staged(store: Store):
+    """A new folder for one fetch's files, removed when anything inside fails: nothing half-loaded
+    stays behind, and load problems name the downloaded file, not its folder."""
+    folder = new_folder(store)
+    try:
+        yield folder
+    except LoadError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def named(reports: Sequence[LoadReport]) -> list[LoadReport]:
     """Reports naming the file by its name (``migr_asyappctzm.tsv.gz``), not its folder."""
     return [replace(r, file=Path(r.file).name) for r in reports]
@@ -291,18 +307,11 @@ def fetch(store: Store, *, catalogue: Catalogue, today: dt.date, who: str = "loc
           datasets: Sequence[str] | None = None, since: str | None = None, progress: Progress | None = None,
           session: requests.Session | None = None, timeout=None) -> tuple[Downloaded, list[LoadReport]]:
     """Download, then load everything in one ``load_files`` call (``FetchError``/``LoadError``: nothing loaded)."""
-    folder = new_folder(store)
-    try:
+    with staged(store) as folder:
         got = download_all(folder, catalogue=catalogue, datasets=datasets, since=since, progress=progress,
                            session=session, timeout=timeout)
         reports = load_files(store, list(got.paths), catalogue=catalogue, today=today, who=who) if got.paths \
             else []
-    except LoadError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     discard_if_unused(got, reports)
     return got, reports
 

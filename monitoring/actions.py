@@ -234,17 +234,10 @@ def fetch_eurostat(store: Store, catalogue: Catalogue, settings: MonitorSettings
                    scan_progress: Progress | None = None) -> FetchResult:
     """Download Kosovo's slices of the mapped Eurostat datasets (``progress`` per dataset), then load and
     rescan them as ``upload`` does. ``FetchError`` or ``LoadError``: nothing loaded."""
-    folder = fetch.new_folder(store)
-    try:
+    with fetch.staged(store) as folder:
         got = fetch.download_all(folder, catalogue=catalogue, datasets=datasets, since=since, progress=progress)
         result = upload(store, catalogue, settings, got.paths, today=today, who=who, progress=scan_progress) \
             if got.paths else UploadResult([], set(), None)
-    except LoadError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise LoadError([replace(p, file=Path(p.file).name) for p in exc.problems], exc.more) from None
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     fetch.discard_if_unused(got, result.reports)
     reports = fetch.named(result.reports)
     return FetchResult(fetch.report_lines(got, result.reports), reports, result.touched, result.scan)

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from monitoring.i18n import DEFAULT_LANG, event_label, number, t
+from monitoring.i18n import DEFAULT_LANG, cldr, event_label, number, t
 
 OBSERVED = "#1f3b73"
 EXPECTED = "#6b7280"
@@ -45,6 +45,38 @@ def _layout(fig: go.Figure, *, title: str = "", height: int = 420, y_title: str 
         hovermode="x unified",
     )
     fig.update_yaxes(title_text=y_title, rangemode="tozero", separatethousands=True)
+    return fig
+
+
+# Date axes: plotly.js names months in English whatever the page's language. Tick and hover labels are
+# formatted "%b %Y" (years alone once a tick is a year or more apart) and each month's English label is
+# replaced by CLDR's (``labelalias``), so that zooming keeps plotly's own tick spacing.
+_DATE_TICKS = [{"dtickrange": [None, "M12"], "value": "%b %Y"}, {"dtickrange": ["M12", None], "value": "%Y"}]
+
+
+def localise_dates(fig: go.Figure, lang: str) -> go.Figure:
+    """Month names on every date axis of ``fig`` in ``lang`` (tick and hover labels)."""
+    if lang == "en":
+        return fig
+    from babel.dates import format_date
+
+    spans: dict[str, list[pd.Timestamp]] = {}
+    for trace in fig.data:
+        xs = getattr(trace, "x", None)
+        if xs is None or not len(xs):
+            continue
+        values = pd.Series(list(xs))
+        if not (pd.api.types.is_datetime64_any_dtype(values)
+                or values.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64)).all()):
+            continue
+        values = pd.to_datetime(values, errors="coerce").dropna()
+        if values.empty:
+            continue
+        spans.setdefault(getattr(trace, "xaxis", None) or "x", []).extend([values.min(), values.max()])
+    for axis, ends in spans.items():
+        months = pd.date_range(min(ends) - pd.DateOffset(months=2), max(ends) + pd.DateOffset(months=2), freq="MS")
+        alias = {m.strftime("%b %Y"): format_date(m.date(), "LLL y", locale=cldr(lang)) for m in months}
+        fig.layout["xaxis" + axis[1:]].update(tickformatstops=_DATE_TICKS, hoverformat="%b %Y", labelalias=alias)
     return fig
 
 
@@ -175,7 +207,7 @@ def series_figure(history: pd.DataFrame, *, title: str = "", events: pd.DataFram
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0, "xanchor": "left"})
     if "period" in history and history["period"].astype(str).str.len().eq(4).all():  # annual: years on the axis
         fig.update_xaxes(dtick="M12", tickformat="%Y")
-    return fig
+    return localise_dates(fig, lang)
 
 
 def _tested_hover(rows: pd.DataFrame, lang: str, decimals: int) -> list[str]:
@@ -261,7 +293,7 @@ def visa_rule_figure(changes: pd.DataFrame, *, watch: float = 0.30, alert: float
     fig.add_hline(y=0, line={"color": "#9ca3af", "width": 1})
     _layout(fig, title=title, height=height, y_title=t(f"fig.change_axis{q}", lang))
     fig.update_yaxes(rangemode="normal", ticksuffix="%")
-    return fig
+    return localise_dates(fig, lang)
 
 
 def _signed(value: float, lang: str) -> str:
@@ -325,7 +357,7 @@ def impact_figure(
     fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#9ca3af", separatethousands=True)
     fig.update_layout(hovermode="closest",
                       legend={"orientation": "h", "y": -0.12, "x": 1, "xanchor": "right", "yanchor": "top"})
-    return fig
+    return localise_dates(fig, lang)
 
 
 def _signed_count(value: float, lang: str) -> str:
@@ -439,7 +471,7 @@ def coverage_figure(coverage: pd.DataFrame, *, lang: str = DEFAULT_LANG, title: 
     fig.update_yaxes(rangemode="normal", tickfont={"size": 11})
     fig.update_layout(margin={"l": 10}, hovermode="closest")
     fig.update_yaxes(automargin=True)
-    return fig
+    return localise_dates(fig, lang)
 
 
 def small_multiples_figure(
@@ -493,7 +525,7 @@ def small_multiples_figure(
                       margin={"l": 40, "r": 10, "t": 40, "b": 20}, hovermode="closest")
     fig.update_yaxes(rangemode="tozero", separatethousands=True, nticks=4)
     fig.update_xaxes(nticks=4)
-    return fig
+    return localise_dates(fig, lang)
 
 
 def _short(title: str, limit: int = 48) -> str:
@@ -520,4 +552,4 @@ def alert_log_figure(
                                  hovertemplate="%{x|%Y Q%q}: %{y}<extra></extra>"))
     fig.update_layout(barmode="stack")
     _layout(fig, title=title, height=height, y_title=t("fig.count_axis", lang))
-    return fig
+    return localise_dates(fig, lang)

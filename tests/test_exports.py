@@ -344,3 +344,21 @@ def test_a_signed_change_in_a_plain_frame_is_guarded_only_as_text():
     assert [r["change"].value for r in rows] == [1.22, -0.5]
     assert all(r["change"].number_format == exports.CHANGE for r in rows)
     assert [r["note"].value for r in rows] == ["'+122%", "'=1+1"]
+
+
+@pytest.mark.parametrize(("lang", "months"), [
+    ("en", {"Mar 2025", "Jul 2025"}),
+    ("sq", {"mar 2025", "korr 2025"}),  # CLDR's Albanian abbreviations (korrik = July)
+    ("sr", {"mar 2025", "jul 2025"}),
+])
+def test_the_date_axis_names_months_in_the_language(lang, months):
+    """plotly.js names months in English; the rendered chart's tick labels must be the language's."""
+    starts = pd.date_range("2025-01-01", periods=10, freq="MS")
+    frame = pd.DataFrame({"period": [str(p) for p in starts.to_period("M")], "period_start": starts,
+                          "observed": 100.0 + np.arange(10), "expected": 100.0, "lower": 80.0, "upper": 125.0,
+                          "level": "normal", "provisional": False})
+    root = ET.fromstring(exports.figure_bytes(series_figure(frame, lang=lang), "svg"))
+    ticks = {"".join(node.itertext()).strip() for node in root.iter(f"{SVG}g") if node.get("class") == "xtick"}
+    assert months <= ticks, ticks
+    if lang != "en":
+        assert not {"May 2025", "Jul 2025", "Sep 2025"} & ticks, ticks

@@ -82,3 +82,10 @@ def save_recipients(store: Store, recipients_json: str, *, who: str, reason: str
         audit.append(con, now, who, "digest_recipients", f"recipients {new_id}",
                      before[0][0] if before else None, recipients_json, reason)
     return int(new_id)
+
+
+def recipients_log(store: Store, limit: int | None = None) -> pd.DataFrame:
+    """The saved recipient lists, newest first (id, saved_at, who, recipients, reason)."""
+    with store.read() as cur:
+        return cur.execute("SELECT * FROM digest_recipients ORDER BY id DESC "
+                           "LIMIT coalesce($limit, 9223372036854775807)", {"limit": limit}).df()

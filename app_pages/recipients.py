@@ -12,7 +12,7 @@ from monitoring.recipients import recipients_view, save_recipients
 
 
 def _label(category: str, lang: str) -> str:
-    return t("digest.categories_all", lang).capitalize() if category == "all" else t(f"category.{category}", lang)
+    return t("recipients.category_all", lang) if category == "all" else t(f"category.{category}", lang)
 
 
 def render() -> None:
@@ -31,10 +31,10 @@ def render() -> None:
     with st.form("recipients", border=True):
         for code, tab in zip(LANGUAGES, st.tabs(list(LANGUAGES.values())), strict=True):
             with tab:
-                columns = st.columns(len(CATEGORIES))
-                for column, cat in zip(columns, CATEGORIES, strict=True):
-                    with column:
-                        texts[(code, cat)] = st.text_area(_label(cat, lang), view.addresses(code, cat), height=130,
+                columns = st.columns(2)  # wide enough for an address on one line
+                for n, cat in enumerate(CATEGORIES):
+                    with columns[n % 2]:
+                        texts[(code, cat)] = st.text_area(_label(cat, lang), view.addresses(code, cat), height=100,
                                                           key=f"rc_{code}_{cat}", disabled=not analyst,
                                                           help=t("recipients.addresses_help", lang))
         reason = st.text_input(t("recipients.reason", lang), key="rc_reason", disabled=not analyst)

@@ -160,6 +160,8 @@ def render_text(ctx: DigestContext, batch: Batch, lines: list[Line]) -> str:
                                              subsequent_indent=indent)
     heading = t("digest.quiet_heading" if not lines else "digest.heading", lang)
     parts = [t("ui.app_title", lang), heading, "=" * len(heading), _data_to(ctx, lang), ""]
+    if ctx.synthetic:
+        parts += [wrap("!! " + t("brief.caveat_synthetic", lang)), ""]
     if not lines:
         parts += [wrap(t("digest.quiet_body", lang)), ""]
     for n, ln in enumerate(lines, 1):

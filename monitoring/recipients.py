@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from indicators.store import Store, digests
-from monitoring.i18n import period_label, t
+from monitoring.i18n import LANGUAGES, period_label, t
 from monitoring.mail import (
     CATEGORIES,
     LANGS,
@@ -49,7 +49,7 @@ def _sent_table(store: Store, lang: str, catalogue) -> pd.DataFrame:
         ind = indicator_of(catalogue, r["indicator"]) if r["indicator"] else None
         series = f"{ind.name_in(lang)} – {geo_name(r['geo'], lang, catalogue)}" if ind else ""
         rows.append({t("recipients.col_sent_at", lang): pd.Timestamp(r["sent_at"]).strftime("%Y-%m-%d %H:%M"),
-                     t("recipients.col_lang", lang): r["lang"],
+                     t("recipients.col_lang", lang): LANGUAGES.get(r["lang"], r["lang"]),
                      t("recipients.col_recipient", lang): r["recipient"],
                      t("recipients.col_kind", lang): t(f"recipients.kind_{r['kind']}", lang),
                      t("recipients.col_series", lang): series,

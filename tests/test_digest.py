@@ -242,3 +242,34 @@ def test_mail_settings_file_is_read(tmp_path):
     got = load_mail_settings(path)
     assert (got.smtp.host, got.smtp.port, got.smtp.security, got.smtp.user) == ("mail.example.org", 587,
                                                                                 "starttls", "gam")
+
+
+def test_run_with_a_bad_file_exits_3_and_still_scans_and_mails(store, smtp, tmp_path, capsys, monkeypatch):
+    from monitoring.__main__ import main
+
+    port, inbox = smtp
+    mail = tmp_path / "mail.toml"
+    mail.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\n[recipients.sr]\nall = ["k@gam.example.org"]\n',
+                    encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("indicator,geo,period,value\nasylum_applications,FR,2026-13,5\n", encoding="utf-8")
+    monkeypatch.setattr("monitoring.digest_render.chart_png", lambda *a: b"\x89PNG fake")
+    code = main(["run", "--load", str(bad), "--digest", "--db", str(store.path), "--mail", str(mail),
+                 "--workers", "1"], today="2026-11-26")
+    out = capsys.readouterr().out
+    assert code == cycle.DATA
+    assert "load: failed, nothing loaded" in out and "scan: run" in out
+    assert [m["Content-Language"] for _, m in inbox.messages] == ["sr"]
+
+
+def test_the_password_comes_from_the_environment_or_the_streamlit_secrets(tmp_path, monkeypatch):
+    from monitoring.mail import SmtpSettings, password
+
+    smtp = SmtpSettings(user="gam", password_env="TEST_SMTP_PASSWORD")
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    assert password(smtp, secrets) is None
+    secrets.write_text('[smtp]\npassword = "from-secrets"\n', encoding="utf-8")
+    assert password(smtp, secrets) == "from-secrets"
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "from-env")
+    assert password(smtp, secrets) == "from-env"

@@ -24,9 +24,10 @@ log = logging.getLogger("monitor.dashboard")
 _CONTROL_FLOW = {"StopException", "RerunException"}
 PAGES = {"overview": "app_pages/overview.py", "explorer": "app_pages/explorer.py",
          "thresholds": "app_pages/thresholds.py", "alerts": "app_pages/alerts.py",
-         "data": "app_pages/data.py"}
+         "data": "app_pages/data.py", "recipients": "app_pages/recipients.py"}
 ICONS = {"overview": ":material/dashboard:", "explorer": ":material/show_chart:",
-         "thresholds": ":material/tune:", "alerts": ":material/notifications:", "data": ":material/database:"}
+         "thresholds": ":material/tune:", "alerts": ":material/notifications:", "data": ":material/database:",
+         "recipients": ":material/mail:"}
 
 
 @st.cache_resource(show_spinner=False)

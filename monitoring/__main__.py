@@ -1,4 +1,4 @@
-"""Command line: ``python -m monitoring scan`` (and ``brief``)."""
+"""Command line: ``python -m monitoring scan`` (and ``brief``, ``digest``, ``run``)."""
 
 from __future__ import annotations
 
@@ -101,6 +101,54 @@ def cmd_brief(args, today: pd.Timestamp) -> int:
     return 0
 
 
+def cmd_digest(args, today: pd.Timestamp) -> int:
+    """Mail what changed since the last digest (monitoring/cycle.py)."""
+    from monitoring import cycle
+    from monitoring.mail import MailSettingsError, bad_addresses, load_mail_settings
+
+    if args.to and (bad := bad_addresses(args.to)):
+        print(f"error: --to: not an e-mail address: {', '.join(bad)}", file=sys.stderr)
+        return cycle.USAGE
+    try:
+        store = open_store(args.db)
+        mail = load_mail_settings(args.mail)
+        return cycle.digest(store, load_catalogue(), mail, lang=args.lang, to=args.to, dry_run=args.dry_run,
+                            out=args.out)
+    except (MailSettingsError, CatalogueError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return cycle.ERROR
+
+
+def _digest_parsers(sub, db_help: str) -> None:
+    digest = sub.add_parser("digest", help="e-mail what changed since the last digest, one mail per language",
+                            description="Mail new alert episodes, escalations, resolutions and new EU-criterion "
+                                        "crossings since the last digest, one mail per language, each change at "
+                                        "most once per recipient. Exit 0: sent or nothing to send; 1: settings or "
+                                        "database problem; 4: a mail was not accepted (kept for the next run).")
+    digest.add_argument("--db", type=Path, default=None, help=db_help)
+    digest.add_argument("--mail", type=Path, default=None,
+                        help="mail settings file (default: MONITOR_MAIL or mail.toml beside dashboard.py)")
+    digest.add_argument("--lang", choices=("en", "sq", "sr"), help="only this language (default: every language)")
+    digest.add_argument("--to", nargs="+", metavar="ADDR",
+                        help="send to these addresses (every category) instead of the configured recipients")
+    digest.add_argument("--dry-run", action="store_true",
+                        help="print the mails (plain-text part) instead of sending; nothing is recorded")
+    digest.add_argument("--out", type=Path, help="with --dry-run: write digest_<lang>.eml, .html and .txt here")
+    run = sub.add_parser("run", help="the whole cycle for a scheduler: [fetch] [load] scan [digest]",
+                         description="Fetch Eurostat's data (--fetch), load files (--load), scan, and mail the "
+                                     "digest (--digest), one log line per step. Exit codes: 0 done; 1 database "
+                                     "or settings problem; 2 usage; 3 fetch or load failed (the scan and digest "
+                                     "used the stored data); 4 a digest mail was not accepted (kept for the "
+                                     "next run).")
+    run.add_argument("--db", type=Path, default=None, help=db_help)
+    run.add_argument("--fetch", action="store_true", help="download Kosovo's series from Eurostat first")
+    run.add_argument("--load", type=Path, nargs="+", metavar="FILE", help="load these files before the scan")
+    run.add_argument("--digest", action="store_true", help="mail the digest after the scan")
+    run.add_argument("--mail", type=Path, default=None, help="with --digest: the mail settings file")
+    run.add_argument("--workers", type=int, default=2, help="worker processes of the scan (default 2)")
+    run.add_argument("--who", default="scheduler", help="name in the load log and runs (default scheduler)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m monitoring",
                                      description="Score the indicator series and report alarms.")
@@ -130,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "most 5), every alert and watch (all) or every alert (alert); the others go into "
                             "the annex table")
     brief.add_argument("--out", type=Path, required=True, help="output file: FILE.pptx (deck) or FILE.pdf (note)")
+    _digest_parsers(sub, f"database file (default: MONITOR_DB or {default_db_path()})")
     return parser
 
 
@@ -140,6 +189,12 @@ def main(argv: list[str] | None = None, today: pd.Timestamp | None = None) -> in
         return cmd_scan(args, today)
     if args.command == "brief":
         return cmd_brief(args, today)
+    if args.command == "digest":
+        return cmd_digest(args, today)
+    if args.command == "run":
+        from monitoring.cycle import run
+
+        return run(args, today)
     return 2
 
 

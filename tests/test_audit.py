@@ -16,7 +16,7 @@ import pytest
 from indicators.__main__ import main
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, audit, backup, episodes, events, observations, results
+from indicators.store import Store, audit, backup, digests, episodes, events, observations, results
 from indicators.store.audit import read_audit
 from tests.populated import TODAY, master_copy, series_csv
 
@@ -73,6 +73,15 @@ WRITES = {
                      lambda b, a, r: not json.loads(b)["deleted"] and json.loads(a)["deleted"]),
     "restore": (_restore, "restore", lambda t: str(t / "bk"),
                 lambda b, a, r: json.loads(b)["tables"]["audit"] == 5 and json.loads(a)["tables"]["audit"] == 5),
+    "digest sent": (
+        lambda s, t: digests.record_sent(s, [{"change_key": "new:x:FR:2026-09", "kind": "new"}], lang="sq",
+                                         recipients=["b@x.org", "a@x.org"], subject="Alarm i ri", who="cleo"),
+        "digest_sent", lambda t: "digest sq: 1 change(s)",
+        lambda b, a, r: b is None and a == "a@x.org, b@x.org" and r == "Alarm i ri"),
+    "recipients": (
+        lambda s, t: digests.save_recipients(s, '{"en": {"all": ["a@x.org"]}}', who="cleo", reason="new desk"),
+        "digest_recipients", lambda t: "recipients 1",
+        lambda b, a, r: b is None and a == '{"en": {"all": ["a@x.org"]}}' and r == "new desk"),
 }
 
 
@@ -99,7 +108,8 @@ def test_a_load_that_changes_nothing_writes_nothing(db, tmp_path):
 
 # Every function that opens a write is either audited above or a derived/system write.
 AUDITED = {"observations.apply_load", "results.save_settings", "episodes.set_episode_status", "events.add_event",
-           "events.update_event", "events.delete_event", "backup.restore"}
+           "events.update_event", "events.delete_event", "backup.restore", "digests.record_sent",
+           "digests.save_recipients"}
 EXEMPT = {
     "Store.ensure_schema": "creates or migrates the schema",
     "observations.sync_catalogue": "copies the catalogue file (versioned in git) into the database",
@@ -112,7 +122,7 @@ def test_every_write_path_is_audited_or_knowingly_exempt():
     from indicators import store as store_package
 
     found = set()
-    for module in (observations, results, episodes, events, backup, audit):
+    for module in (observations, results, episodes, events, backup, audit, digests):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and re.search(r"\.write\(", inspect.getsource(fn)):
                 found.add(f"{module.__name__.rsplit('.', 1)[1]}.{name}")

@@ -168,8 +168,25 @@ _V6 = [
     # episodes by indicators.store.episodes.convert_alert_log (Python, below in migrate).
 ]
 
+_V7 = [
+    # The e-mail digest (monitoring/digest.py): every change sent, per language and recipient, recorded only
+    # once that recipient's mail was accepted (so a change is never sent twice, and a refused one is retried).
+    # change_key names the change: "new:<indicator>:<geo>:<start>", "criterion:...:<period>:<status>",
+    # "quiet:<ISO week>" for an all-quiet mail.
+    """CREATE TABLE digest_sent (
+        change_key VARCHAR NOT NULL, lang VARCHAR NOT NULL, recipient VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+        indicator VARCHAR, geo VARCHAR, period VARCHAR, sent_at TIMESTAMP NOT NULL, subject VARCHAR,
+        PRIMARY KEY (change_key, lang, recipient))""",
+    # The digest's recipients as analysts saved them on the Recipients page (JSON: language -> category ->
+    # addresses); the latest row wins over the mail settings file.
+    "CREATE SEQUENCE recipients_ids START 1",
+    """CREATE TABLE digest_recipients (
+        id INTEGER PRIMARY KEY, saved_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, recipients VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL)""",
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

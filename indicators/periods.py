@@ -66,12 +66,3 @@ def to_text(period: pd.Period) -> str:
     return f"{period.year:04d}"
 
 
-def start_date(text: str) -> pd.Timestamp:
-    """The first day of a canonical period."""
-    return to_period(text).start_time
-
-
-def current_period(freq: str, today: pd.Timestamp | None = None) -> pd.Period:
-    """The period (of the given catalogue frequency) containing today."""
-    today = pd.Timestamp.today() if today is None else pd.Timestamp(today)
-    return today.to_period(PANDAS_FREQ[freq])

@@ -33,8 +33,6 @@ TIMEOUT_S = 120.0
 FOOTNOTE_WIDTH = 125  # characters per line of the footnote under an exported chart
 FOOTER_MARGIN = 150  # px below the plot: x-axis labels, legend, footer
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 _lock = threading.Lock()  # one export at a time: kaleido's sync server answers in call order
 
@@ -141,14 +139,6 @@ def _ensure_server() -> None:
     # from the installed plotly package.
     kaleido.start_sync_server(n=1, timeout=90, mathjax=False, headers=pio.defaults.headers,
                               silence_warnings=True)
-
-
-def stop_server() -> None:
-    """Stop the kaleido server (the next export starts it again)."""
-    import kaleido
-
-    with _lock:
-        kaleido.stop_sync_server(silence_warnings=True)
 
 
 def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> bytes:

@@ -112,31 +112,31 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
     return out
 
 
-def _score_one(indicator, geo, values, flags, settings, today) -> tuple:
+def _score_one(indicator, geo, values, flags, settings) -> tuple:
     """(stored frame, visa-free impact, None), or (None, None, why) for a series that cannot be scored:
     one bad series never stops the scan of the others."""
     try:
-        return (score_series(values, flags, indicator, settings, today).assign(geo=geo),
+        return (score_series(values, flags, indicator, settings).assign(geo=geo),
                 impact_rows(values, indicator).assign(geo=geo), None)
     except Exception as exc:  # noqa: BLE001 - any failure of one series is reported, not raised
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return None, None, f"{indicator.id} {geo}: {type(exc).__name__}: {first}"
 
 
-def _score_batch(batch: list[tuple], today: pd.Timestamp) -> list[tuple]:
+def _score_batch(batch: list[tuple]) -> list[tuple]:
     """(stored frame, visa-free impact, why not) of each series of the batch."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return [_score_one(indicator, geo, values, flags, settings, today)
+    return [_score_one(indicator, geo, values, flags, settings)
             for indicator, geo, values, flags, settings in batch]
 
 
-def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd.Timestamp,
-               workers: int, progress: Progress | None) -> list[tuple]:
+def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, workers: int,
+                progress: Progress | None) -> list[tuple]:
     jobs = [(s.indicator, s.geo, s.values, s.flags, settings.for_indicator(s.indicator.id)) for s in todo]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_SERIES:
         frames = []
         for n, job in enumerate(jobs, 1):
-            frames.extend(_score_batch([job], today))
+            frames.extend(_score_batch([job]))
             if progress:
                 progress(n, len(jobs), f"{job[0].id} {job[1]}")
         return frames
@@ -146,7 +146,7 @@ def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, today: pd
     done = 0
     # spawn, not fork: the dashboard process has threads (and DuckDB's), which fork would copy mid-state.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for batch, result in zip(batches, pool.map(_score_batch, batches, [today] * len(batches)), strict=True):
+        for batch, result in zip(batches, pool.map(_score_batch, batches), strict=True):
             frames.extend(result)
             done += len(batch)
             if progress:
@@ -179,7 +179,7 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
             states.append((s.indicator.id, s.geo, fp, fh, s.note))
         elif s.key in state:
             states.append((s.indicator.id, s.geo, *state[s.key], s.note))
-    scored = _score_all(todo, settings, today, workers, progress)
+    scored = _score_all(todo, settings, workers, progress)
     skipped = tuple(why for _, _, why in scored if why)
     failed = {(s.indicator.id, s.geo) for s, (_, _, why) in zip(todo, scored, strict=True) if why}
     if failed:  # kept as they were (old scores, old state): the next scan tries them again

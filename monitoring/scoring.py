@@ -39,7 +39,7 @@ def impact_rows(values: pd.Series, indicator: Indicator) -> pd.DataFrame:
 
 
 def score_series(values: pd.Series, flags: pd.Series, indicator: Indicator, settings: IndicatorSettings,
-                 today: pd.Timestamp | None = None, score_from: pd.Period | None = None) -> pd.DataFrame:
+                 score_from: pd.Period | None = None) -> pd.DataFrame:
     """The stored frame of one series: every channel's per-period parameters, ready for the store.
 
     Method ``auto``: the likelihood-ratio test on the seasonal baseline (glr) scores monthly and

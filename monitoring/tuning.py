@@ -16,7 +16,7 @@ from indicators.catalogue import Catalogue
 from indicators.store import Store, results
 from monitoring.episodes import compute_episodes, open_by_indicator, open_episodes, resolve_after_of
 from monitoring.scan import level_frame
-from monitoring.settings import MonitorSettings, load_settings, parse_settings, settings_from_json
+from monitoring.settings import MonitorSettings, load_settings, parse_settings
 
 WINDOW_MONTHS = 12  # the recent months of window_start (the Thresholds page's caption)
 # Widget fields: (section, key). "method" is the baseline method.
@@ -227,6 +227,3 @@ def needs_refit(old: MonitorSettings, new: MonitorSettings, catalogue: Catalogue
     ids = [i.id for i in catalogue.indicators]
     return any(old.for_indicator(i).fit_hash() != new.for_indicator(i).fit_hash() for i in ids)
 
-
-def settings_version(text: str) -> MonitorSettings:
-    return settings_from_json(text)

@@ -82,8 +82,3 @@ def export_audit(store: Store, path: str | Path) -> int:
             writer.writerow([_cell(v) for v in row])
     return len(frame)
 
-
-def last_id(store: Store) -> int:
-    """The id of the newest row (0 when empty)."""
-    with store.read() as cur:
-        return int(cur.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0])

@@ -103,11 +103,14 @@ class Preparation:
         with self._lock:
             self._state = replace(self._state, **changes)
 
-    def start(self) -> bool:
-        """Start the build in the background if needed; True when it is running (or just started)."""
+    def start(self, who: str | None = None) -> bool:
+        """Start the build in the background if needed; True when it is running (or just started).
+        ``who``: the person starting it, recorded as the scan's (default: the one given at creation)."""
         with self._lock:
             if self._state.running:
                 return True
+            if who:
+                self.who = who
             if not needs_first_start(self.store):
                 if self._state.phase != "done":
                     self._state = replace(self._state, phase="done")

@@ -77,3 +77,22 @@ def test_an_acknowledgement_comment_is_text(one_series_db):
     history = next(d.value for d in at.dataframe if "acted_at" in d.value.columns)
     assert HOSTILE in set(history["comment"])  # kept verbatim, shown in a table cell
     assert_shown_as_text(at)
+
+
+def test_an_uploaded_file_quoting_markdown_is_refused_as_text(one_series_db):
+    from pathlib import Path
+
+    bad = Path(__file__).with_name("data") / "bad" / "markdown.csv"
+    at = app("data")
+    [box] = at.file_uploader
+    box.set_value([("![x](http://x).csv", bad.read_bytes(), "text/csv")]).run()
+    at.button(key="da_load").click().run()
+    assert not at.exception
+    assert texts_of(at, "error") == [t("data.load_failed")]
+    [code] = [c.value for c in at.code]  # the problems, quoted in a code block: never Markdown
+    assert PIXEL in code and "[click](http://x)" in code
+    assert_shown_as_text(at)
+
+
+def texts_of(at, kind: str) -> list[str]:
+    return [e.value for e in getattr(at, kind)]

@@ -12,6 +12,8 @@ from monitoring import actions
 from monitoring.i18n import t
 
 _PENDING = "_delete_pending"
+_DONE = "_delete_done"
+OPEN = ""  # a range open at that end: from the series' first period, to its last
 
 
 def render(lang: str) -> None:
@@ -20,6 +22,14 @@ def render(lang: str) -> None:
         return
     st.subheader(t("data.delete", lang))
     st.caption(t("data.delete_help", lang))
+    done = st.session_state.pop(_DONE, None)
+    if done:  # the last deletion's report, here where it was asked for rather than at the top of the page
+        # The form reset for the next one before it is drawn (set, not removed: a browser keeps a removed
+        # widget's last value): no reason, the whole series.
+        st.session_state["del_reason"] = ""
+        for key in [k for k in st.session_state if str(k).startswith(("del_from_", "del_to_"))]:
+            st.session_state[key] = OPEN
+        st.success(done, icon=":material/check:")
     store = common.store()
     stored = observations.coverage(store) if store.path.exists() else None
     if stored is None or stored.empty:
@@ -28,18 +38,19 @@ def render(lang: str) -> None:
     keys = list(zip(stored["indicator"], stored["geo"], strict=True))
     cat = common.catalogue()
     left, middle, right = st.columns([2, 1, 1])
-    chosen = left.selectbox(t("data.delete_series", lang), keys, key="dl_series",
+    chosen = left.selectbox(t("data.delete_series", lang), keys, key="del_series",
                             format_func=lambda k: common.series_label(cat, f"{k[0]} {k[1]}", lang))
     # Only periods the monitor can read are offered as bounds; an unreadable one goes with its series or
     # with a range open at that end.
     periods = [p for p in observations.series(store, *chosen)["period"] if frequency_of(p)]
-    first = middle.selectbox(t("data.delete_from", lang), [None, *periods], key=f"dl_from_{chosen}",
-                             format_func=lambda p: t("data.delete_first", lang) if p is None else p)
-    last = right.selectbox(t("data.delete_to", lang), [None, *periods], key=f"dl_to_{chosen}",
-                           format_func=lambda p: t("data.delete_last", lang) if p is None else p)
-    st.text_input(t("data.delete_reason", lang), key="dl_reason")
+    # "" for an open end (None would read as "nothing chosen": a blank box).
+    first = middle.selectbox(t("data.delete_from", lang), [OPEN, *periods], key=f"del_from_{chosen[0]}_{chosen[1]}",
+                             format_func=lambda p: p or t("data.delete_first", lang)) or None
+    last = right.selectbox(t("data.delete_to", lang), [OPEN, *periods], key=f"del_to_{chosen[0]}_{chosen[1]}",
+                           format_func=lambda p: p or t("data.delete_last", lang)) or None
+    st.text_input(t("data.delete_reason", lang), key="del_reason")
     wanted = (chosen[0], chosen[1], first, last)
-    if st.button(t("data.delete_button", lang), key="dl_ask", icon=":material/delete:"):
+    if st.button(t("data.delete_button", lang), key="del_ask", icon=":material/delete:"):
         if first is not None and last is not None and periods.index(first) > periods.index(last):
             st.error(t("data.delete_reversed", lang, first=first, last=last))
             st.session_state.pop(_PENDING, None)
@@ -54,7 +65,7 @@ def render(lang: str) -> None:
 def _confirm(lang: str, pending: tuple) -> None:
     """The confirm step: what would be deleted, in words, and a button that does it."""
     indicator, geo, first, last = pending
-    reason = st.session_state.get("dl_reason", "")
+    reason = st.session_state.get("del_reason", "")
     store = common.store()
     plan = actions.deletion_preview(store, indicator, geo, first=first, last=last)
     label = common.series_label(common.catalogue(), f"{indicator} {geo}", lang)
@@ -68,10 +79,10 @@ def _confirm(lang: str, pending: tuple) -> None:
                      n=plan.count, series=common.md_escape(label), span=common.md_escape(span)),
                    icon=":material/warning:")
         go, cancel, _ = st.columns([1, 1, 3])
-        if cancel.button(t("data.delete_cancel", lang), key="dl_cancel"):
+        if cancel.button(t("data.delete_cancel", lang), key="del_cancel"):
             st.session_state.pop(_PENDING, None)
             st.rerun()
-        if not (go.button(t("data.delete_yes", lang, n=plan.count), type="primary", key="dl_yes")
+        if not (go.button(t("data.delete_yes", lang, n=plan.count), type="primary", key="del_yes")
                 and common.require_analyst()):
             return
     progress = common.progress_bar(lang)
@@ -86,7 +97,7 @@ def _confirm(lang: str, pending: tuple) -> None:
         lines.append(t("data.deleted_episodes", lang, n=done.episodes_withdrawn))
     if report is not None:
         lines.append(t("data.rescanned", lang, n=1, episodes=report.episodes.text(lang)))
-    common.flash("\n\n".join(lines), clear=("dl_reason",))
+    st.session_state[_DONE] = "\n\n".join(lines)
     st.rerun()
 
 

@@ -283,9 +283,9 @@ def revision_log(store: Store, catalogue: Catalogue, lang: str = "en", limit: in
     rev = observations.revisions(store)
     if rev.empty:
         return pd.DataFrame(
-            columns=["indicator", "geo", "period", "value", "flag", "loaded_at", "replaced_at", "change"]
+            columns=["indicator", "geo", "period", "change", "value", "flag", "loaded_at", "replaced_at"]
         )
-    rev = rev.sort_values("replaced_at", ascending=False).head(limit)
+    rev = rev.sort_values(["replaced_at", "period"], ascending=[False, True], kind="stable").head(limit)
     loads = observations.loads(store)
     deletions = set(loads.loc[loads["format"] == DELETION, "id"])
     return pd.DataFrame(
@@ -296,12 +296,12 @@ def revision_log(store: Store, catalogue: Catalogue, lang: str = "en", limit: in
             ],
             "geo": [geo_label(catalogue, g, lang) for g in rev["geo"]],
             "period": rev["period"],
+            "change": [t("data.change_deleted" if r in deletions else "data.change_revised", lang)
+                       for r in rev["replaced_by_load"]],
             "value": rev["value"],
             "flag": rev["flag"].fillna(""),
             "loaded_at": [_when(v) for v in rev["loaded_at"]],
             "replaced_at": [_when(v) for v in rev["replaced_at"]],
-            "change": [t("data.change_deleted" if r in deletions else "data.change_revised", lang)
-                       for r in rev["replaced_by_load"]],
         }
     )
 

@@ -15,10 +15,10 @@ LABEL = "First-time asylum applications – Germany"
 
 
 def ask(at, first=None, last=None, series=DE):
-    at.selectbox(key="dl_series").set_value(series).run()
-    at.selectbox(key=f"dl_from_{series}").set_value(first)
-    at.selectbox(key=f"dl_to_{series}").set_value(last)
-    at.button(key="dl_ask").click().run()
+    at.selectbox(key="del_series").set_value(series).run()
+    at.selectbox(key=f"del_from_{series[0]}_{series[1]}").set_value(first or "")
+    at.selectbox(key=f"del_to_{series[0]}_{series[1]}").set_value(last or "")
+    at.button(key="del_ask").click().run()
     assert not at.exception
     return at
 
@@ -30,8 +30,8 @@ def test_an_analyst_deletes_a_range_after_confirming_it(one_series_db):
     assert texts(at, "warning")[-1] == t("data.delete_confirm", "en", n=3, series=md_escape(LABEL),
                                          span=md_escape("2026-01 to 2026-03"))
     assert len(observations.series(store, *DE)) == len(before)  # asking deletes nothing
-    at.text_input(key="dl_reason").input("a wrong extract")
-    at.button(key="dl_yes").click().run()
+    at.text_input(key="del_reason").input("a wrong extract")
+    at.button(key="del_yes").click().run()
     assert not at.exception and not texts(at, "error")
     left = observations.series(store, *DE)
     assert set(before["period"]) - set(left["period"]) == {"2026-01", "2026-02", "2026-03"}
@@ -42,7 +42,9 @@ def test_an_analyst_deletes_a_range_after_confirming_it(one_series_db):
                                                              "a wrong extract")
     revs = next(d.value for d in at.dataframe if "replaced_at" in d.value.columns)
     assert list(revs["change"]).count(t("data.change_deleted")) == 3  # history shows what was removed
-    assert "dl_yes" not in [b.key for b in at.button]  # the confirm step is gone
+    assert "del_yes" not in [b.key for b in at.button]  # the confirm step is gone
+    assert at.text_input(key="del_reason").value == ""  # emptied for the next one: no reason, the whole series
+    assert at.selectbox(key="del_from_asylum_applications_DE").value == ""
 
 
 def test_cancel_deletes_nothing(one_series_db):
@@ -50,22 +52,22 @@ def test_cancel_deletes_nothing(one_series_db):
     before = observations.dump(store)
     at = ask(app("data"))
     assert texts(at, "warning")[-1].startswith("Delete the whole series")
-    at.button(key="dl_cancel").click().run()
-    assert "dl_yes" not in [b.key for b in at.button]
+    at.button(key="del_cancel").click().run()
+    assert "del_yes" not in [b.key for b in at.button]
     assert observations.dump(store) == before
 
 
 def test_a_reversed_range_is_refused_on_the_page(one_series_db):
     at = ask(app("data"), "2026-03", "2026-01")
     assert texts(at, "error") == [t("data.delete_reversed", "en", first="2026-03", last="2026-01")]
-    assert "dl_yes" not in [b.key for b in at.button]
+    assert "del_yes" not in [b.key for b in at.button]
 
 
 def test_a_viewer_has_no_delete_form(one_series_db, app_env):
     app_env.setenv("MONITOR_ROLE", "viewer")
     at = app("data")
     assert not at.exception
-    assert "dl_ask" not in [b.key for b in at.button]
+    assert "del_ask" not in [b.key for b in at.button]
     assert t("data.delete") not in [s.value for s in at.subheader]
 
 
@@ -80,7 +82,7 @@ def test_a_year_0_series_is_deletable_from_the_page_it_breaks(one_series_db, app
     assert any("year 0 is out of range" in e for e in texts(at, "error"))  # the chart that reads it
     assert at.file_uploader  # the upload form is still there
     at = ask(at, series=("asylum_applications", "FR"))
-    at.button(key="dl_yes").click().run()
+    at.button(key="del_yes").click().run()
     assert not at.exception
     assert set(observations.observations(store)["geo"]) == {"DE"}
     assert not any("year 0" in e for e in texts(at, "error"))  # the page reads again

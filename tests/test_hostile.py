@@ -132,3 +132,23 @@ def test_a_year_0_row_already_in_a_database_is_deletable(tmp_path, store, catalo
     assert (done.count, done.what, done.whole_series) == (1, "asylum_applications DE 0000-01", True)
     assert table(store) == []
     assert list(revisions(store)["period"]) == ["0000-01"]  # what was there, kept
+
+
+def test_a_scan_meeting_a_series_it_cannot_read_names_it_and_scores_the_others(tmp_path_factory, tmp_path):
+    """A year-0 row in one series (as the old bug let it in) used to fail every scan whole."""
+    from indicators.catalogue import load_catalogue
+    from indicators.store import results
+    from monitoring.scan import scan
+    from monitoring.settings import MonitorSettings
+    from tests.populated import TODAY, master_copy
+
+    store = master_copy(tmp_path_factory, tmp_path / "m.duckdb")
+    fr_before = results.read_results(store, indicator="asylum_applications", geo="FR")
+    with store.write() as con:
+        con.execute("INSERT INTO observations VALUES ('asylum_applications', 'FR', '0000-01', DATE '0000-01-01', 1, "
+                    "NULL, 1, TIMESTAMP '2026-01-01', 'y0.csv')")
+        con.execute("UPDATE observations SET value = value + 50 WHERE geo = 'DE' AND period = '2026-09'")
+    report = scan(store, load_catalogue(), MonitorSettings(), today=TODAY, workers=1)
+    assert report.skipped == ("asylum_applications FR: ValueError: year 0 is out of range",)
+    assert report.series_refitted >= 1  # DE changed: refitted
+    assert results.read_results(store, indicator="asylum_applications", geo="FR").equals(fr_before)  # kept as it was

@@ -82,7 +82,7 @@ def _act(table, lang: str) -> None:
                                            comment=comment, expires=expires if action == "acknowledged" else None,
                                            lang=lang)
             except ValueError as exc:
-                st.error(common.md_escape(str(exc)))
+                st.error(str(exc))
             else:
                 common.flash(t("alerts.done", lang, action=t(f"alerts.status_{action}", lang)),
                              clear=("al_comment", "al_expires"))

@@ -66,7 +66,7 @@ def render() -> None:
     try:
         new = tuning.with_values(saved_settings, indicator, values)
     except ValueError as exc:
-        st.error(t("th.invalid", lang, error=common.md_escape(str(exc))))
+        st.error(t("th.invalid", lang, error=str(exc)))
         return
     before, after = common.threshold_counts(saved_settings, None), common.threshold_counts(new, None)
     st.subheader(t("th.effect", lang, months=tuning.WINDOW_MONTHS))
@@ -103,7 +103,7 @@ def render() -> None:
                 actions.save_settings(common.store(), cat, new, who=common.current_user()[0], reason=reason,
                                       today=common.today(), lang=lang)
             except ValueError as exc:
-                st.error(common.md_escape(str(exc)))
+                st.error(str(exc))
             else:
                 common.flash(t("th.saved", lang, episodes=EpisodeCount(after.alerts, after.watches).text(lang)),
                              clear=("th_reason", "th_revert_id"))
@@ -151,7 +151,7 @@ def _audit(lang: str) -> None:
                                         who=common.current_user()[0], reason=reason, today=common.today(),
                                         lang=lang)
             except ValueError as exc:
-                st.error(common.md_escape(str(exc)))
+                st.error(str(exc))
             else:
                 done = t("th.reverted_defaults", lang) if entry == actions.DEFAULTS else t("th.reverted", lang, id=entry)
                 common.flash(done, clear=("th_revert_reason", "th_revert_id"))

@@ -32,6 +32,28 @@ def _today(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"found {text!r}; expected a date YYYY-MM-DD") from None
 
 
+def _add_delete(sub) -> None:
+    """The delete command: a series or a period range, listed first, deleted with --yes."""
+    dele = sub.add_parser(
+        "delete",
+        help="delete a series or a range of its periods (audited, the old values kept as revisions)",
+        description="Delete the values of one series, or of the periods from --from to --to, in one "
+        "atomic write: the old values are kept as revisions, the deletion is in the load log and the audit "
+        "log, the scan's results and episodes of those periods are withdrawn. Without --yes it only lists "
+        "what it would delete. A value loaded again later is simply new.",
+    )
+    dele.add_argument("--indicator", required=True, help="the indicator id as stored, e.g. asylum_applications")
+    dele.add_argument("--geo", required=True, help="the geo code as stored, e.g. DE")
+    dele.add_argument("--from", dest="first", metavar="PERIOD",
+                      help="the first period to delete (YYYY-MM, YYYY-Qn or YYYY; default: the series' first)")
+    dele.add_argument("--to", dest="last", metavar="PERIOD",
+                      help="the last period to delete (every period starting by its end; default: the series' last)")
+    dele.add_argument("--db", type=Path, help=_db_help())
+    dele.add_argument("--who", default="local", help="name recorded in the audit log (default: local)")
+    dele.add_argument("--reason", default="", help="why, recorded in the audit log")
+    dele.add_argument("--yes", action="store_true", help="delete: without it, the command only lists what it would")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m indicators", description=__doc__.strip("`\n"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -125,24 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--yes", action="store_true",
                      help="restore: without it, the command only lists what the restore would undo")
 
-    dele = sub.add_parser(
-        "delete",
-        help="delete a series or a range of its periods (audited, the old values kept as revisions)",
-        description="Delete the values of one series, or of the periods from --from to --to, in one "
-        "atomic write: the old values are kept as revisions, the deletion is in the load log and the audit "
-        "log, the scan's results and episodes of those periods are withdrawn. Without --yes it only lists "
-        "what it would delete. A value loaded again later is simply new.",
-    )
-    dele.add_argument("--indicator", required=True, help="the indicator id as stored, e.g. asylum_applications")
-    dele.add_argument("--geo", required=True, help="the geo code as stored, e.g. DE")
-    dele.add_argument("--from", dest="first", metavar="PERIOD",
-                      help="the first period to delete (YYYY-MM, YYYY-Qn or YYYY; default: the series' first)")
-    dele.add_argument("--to", dest="last", metavar="PERIOD",
-                      help="the last period to delete (every period starting by its end; default: the series' last)")
-    dele.add_argument("--db", type=Path, help=_db_help())
-    dele.add_argument("--who", default="local", help="name recorded in the audit log (default: local)")
-    dele.add_argument("--reason", default="", help="why, recorded in the audit log")
-    dele.add_argument("--yes", action="store_true", help="delete: without it, the command only lists what it would")
+    _add_delete(sub)
 
     aud = sub.add_parser(
         "audit",

@@ -12,6 +12,7 @@ import time
 import streamlit as st
 
 from app_pages import common
+from indicators.store import observations
 from monitoring import actions
 from monitoring.i18n import t
 
@@ -31,7 +32,9 @@ POLL_SECONDS = 0.7  # how often a page waiting for the first start looks at its 
 def first_start(lang: str) -> bool:
     """True when the database is ready. Otherwise the first start runs in the background (one build per
     server process, shared by every session: a click to another page neither restarts nor blocks it)
-    and every page shows its progress, re-polling until it is done; False when it failed."""
+    and every page shows its progress, re-polling until it is done; False when it failed. Only an
+    analyst (anyone in local mode, unless ``MONITOR_ROLE=viewer``) starts it, recorded under their name;
+    a viewer is told that a scan is needed and sees a build an analyst started."""
     prep = common.preparation()
     state = prep.state
     if not state.running and state.phase != "failed" and not actions.needs_first_start(common.store()):
@@ -39,13 +42,18 @@ def first_start(lang: str) -> bool:
             st.toast(t("ui.scan_done", lang, episodes=state.report.episodes.text(lang),
                        series=state.report.series_total))
         return True
+    analyst = common.is_analyst()
     if state.phase == "failed":
         common.show_error(state.error)
-        if st.button(t("ui.first_start_retry", lang), key="first_start_retry"):
-            prep.start()
+        if analyst and st.button(t("ui.first_start_retry", lang), key="first_start_retry"):
+            prep.start(who=common.current_user()[0] or "local")
             st.rerun()
         return False
-    prep.start()
+    if not state.running and not analyst:  # a viewer never writes: the load and scan wait for an analyst
+        empty = observations.observation_count(common.store()) == 0
+        st.info(t("ui.no_data_viewer" if empty else "ui.scan_needed_viewer", lang), icon=":material/hourglass:")
+        return False
+    prep.start(who=common.current_user()[0] or "local")
     state = prep.state
     if state.phase == "done":
         st.rerun()

@@ -135,7 +135,7 @@ def sidebar_user() -> None:
         if local_mode():
             st.caption(t("ui.local_mode", lang()))
         elif name:
-            st.caption(t("ui.signed_in", lang(), name=name, role=t(f"ui.role_{role}", lang())))
+            st.caption(t("ui.signed_in", lang(), name=md_escape(name), role=t(f"ui.role_{role}", lang())))
             if st.button(t("ui.log_out", lang())):
                 st.logout()
         else:
@@ -155,10 +155,11 @@ def show_error(exc: BaseException) -> None:
         raise exc
     known = type(exc).__name__ in {"StoreError", "StoreBusy", "LoadError", "SettingsError", "CatalogueError",
                                    "ValueError"}
+    # A message may quote a file's cell, a period or a path: shown as text, never as Markdown.
     if known:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
     else:
-        st.error(t("ui.unexpected_error", lang(), error=f"{type(exc).__name__}: {exc}"))
+        st.error(t("ui.unexpected_error", lang(), error=md_escape(f"{type(exc).__name__}: {exc}")))
 
 
 def guarded(render: Callable[[], None]) -> None:

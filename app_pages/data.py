@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, downloads
+from app_pages import common, deletion, downloads
 from indicators import eurostat, excel, fetch
 from indicators.validation import LoadError
 from monitoring import actions, figures, records
@@ -19,6 +19,13 @@ def render() -> None:
     lang = common.lang()
     st.title(t("data.title", lang))
     common.show_flash()
+    # Each part on its own: data the monitor cannot read (a year-0 period an old version let in) breaks
+    # the chart that reads it, never the forms that load more data or delete the bad series.
+    for part in (_coverage, _logs, deletion.render, _upload, _fetch, _events):
+        common.guarded(lambda part=part: part(lang))
+
+
+def _coverage(lang: str) -> None:
     cat = common.catalogue()
     ids = [i.id for i in cat.indicators]
     chosen = st.multiselect(t("data.coverage_of", lang), ids, default=ids[:3], key="da_indicators",
@@ -34,6 +41,9 @@ def render() -> None:
         )
         downloads.table(common.data_tables(lang)["coverage_sheet"], {c: t(f"data.col_{c}", lang) for c in cov},
                         "coverage", "da_table", title=t("data.coverage_table", lang))
+
+
+def _logs(lang: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("data.loads", lang))
@@ -48,9 +58,6 @@ def render() -> None:
         else:
             st.dataframe(revs, hide_index=True, width="stretch", height=260,
                          column_config={c: t(f"data.col_{c}", lang) for c in revs})
-    _upload(lang)
-    _fetch(lang)
-    _events(lang)
 
 
 def _upload(lang: str) -> None:

@@ -38,7 +38,7 @@ def chart(fig, chart_meta: ChartMeta, name: str, key: str) -> None:
     try:
         exports.browser_path()
     except ExportError as exc:
-        st.caption(str(exc))
+        st.caption(common.md_escape(str(exc)))
         return
     _buttons(CHART_FORMATS, lambda fmt: exports.figure_bytes(fig, fmt, chart_meta), name, key)
 

@@ -1,5 +1,6 @@
 """``python -m indicators``: load data files, fetch Kosovo's Eurostat data, list the catalogue with
-coverage, add an indicator, back up and restore the database, view or export the audit log."""
+coverage, add an indicator, delete a series or a period range, back up and restore the database, view
+or export the audit log."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from indicators import catalogue as cat
 from indicators import fetch
 from indicators.excel import LAYOUTS, SheetMapping
 from indicators.loaders import load_files
-from indicators.store import Store, StoreError, audit, backup, default_db_path
+from indicators.periods import period_bounds
+from indicators.store import Store, StoreError, audit, backup, default_db_path, deletion
 from indicators.store.observations import coverage
 from indicators.validation import LoadError
 
@@ -28,6 +30,28 @@ def _today(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"found {text!r}; expected a date YYYY-MM-DD") from None
+
+
+def _add_delete(sub) -> None:
+    """The delete command: a series or a period range, listed first, deleted with --yes."""
+    dele = sub.add_parser(
+        "delete",
+        help="delete a series or a range of its periods (audited, the old values kept as revisions)",
+        description="Delete the values of one series, or of the periods from --from to --to, in one "
+        "atomic write: the old values are kept as revisions, the deletion is in the load log and the audit "
+        "log, the scan's results and episodes of those periods are withdrawn. Without --yes it only lists "
+        "what it would delete. A value loaded again later is simply new.",
+    )
+    dele.add_argument("--indicator", required=True, help="the indicator id as stored, e.g. asylum_applications")
+    dele.add_argument("--geo", required=True, help="the geo code as stored, e.g. DE")
+    dele.add_argument("--from", dest="first", metavar="PERIOD",
+                      help="the first period to delete (YYYY-MM, YYYY-Qn or YYYY; default: the series' first)")
+    dele.add_argument("--to", dest="last", metavar="PERIOD",
+                      help="the last period to delete (every period starting by its end; default: the series' last)")
+    dele.add_argument("--db", type=Path, help=_db_help())
+    dele.add_argument("--who", default="local", help="name recorded in the audit log (default: local)")
+    dele.add_argument("--reason", default="", help="why, recorded in the audit log")
+    dele.add_argument("--yes", action="store_true", help="delete: without it, the command only lists what it would")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--yes", action="store_true",
                      help="restore: without it, the command only lists what the restore would undo")
 
+    _add_delete(sub)
+
     aud = sub.add_parser(
         "audit",
         help="print the audit log, or export it as CSV",
@@ -169,6 +195,35 @@ def _restore(args, out) -> int:
         print(f"  undone: {line}", file=out)
     if report.note:
         print(f"note: {report.note}", file=out)
+    return 0
+
+
+def _delete(args, out, err) -> int:
+    try:
+        since, until = period_bounds(args.first, args.last)
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    store = Store(args.db or default_db_path())
+    span = "" if not (args.first or args.last) else f" from {args.first or 'its first period'} to {args.last or 'its last'}"
+    plan = deletion.preview(store, args.indicator, args.geo, since=since, until=until)
+    if plan.count == 0:
+        print(f"Nothing to delete: {store.path} holds no value of {args.indicator} {args.geo}{span}.", file=err)
+        return 1
+    values = f"{plan.count} value{'s' if plan.count != 1 else ''}"
+    whole = " (the whole series)" if plan.whole_series else ""
+    if not args.yes:
+        print(f"Deleting would remove {values} of {plan.what}{whole} from {store.path}; the old values are "
+              "kept as revisions.", file=out)
+        print("Nothing was changed. Run again with --yes to delete.", file=out)
+        return 1
+    done = deletion.delete(store, args.indicator, args.geo, who=args.who, since=since, until=until,
+                           reason=args.reason)
+    withdrawn = f"; {done.episodes_withdrawn} episode{'s' if done.episodes_withdrawn != 1 else ''} withdrawn" \
+        if done.episodes_withdrawn else ""
+    print(f"deleted {values} of {done.what}{whole} (deletion {done.deletion_id}, old values kept as "
+          f"revisions){withdrawn}", file=out)
+    print("run `python -m monitoring scan` to rescore what is left and the totals built from it", file=out)
     return 0
 
 
@@ -299,6 +354,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
             return _fetch(args, out, err)
         if args.command == "list":
             return _list(args, out)
+        if args.command == "delete":
+            return _delete(args, out, err)
         if args.command in ("backup", "restore", "audit"):
             return {"backup": _backup, "restore": _restore, "audit": _audit}[args.command](args, out)
         return _add_indicator(args, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pandas as pd
@@ -65,4 +66,35 @@ def to_text(period: pd.Period) -> str:
         return f"{period.year:04d}-Q{period.quarter}"
     return f"{period.year:04d}"
 
+
+def _months(text: str) -> tuple[int, int, int] | None:
+    """(year, first month, last month) of a canonical period, or None when it is not one."""
+    for freq, pattern in _PATTERNS.items():
+        m = pattern.match(text)
+        if m:
+            year, part = int(m.group(1)), int(m.group(2)) if freq != "A" else 1
+            first = 3 * part - 2 if freq == "Q" else part
+            return year, first, first + {"M": 0, "Q": 2, "A": 11}[freq]
+    return None
+
+
+def period_bounds(first: str | None, last: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The dates between which a period range's periods start: the first day of ``first`` and the last
+    day of ``last`` (None: no bound). ``ValueError`` naming the bound that is not a period, or a reversed
+    range. Plain dates, so that a range can reach back to a period pandas cannot hold."""
+    bounds: list[dt.date | None] = []
+    for name, text, end in (("--from", first, False), ("--to", last, True)):
+        parts = None if text is None else _months(text)
+        if text is not None and (parts is None or parts[0] < 1):
+            raise ValueError(f"{name}: found {text!r}; expected a period YYYY-MM, YYYY-Qn or YYYY (year 1 or later)")
+        if parts is None:
+            bounds.append(None)
+            continue
+        year, month = parts[0], parts[2 if end else 1]
+        day = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1) if end else dt.date(year, month, 1)
+        bounds.append(day)
+    since, until = bounds
+    if since is not None and until is not None and since > until:
+        raise ValueError(f"--from {first} is after --to {last}")
+    return since, until
 

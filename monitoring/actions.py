@@ -1,5 +1,5 @@
-"""The dashboard's write actions: first start, upload or fetch from Eurostat and rescan, saving settings,
-episode status, events.
+"""The dashboard's write actions: first start, upload or fetch from Eurostat and rescan, deleting a series
+or a period range and rescan, saving settings, episode status, events.
 
 Each is one call from a page (after the page's role check) and publishes its change atomically
 through the store. No Streamlit here; progress is reported through a callback.
@@ -23,7 +23,8 @@ import pandas as pd
 from indicators import fetch
 from indicators.catalogue import Catalogue
 from indicators.loaders import LoadReport, load_demo_if_empty, load_files
-from indicators.store import Store, episodes, events, observations, results
+from indicators.periods import period_bounds
+from indicators.store import Store, deletion, episodes, events, observations, results
 from indicators.validation import LoadError, with_indicator_hint
 from monitoring.episodes import reconciler, resolve_after_of
 from monitoring.i18n import DEFAULT_LANG, t
@@ -102,11 +103,14 @@ class Preparation:
         with self._lock:
             self._state = replace(self._state, **changes)
 
-    def start(self) -> bool:
-        """Start the build in the background if needed; True when it is running (or just started)."""
+    def start(self, who: str | None = None) -> bool:
+        """Start the build in the background if needed; True when it is running (or just started).
+        ``who``: the person starting it, recorded as the scan's (default: the one given at creation)."""
         with self._lock:
             if self._state.running:
                 return True
+            if who:
+                self.who = who
             if not needs_first_start(self.store):
                 if self._state.phase != "done":
                     self._state = replace(self._state, phase="done")
@@ -159,13 +163,38 @@ def upload(store: Store, catalogue: Catalogue, settings: MonitorSettings, paths:
     touched = {key for key, fp in after.items() if before.get(key) != fp}
     if not touched:
         return UploadResult(reports, touched, None)
+    return UploadResult(reports, touched, _rescan(store, catalogue, settings, touched, today=today, who=who,
+                                                  progress=progress))
+
+
+def _rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, touched: set[tuple[str, str]], *,
+            today: pd.Timestamp, who: str, progress: Progress | None) -> ScanReport:
+    """Rescan the series whose data changed and the derived series built from them."""
     indicators = {ind for ind, _ in touched}
     derived = {(ind, "EU_PLUS") for ind in indicators}
     if indicators & {"effective_returns", "return_decisions"}:
         derived |= {("return_rate", geo) for _, geo in touched}
-    report = scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress,
-                  only=touched | derived)
-    return UploadResult(reports, touched, report)
+    return scan(store, catalogue, settings, today=today, who=who, workers=WORKERS, progress=progress,
+                only=touched | derived)
+
+
+def deletion_preview(store: Store, indicator: str, geo: str, *, first: str | None,
+                     last: str | None) -> deletion.Deletion:
+    """What ``delete_series`` would delete (nothing written)."""
+    since, until = period_bounds(first, last)
+    return deletion.preview(store, indicator, geo, since=since, until=until)
+
+
+def delete_series(store: Store, catalogue: Catalogue, settings: MonitorSettings, indicator: str, geo: str, *,
+                  first: str | None, last: str | None, who: str, today: pd.Timestamp, reason: str = "",
+                  progress: Progress | None = None) -> tuple[deletion.Deletion, ScanReport | None]:
+    """Delete a series or the periods ``first`` to ``last`` of it (see ``indicators.store.deletion``), then
+    rescan it and the totals built from it (a series gone entirely is just dropped by the scan)."""
+    since, until = period_bounds(first, last)
+    done = deletion.delete(store, indicator, geo, who=who, since=since, until=until, reason=reason.strip())
+    if done.count == 0:
+        return done, None
+    return done, _rescan(store, catalogue, settings, {(indicator, geo)}, today=today, who=who, progress=progress)
 
 
 def upload_files(store: Store, catalogue: Catalogue, settings: MonitorSettings,

@@ -16,6 +16,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.periods import to_period
 from indicators.store import Store, episodes, events, observations
+from indicators.store.deletion import DELETION
 from monitoring.episodes import RANK, EpisodeCount, open_episodes
 from monitoring.exports import DATE, Sheet, period_cell, sheet, when_cell
 from monitoring.i18n import event_label, period_label, t
@@ -278,13 +279,15 @@ def load_log(store: Store) -> pd.DataFrame:
 
 
 def revision_log(store: Store, catalogue: Catalogue, lang: str = "en", limit: int = 500) -> pd.DataFrame:
-    """Replaced values (old value, flag, when loaded, replaced when), most recent first."""
+    """Replaced values (old value, flag, when loaded, replaced when, by a load or deleted), most recent first."""
     rev = observations.revisions(store)
     if rev.empty:
         return pd.DataFrame(
-            columns=["indicator", "geo", "period", "value", "flag", "loaded_at", "replaced_at"]
+            columns=["indicator", "geo", "period", "change", "value", "flag", "loaded_at", "replaced_at"]
         )
-    rev = rev.sort_values("replaced_at", ascending=False).head(limit)
+    rev = rev.sort_values(["replaced_at", "period"], ascending=[False, True], kind="stable").head(limit)
+    loads = observations.loads(store)
+    deletions = set(loads.loc[loads["format"] == DELETION, "id"])
     return pd.DataFrame(
         {
             "indicator": [
@@ -293,6 +296,8 @@ def revision_log(store: Store, catalogue: Catalogue, lang: str = "en", limit: in
             ],
             "geo": [geo_label(catalogue, g, lang) for g in rev["geo"]],
             "period": rev["period"],
+            "change": [t("data.change_deleted" if r in deletions else "data.change_revised", lang)
+                       for r in rev["replaced_by_load"]],
             "value": rev["value"],
             "flag": rev["flag"].fillna(""),
             "loaded_at": [_when(v) for v in rev["loaded_at"]],

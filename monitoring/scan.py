@@ -78,11 +78,14 @@ class ScanReport:
         return self.episodes.watch
 
 
-def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
+def collect_series(store: Store, catalogue: Catalogue,
+                   unreadable: list[tuple[str, str, str]] | None = None) -> list[SeriesInput]:
     """Every loaded destination series, plus the derived ones (the EU+ total, the return rate).
 
     Aggregates (EU27_2020, EU28, EU27_2020_EFTA, TOTAL) are totals, never scanned as destinations:
-    the EU+ total is scanned once, under ``EU_PLUS`` (see ``monitoring.derived``).
+    the EU+ total is scanned once, under ``EU_PLUS`` (see ``monitoring.derived``). A series holding a
+    period that cannot be read (a year-0 period an old version let in) is left out, and added to
+    ``unreadable`` as (indicator, geo, why) when given.
     """
     obs = observations.observations(store)
     out: list[SeriesInput] = []
@@ -93,7 +96,12 @@ def collect_series(store: Store, catalogue: Catalogue) -> list[SeriesInput]:
         if ind is None:
             continue  # an indicator removed from the catalogue: its data stay, it is not scored
         freq = PANDAS_FREQ[ind.frequency]
-        index = pd.PeriodIndex([to_period(p) for p in rows["period"]], freq=freq)
+        try:
+            index = pd.PeriodIndex([to_period(p) for p in rows["period"]], freq=freq)
+        except ValueError as exc:  # one unreadable series never stops the scan of the others
+            if unreadable is not None:
+                unreadable.append((indicator_id, geo, f"{type(exc).__name__}: {exc}"))
+            continue
         values = pd.Series(rows["value"].to_numpy(dtype=float), index=index).sort_index()
         full = pd.period_range(values.index.min(), values.index.max(), freq=freq)
         values = values.reindex(full)
@@ -166,7 +174,9 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     """
     started = store.clock()
     today = pd.Timestamp(today)
-    series = collect_series(store, catalogue)
+    unreadable: list[tuple[str, str, str]] = []
+    series = collect_series(store, catalogue, unreadable)
+    kept = {(i, g) for i, g, _ in unreadable}  # kept as they were, like a series whose fit fails
     state = results.series_state(store)
     todo: list[SeriesInput] = []
     states: list[tuple[str, str, str, str, str]] = []
@@ -180,7 +190,8 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
         elif s.key in state:
             states.append((s.indicator.id, s.geo, *state[s.key], s.note))
     scored = _score_all(todo, settings, workers, progress)
-    skipped = tuple(why for _, _, why in scored if why)
+    skipped = tuple(f"{i} {g}: {why}" for i, g, why in unreadable) + tuple(why for _, _, why in scored if why)
+    states += [(i, g, *state[(i, g)], "") for i, g in sorted(kept) if (i, g) in state]
     failed = {(s.indicator.id, s.geo) for s, (_, _, why) in zip(todo, scored, strict=True) if why}
     if failed:  # kept as they were (old scores, old state): the next scan tries them again
         todo = [s for s in todo if s.key not in failed]
@@ -190,7 +201,7 @@ def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today
     new = pd.concat([p[0] for p in pairs], ignore_index=True) if pairs else None
     impacts = [p[1] for p in pairs if len(p[1])]
     impact = pd.concat(impacts, ignore_index=True) if impacts else None
-    current = {s.key for s in series}
+    current = {s.key for s in series} | kept
     refitted = {s.key for s in todo}
     old = results.read_scores(store)
     if len(old):

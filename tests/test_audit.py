@@ -16,7 +16,7 @@ import pytest
 from indicators.__main__ import main
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, audit, backup, digests, episodes, events, observations, results
+from indicators.store import Store, audit, backup, deletion, digests, episodes, events, observations, results
 from indicators.store.audit import read_audit
 from tests.populated import TODAY, master_copy, series_csv
 
@@ -71,6 +71,11 @@ WRITES = {
                    lambda b, a, r: json.loads(b)["label"] == "Local election" and json.loads(a)["label"] == "Renamed"),
     "event delete": (lambda s, t: events.delete_event(s, 8, "cleo"), "event.delete", lambda t: "event 8",
                      lambda b, a, r: not json.loads(b)["deleted"] and json.loads(a)["deleted"]),
+    "deletion": (
+        lambda s, t: deletion.delete(s, "asylum_applications", "DE", who="cleo", since=dt.date(2026, 4, 1),
+                                     until=dt.date(2026, 6, 30)),
+        "delete", lambda t: "asylum_applications DE 2026-04..2026-06",
+        lambda b, a, r: b.startswith("3 values: 2026-04=") and a.startswith("deleted (deletion 3;") and r is None),
     "restore": (_restore, "restore", lambda t: str(t / "bk"),
                 lambda b, a, r: json.loads(b)["tables"]["audit"] == 5 and json.loads(a)["tables"]["audit"] == 5),
     "digest sent": (
@@ -108,8 +113,8 @@ def test_a_load_that_changes_nothing_writes_nothing(db, tmp_path):
 
 # Every function that opens a write is either audited above or a derived/system write.
 AUDITED = {"observations.apply_load", "results.save_settings", "episodes.set_episode_status", "events.add_event",
-           "events.update_event", "events.delete_event", "backup.restore", "digests.record_sent",
-           "digests.save_recipients"}
+           "events.update_event", "events.delete_event", "backup.restore", "deletion.delete",
+           "digests.record_sent", "digests.save_recipients"}
 EXEMPT = {
     "Store.ensure_schema": "creates or migrates the schema",
     "observations.sync_catalogue": "copies the catalogue file (versioned in git) into the database",
@@ -122,7 +127,7 @@ def test_every_write_path_is_audited_or_knowingly_exempt():
     from indicators import store as store_package
 
     found = set()
-    for module in (observations, results, episodes, events, backup, audit, digests):
+    for module in (observations, results, episodes, events, backup, audit, deletion, digests):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and re.search(r"\.write\(", inspect.getsource(fn)):
                 found.add(f"{module.__name__.rsplit('.', 1)[1]}.{name}")

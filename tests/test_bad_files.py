@@ -66,6 +66,13 @@ EXPECTED = {
         '{path}, line 4, column 4 (value): found "1; DELETE FROM audit"; expected a number, or an empty cell '
         "for a missing value",
     ]),
+    "markdown.csv": "\n".join([
+        '{path}, line 2, column 4 (value): found "![px](http://127.0.0.1:8669/pixel.png)"; expected a number, or an '
+        "empty cell for a missing value",
+        f'{{path}}, line 3, column 2 (geo): found "[click](http://x)"; expected {GEO}',
+        '{path}, line 4, column 1 (indicator): found "<img src=http://127.0.0.1:8669/pixel.png>"; expected an '
+        f"indicator id from the catalogue ({IDS}); see python -m indicators list",
+    ]),
     "overflow.csv": '{path}, line 2, column 4 (value): found "9e999"; expected a count below 1e+12',
     "future.csv": '{path}, line 3, column 3 (period): found "2027-01"; expected a period that has started by '
     "2026-11-26",

@@ -93,7 +93,7 @@ def test_add_indicator_appends_to_the_catalogue(tmp_path):
     assert (code, err) == (1, f"error: {path}: indicator 'visa_refusals' already exists\n")
 
 
-@pytest.mark.parametrize("command", [[], ["load"], ["list"], ["add-indicator"]])
+@pytest.mark.parametrize("command", [[], ["load"], ["list"], ["add-indicator"], ["delete"]])
 def test_help_on_every_command(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([*command, "--help"])
@@ -107,6 +107,7 @@ def test_help_on_every_command(command, capsys):
         ([], "the following arguments are required: COMMAND"),
         (["load"], "the following arguments are required: FILE"),
         (["add-indicator", "--id", "x"], "the following arguments are required: --name"),
+        (["delete", "--geo", "DE"], "the following arguments are required: --indicator"),
         (["load", "x.csv", "--today", "soon"], "argument --today: found 'soon'; expected a date YYYY-MM-DD"),
     ],
 )

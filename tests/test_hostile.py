@@ -89,3 +89,66 @@ def test_control_characters_from_a_file_are_shown_escaped_never_raw(tmp_path, st
     good.write_text(HEADER + "asylum_applications,DE,2024-01,5,\n", encoding="utf-8")
     [report] = load_files(store, [good], catalogue=catalogue, today=today)
     assert report.summary() == f"{tmp_path}/ok\\x07.csv: 1 new, 0 revised, 0 unchanged rows"
+
+
+@pytest.mark.parametrize(("bounds", "message"), [
+    (["--from", "2026-13"], "error: --from: found '2026-13'; expected a period YYYY-MM, YYYY-Qn or YYYY (year 1 or "
+                            "later)"),
+    (["--to", "0000-01"], "error: --to: found '0000-01'; expected a period YYYY-MM, YYYY-Qn or YYYY (year 1 or "
+                          "later)"),
+    (["--from", "![px](http://127.0.0.1:8669/pixel.png)"],
+     "error: --from: found '![px](http://127.0.0.1:8669/pixel.png)'; expected a period YYYY-MM, YYYY-Qn or YYYY "
+     "(year 1 or later)"),
+    (["--from", "2024-02", "--to", "2024-01"], "error: --from 2024-02 is after --to 2024-01"),
+], ids=["month-13", "year-0", "markdown", "reversed"])
+def test_a_deletion_with_a_bad_range_is_refused_and_changes_nothing(tmp_path, store, catalogue, today, bounds,
+                                                                     message):
+    import io
+
+    from indicators.__main__ import main
+    from indicators.store.observations import dump
+
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "asylum_applications,DE,2024-01,5,\n", encoding="utf-8")
+    load_files(store, [good], catalogue=catalogue, today=today)
+    before, out, err = dump(store), io.StringIO(), io.StringIO()
+    code = main(["delete", "--indicator", "asylum_applications", "--geo", "DE", *bounds, "--db", str(store.path),
+                 "--yes"], out=out, err=err)
+    assert (code, out.getvalue(), err.getvalue()) == (2, "", message + "\n")
+    assert dump(store) == before
+
+
+def test_a_year_0_row_already_in_a_database_is_deletable(tmp_path, store, catalogue, today):
+    """The old bug's row (period 0000-01, which DuckDB holds as 1 BC): every scan failed on it."""
+    from indicators.store import deletion
+    from indicators.store.observations import revisions
+
+    with store.write() as con:
+        con.execute("INSERT INTO loads VALUES (nextval('load_ids'), 'y0.csv', 'x', 'csv', TIMESTAMP '2026-01-01', "
+                    "'local', false, 1, 0, 0)")
+        con.execute("INSERT INTO observations VALUES ('asylum_applications', 'DE', '0000-01', DATE '0000-01-01', 1, "
+                    "NULL, currval('load_ids'), TIMESTAMP '2026-01-01', 'y0.csv')")
+    done = deletion.delete(store, "asylum_applications", "DE", who="ana")
+    assert (done.count, done.what, done.whole_series) == (1, "asylum_applications DE 0000-01", True)
+    assert table(store) == []
+    assert list(revisions(store)["period"]) == ["0000-01"]  # what was there, kept
+
+
+def test_a_scan_meeting_a_series_it_cannot_read_names_it_and_scores_the_others(tmp_path_factory, tmp_path):
+    """A year-0 row in one series (as the old bug let it in) used to fail every scan whole."""
+    from indicators.catalogue import load_catalogue
+    from indicators.store import results
+    from monitoring.scan import scan
+    from monitoring.settings import MonitorSettings
+    from tests.populated import TODAY, master_copy
+
+    store = master_copy(tmp_path_factory, tmp_path / "m.duckdb")
+    fr_before = results.read_results(store, indicator="asylum_applications", geo="FR")
+    with store.write() as con:
+        con.execute("INSERT INTO observations VALUES ('asylum_applications', 'FR', '0000-01', DATE '0000-01-01', 1, "
+                    "NULL, 1, TIMESTAMP '2026-01-01', 'y0.csv')")
+        con.execute("UPDATE observations SET value = value + 50 WHERE geo = 'DE' AND period = '2026-09'")
+    report = scan(store, load_catalogue(), MonitorSettings(), today=TODAY, workers=1)
+    assert report.skipped == ("asylum_applications FR: ValueError: year 0 is out of range",)
+    assert report.series_refitted >= 1  # DE changed: refitted
+    assert results.read_results(store, indicator="asylum_applications", geo="FR").equals(fr_before)  # kept as it was

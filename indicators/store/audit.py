@@ -1,8 +1,8 @@
 """The audit log: one row per change a person made (who, when, what, before and after).
 
 Append-only by construction: the write paths (``observations.apply_load``, ``results.save_settings``,
-``episodes.set_episode_status``, ``events.*``, ``backup.restore``, ``digests.record_sent``,
-``digests.save_recipients``) insert a row in the same atomic
+``episodes.set_episode_status``, ``events.*``, ``deletion.delete``, ``backup.restore``,
+``digests.record_sent``, ``digests.save_recipients``) insert a row in the same atomic
 write as the change itself, and no function anywhere updates or deletes one (a test reads the
 source to keep it so). A restore carries over the rows logged after the backup was taken. Scans
 and re-levelling are not in it: the ``runs`` table is their log, and their results derive from

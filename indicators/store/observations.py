@@ -68,8 +68,10 @@ def _diff(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, datetime | Non
 
 
 def _loaded_before(con: duckdb.DuckDBPyConnection, sha256: str) -> datetime | None:
+    # Only since the last deletion: a file loaded before one is compared row by row (its deleted rows are new).
     rows = con.execute(
-        "SELECT loaded_at FROM loads WHERE sha256 = $s ORDER BY id LIMIT 1", {"s": sha256}
+        "SELECT loaded_at FROM loads WHERE sha256 = $s AND id > (SELECT coalesce(max(id), 0) FROM loads "
+        "WHERE format = 'deletion') ORDER BY id LIMIT 1", {"s": sha256}
     ).fetchall()
     return rows[0][0] if rows else None
 

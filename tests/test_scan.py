@@ -229,6 +229,9 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
         for column in ("open_alert_episodes", "open_watch_episodes"):
             con.execute(f"ALTER TABLE runs DROP COLUMN {column}")
         con.execute("DROP TABLE impact")
+        for table in ("digest_sent", "digest_recipients"):  # version 7
+            con.execute(f"DROP TABLE {table}")
+        con.execute("DROP SEQUENCE recipients_ids")
         for column in ("first_channels", "first_last_year", "first_provisional"):
             con.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
         for table, columns in (("scores", ("glr_expected", "glr_dispersion", "glr_n_baseline", "glr_observed_2",

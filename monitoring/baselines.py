@@ -240,8 +240,9 @@ def _irls(X: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int = 25, eps: flo
     return beta, mu, converged
 
 
-def fit_reweighted(X: np.ndarray, y: np.ndarray, threshold: float):
-    """Quasi-Poisson fit, Anscombe down-weighting of outliers, refit (algo.farrington.fitGLM.flexible).
+def fit_reweighted(X: np.ndarray, y: np.ndarray, threshold: float, *, smooth: bool = False):
+    """Quasi-Poisson fit, Anscombe down-weighting of outliers, refit (algo.farrington.fitGLM.flexible;
+    ``smooth``: the continuous weights of :func:`anscombe_weights`).
 
     Returns (beta, unscaled covariance, phi, converged of the first fit).
     """
@@ -251,7 +252,7 @@ def fit_reweighted(X: np.ndarray, y: np.ndarray, threshold: float):
     if not converged:
         return None
     phi = max(np.sum((y - mu) ** 2 / mu) / (n - k), 1.0)
-    weights = anscombe_weights(y, mu, X, phi, threshold)
+    weights = anscombe_weights(y, mu, X, phi, threshold, smooth=smooth)
     beta, mu, _ = _irls(X, y, weights)
     wx = X * (weights * mu)[:, None]
     cov = np.linalg.inv(wx.T @ X)
@@ -259,7 +260,8 @@ def fit_reweighted(X: np.ndarray, y: np.ndarray, threshold: float):
     return beta, cov, phi
 
 
-def anscombe_weights(y: np.ndarray, mu: np.ndarray, X: np.ndarray, phi: float, threshold: float) -> np.ndarray:
+def anscombe_weights(y: np.ndarray, mu: np.ndarray, X: np.ndarray, phi: float, threshold: float, *,
+                     smooth: bool = False) -> np.ndarray:
     """Farrington's weights from scaled Anscombe residuals of a Poisson-log fit.
 
     Parameters
@@ -272,6 +274,11 @@ def anscombe_weights(y: np.ndarray, mu: np.ndarray, X: np.ndarray, phi: float, t
         Dispersion (>= 1).
     threshold : float
         Residuals above it are down-weighted.
+    smooth : bool
+        False: Farrington's step, ``s^-2`` above the threshold and 1 below (a residual crossing the
+        threshold loses 85% of its weight at once, so a baseline fitted month after month notches
+        when one past count crosses it). True: ``(threshold / s)^2`` above it, continuous at the
+        threshold (Huber's form), as the GLR baseline uses.
 
     Returns
     -------
@@ -291,7 +298,7 @@ def anscombe_weights(y: np.ndarray, mu: np.ndarray, X: np.ndarray, phi: float, t
         s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - np.sqrt(mu)) / np.sqrt(phi * np.maximum(1 - hat, 1e-12))
     s = np.nan_to_num(s, nan=0.0)
     high = s > threshold
-    inv2 = np.where(high, 1 / np.where(high, s, 1.0) ** 2, 1.0)
+    inv2 = np.where(high, (threshold if smooth else 1.0) ** 2 / np.where(high, s, 1.0) ** 2, 1.0)
     return len(s) / inv2.sum() * inv2
 
 

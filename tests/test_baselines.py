@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,6 +82,22 @@ def test_anscombe_weights_hand_computed():
     np.testing.assert_allclose(weights, [1.238089, 1.238089, 1.238089, 1.238089, 0.047643], rtol=1e-5)
     # below the threshold nothing is down-weighted: all weights equal 1
     np.testing.assert_allclose(anscombe_weights(y, np.full(5, 4.0), np.ones((5, 1)), 1.0, 6.0), np.ones(5))
+
+
+def test_smooth_anscombe_weights_hand_computed_and_continuous_at_the_threshold():
+    """The GLR baseline's weights: (threshold / s)^2 above the threshold instead of s^-2.
+
+    Same fit as above: (2.58 / 5.0977)^2 = 0.256146; gamma = 5 / (4 + 0.256146) = 1.174772; weights
+    gamma for the ones and gamma * 0.256146 = 0.300913 for the 16.
+    """
+    y = np.array([1, 1, 1, 1, 16.0])
+    weights = anscombe_weights(y, np.full(5, 4.0), np.ones((5, 1)), 1.0, 2.58, smooth=True)
+    np.testing.assert_allclose(weights, [1.174772, 1.174772, 1.174772, 1.174772, 0.300913], rtol=1e-5)
+    # a residual just above the threshold keeps (almost) its whole weight; Farrington's step drops it
+    s16 = 1.5 * (16 ** (2 / 3) * 4 ** (-1 / 6) - 2) / math.sqrt(0.8)
+    for smooth, ratio in ((True, 1.0), (False, 1 / s16**2)):
+        w = anscombe_weights(y, np.full(5, 4.0), np.ones((5, 1)), 1.0, s16 - 1e-9, smooth=smooth)
+        assert w[4] / w[0] == pytest.approx(ratio, rel=1e-6)
 
 
 def test_first_fit_is_the_quasi_poisson_glm_of_statsmodels():

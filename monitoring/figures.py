@@ -74,7 +74,7 @@ def localise_dates(fig: go.Figure, lang: str) -> go.Figure:
             continue
         spans.setdefault(getattr(trace, "xaxis", None) or "x", []).extend([values.min(), values.max()])
     for axis, ends in spans.items():
-        months = pd.date_range(min(ends) - pd.DateOffset(months=2), max(ends) + pd.DateOffset(months=2), freq="MS")
+        months = pd.date_range(min(ends) - pd.DateOffset(years=1), max(ends) + pd.DateOffset(years=1), freq="MS")
         alias = {m.strftime("%b %Y"): format_date(m.date(), "LLL y", locale=cldr(lang)) for m in months}
         fig.layout["xaxis" + axis[1:]].update(tickformatstops=_DATE_TICKS, hoverformat="%b %Y", labelalias=alias)
     return fig

@@ -13,8 +13,9 @@ import streamlit as st
 
 from app_pages import common
 from indicators.store import observations
-from monitoring import actions
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import actions
 
 st.set_page_config(
     page_title="GAM – Migration early warning", page_icon=":material/monitoring:", layout="wide"
@@ -39,7 +40,7 @@ def first_start(lang: str) -> bool:
     state = prep.state
     if not state.running and state.phase != "failed" and not actions.needs_first_start(common.store()):
         if st.session_state.pop("_waited_first_start", False) and state.report is not None:
-            st.toast(t("ui.scan_done", lang, episodes=state.report.episodes.text(lang),
+            st.toast(t("ui.scan_done", lang, episodes=episodes_text(state.report.episodes, lang),
                        series=state.report.series_total))
         return True
     analyst = common.is_analyst()

@@ -8,8 +8,10 @@ import datetime as dt
 import streamlit as st
 
 from app_pages import common, downloads
-from monitoring import actions, figures, records
+from monitoring.briefing import figures
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import actions, records
 
 SINCE = {"12": 12, "24": 24, "60": 60, "all": None}
 ACTIONS = ("acknowledged", "dismissed", "open")
@@ -36,7 +38,7 @@ def render() -> None:
         format_func=lambda i: t("alerts.all_indicators", lang) if i is None else cat[i].name_in(lang),
     )
     log = common.episode_log(lang, SINCE[since], tuple(statuses), indicator)
-    st.markdown(f"**{log.count.text(lang)}**")
+    st.markdown(f"**{episodes_text(log.count, lang)}**")
     log_chart = figures.alert_log_figure(log.chart, lang=lang, title=t("alerts.chart_title", lang))
     st.plotly_chart(log_chart, width="stretch", key="alert_log_chart")
     downloads.chart(log_chart, downloads.meta(t("alerts.chart_title", lang)), "alert_log", "al_chart")

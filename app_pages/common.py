@@ -16,8 +16,9 @@ import streamlit as st
 from app_pages.roles import ANALYST, VIEWER, load_role_map, role_for
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.store import Store, default_db_path, observations, open_store
-from monitoring import actions, figures, records, tuning, views
+from monitoring.briefing import figures
 from monitoring.i18n import DEFAULT_LANG, LANGUAGES, t
+from monitoring.pipeline import actions, records, tuning, views
 from monitoring.settings import MonitorSettings, saved_settings, settings_from_json
 
 log = logging.getLogger("monitor.dashboard")
@@ -200,7 +201,7 @@ def overview(lang_code: str) -> views.OverviewView:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _briefing(path: str, key: tuple[int, int, int], lang_code: str, day: str):
-    from monitoring.briefing import BriefingError, build_briefing
+    from monitoring.briefing.contents import BriefingError, build_briefing
 
     try:
         return build_briefing(_store(path), catalogue(), settings(), lang=lang_code, today=date.fromisoformat(day))
@@ -209,7 +210,7 @@ def _briefing(path: str, key: tuple[int, int, int], lang_code: str, day: str):
 
 
 def briefing(lang_code: str):
-    """The briefing of the latest reporting month (a ``monitoring.briefing.Briefing``), or None
+    """The briefing of the latest reporting month (a ``monitoring.briefing.contents.Briefing``), or None
     without scored results (cached per database version)."""
     return _briefing(str(default_db_path()), version(), lang_code, str(today().date()))
 

@@ -11,8 +11,10 @@ import streamlit as st
 from app_pages import common, deletion, downloads
 from indicators import eurostat, excel, fetch
 from indicators.validation import LoadError
-from monitoring import actions, figures, records
+from monitoring.briefing import figures
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import actions, records
 
 
 def render() -> None:
@@ -93,7 +95,7 @@ def _upload(lang: str) -> None:
         progress.bar.empty()
         lines = [common.md_escape(r.summary()) for r in result.reports]  # file names shown as uploaded
         if result.scan is not None:
-            lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
+            lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=episodes_text(result.scan.episodes, lang)))
         common.flash("\n\n".join(lines))
         st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
         st.rerun()
@@ -217,7 +219,7 @@ def _fetch(lang: str) -> None:
         scan["bar"].bar.empty()
     lines = [common.md_escape(line) for line in result.lines]
     if result.scan is not None:
-        lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=result.scan.episodes.text(lang)))
+        lines.append(t("data.rescanned", lang, n=len(result.touched), episodes=episodes_text(result.scan.episodes, lang)))
     st.session_state["_fetch_result"] = ("success", "  \n".join(lines))  # one line per dataset, compact
     st.rerun()
 

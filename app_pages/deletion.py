@@ -1,5 +1,5 @@
 """The Data page's deletion of a series or a period range: analysts only, with a confirm step, then the
-series is rescanned (``monitoring.actions.delete_series``; the same deletion as ``indicators delete``)."""
+series is rescanned (``monitoring.pipeline.actions.delete_series``; the same deletion as ``indicators delete``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import streamlit as st
 from app_pages import common
 from indicators.periods import frequency_of
 from indicators.store import observations
-from monitoring import actions
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import actions
 
 _PENDING = "_delete_pending"
 _DONE = "_delete_done"
@@ -96,7 +97,7 @@ def _confirm(lang: str, pending: tuple) -> None:
     if done.episodes_withdrawn:
         lines.append(t("data.deleted_episodes", lang, n=done.episodes_withdrawn))
     if report is not None:
-        lines.append(t("data.rescanned", lang, n=1, episodes=report.episodes.text(lang)))
+        lines.append(t("data.rescanned", lang, n=1, episodes=episodes_text(report.episodes, lang)))
     st.session_state[_DONE] = "\n\n".join(lines)
     st.rerun()
 

@@ -9,8 +9,9 @@ from functools import partial
 import streamlit as st
 
 from app_pages import common
-from monitoring import briefing, deck, exports, note
-from monitoring.exports import ChartMeta, ExportError
+from monitoring import tables
+from monitoring.briefing import contents, deck, exports, note
+from monitoring.briefing.exports import ChartMeta, ExportError
 from monitoring.i18n import t
 
 CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
@@ -43,13 +44,13 @@ def chart(fig, chart_meta: ChartMeta, name: str, key: str) -> None:
     _buttons(CHART_FORMATS, lambda fmt: exports.figure_bytes(fig, fmt, chart_meta), name, key)
 
 
-def table(sheet: exports.Sheet, headers: dict[str, str], name: str, key: str, *, title: str = "") -> None:
+def table(sheet: tables.Sheet, headers: dict[str, str], name: str, key: str, *, title: str = "") -> None:
     """CSV (UTF-8 for Excel) and XLSX of a table: ``sheet`` holds numbers and dates (never the page's
     formatted text), ``headers`` the column names in the user's language."""
     named = sheet.renamed(headers)
 
     def data(fmt: str) -> bytes:
-        return exports.table_csv(named) if fmt == "csv" else exports.table_xlsx(named, name[:31], title=title)
+        return tables.table_csv(named) if fmt == "csv" else tables.table_xlsx(named, name[:31], title=title)
 
     _buttons(TABLE_FORMATS, data, name, key)
 
@@ -67,7 +68,7 @@ def briefing_files() -> None:
     labels = {"|".join(s.key): f"{t('level.' + s.level, lang)} · {s.title}, {s.period_label}" for s in b.signals}
     top = ["|".join(s.key) for s in b.top()]
     picked = st.multiselect(t("download.which", lang), list(labels), default=top, format_func=labels.get,
-                            help=t("download.which_help", lang, n=briefing.TOP, period=b.period_label),
+                            help=t("download.which_help", lang, n=contents.TOP, period=b.period_label),
                             key=f"dl_brief_which_{lang}_{b.file_period()}")  # labels are per language
     chosen = [tuple(k.split("|")) for k in picked]
     period = b.file_period()  # the content's month, not today's

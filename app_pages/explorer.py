@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, downloads
-from monitoring import exports, figures, views
-from monitoring.derived import EU_PLUS
+from monitoring.briefing import exports, figures
 from monitoring.i18n import t
+from monitoring.pipeline import views
+from monitoring.statistics.derived import EU_PLUS
 
 RANGES = {"5y": 5, "10y": 10, "all": None}
 SHOWN = 3  # alarm sentences shown before "more"

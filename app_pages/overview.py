@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common, downloads
-from monitoring import views
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import views
 
 LEVEL_STYLE = {"alert": "background-color: #fde2e1; color: #9b1c1c; font-weight: 600",
                "watch": "background-color: #fdf0d5; color: #8a5a00; font-weight: 600"}
@@ -28,7 +29,7 @@ def render() -> None:
         t("overview.fresh_source", lang, source=r.source, period=r.last_period, loaded=r.last_load)
         for r in fresh.itertuples(index=False)))
     _changes(view, lang)
-    st.caption(t("overview.episode_count", lang, count=view.count.text(lang)))
+    st.caption(t("overview.episode_count", lang, count=episodes_text(view.count, lang)))
     tiles = st.columns(len(view.tiles))
     for column, tile in zip(tiles, view.tiles, strict=True):
         with column.container(border=True):

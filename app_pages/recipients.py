@@ -7,8 +7,8 @@ import streamlit as st
 
 from app_pages import common
 from monitoring.i18n import LANGUAGES, t
-from monitoring.mail import CATEGORIES
-from monitoring.recipients import recipients_view, save_recipients
+from monitoring.pipeline.mail import CATEGORIES
+from monitoring.pipeline.recipients import recipients_view, save_recipients
 
 
 def _label(category: str, lang: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from monitoring import actions, tuning, views
-from monitoring.episodes import EpisodeCount
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import actions, tuning, views
 from monitoring.settings import METHODS
+from monitoring.statistics.episodes import EpisodeCount
 
 GLOBAL = "__all__"
 MONTHS = [f"2023-{m:02d}" for m in range(1, 13)]
@@ -105,7 +106,7 @@ def render() -> None:
             except ValueError as exc:
                 st.error(str(exc))
             else:
-                common.flash(t("th.saved", lang, episodes=EpisodeCount(after.alerts, after.watches).text(lang)),
+                common.flash(t("th.saved", lang, episodes=episodes_text(EpisodeCount(after.alerts, after.watches), lang)),
                              clear=("th_reason", "th_revert_id"))
                 st.rerun()
     _rescan(lang)
@@ -120,7 +121,7 @@ def _rescan(lang: str) -> None:
             progress = common.progress_bar(lang)
             report = actions.rescan(common.store(), common.catalogue(), common.settings(),
                                     today=common.today(), who=common.current_user()[0], progress=progress)
-            common.flash(t("ui.scan_done", lang, episodes=report.episodes.text(lang), series=report.series_total))
+            common.flash(t("ui.scan_done", lang, episodes=episodes_text(report.episodes, lang), series=report.series_total))
             st.rerun()
 
 

@@ -27,8 +27,8 @@ TODAY = dt.date(2026, 11, 26)
 def once(db: Path, period: str | None) -> dict:
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring.briefing import build_briefing
-    from monitoring.deck import deck_bytes
+    from monitoring.briefing.contents import build_briefing
+    from monitoring.briefing.deck import deck_bytes
     from monitoring.settings import saved_settings
 
     start = time.perf_counter()

@@ -3,7 +3,7 @@
     python -m benchmarks.calibration [--series 8000] [--seed 7919] [--workers 2]
                                      [--years 7] [--exclude-months 6] [--windows 3]
 
-The statistic ``max_k LR_k`` (k = 1..3) of ``monitoring.glr`` has no closed-form law under no
+The statistic ``max_k LR_k`` (k = 1..3) of ``monitoring.statistics.glr`` has no closed-form law under no
 change: the baseline is estimated (mean, trend, season, dispersion, down-weighted outbreaks), the
 counts are discrete and over-dispersed, and the three windows overlap. So its survival function
 is estimated on in-control series drawn like the detection benchmark's
@@ -28,7 +28,7 @@ calibration set: the issue notes that thresholds calibrated on one simulation un
 another's false-positive rate by 0.1-0.4 points. The rule's false-positive rate (watch and alert
 thresholds together) is then measured on the same series, overall and by mean level, dispersion, shape
 and outbreaks. Writes ``benchmarks/results/calibration.md`` (with the table to paste into
-``monitoring/glr.py`` as ``CALIBRATION``).
+``monitoring/statistics/glr.py`` as ``CALIBRATION``).
 
 :func:`calibrate` is also what the detection benchmark's tuning variants use to get their own
 thresholds (the law of the statistic depends on the baseline settings).
@@ -55,7 +55,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from benchmarks.simulate import MEANS, PERIODS, PHIS, SCORE_FROM, Scenario, simulate_in_control  # noqa: E402
-from monitoring.glr import GLRSettings, glr_codes  # noqa: E402
+from monitoring.statistics.glr import GLRSettings, glr_codes  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "calibration.md"
 SEED = 7919
@@ -129,7 +129,7 @@ def tail_table(sim: dict, margin: float = MARGIN) -> list[tuple[float, float]]:
 
 
 def thresholds_from(table: list[tuple[float, float]], alphas: tuple[float, ...]) -> tuple[float, ...]:
-    """Log-linear inverse of a table, as ``monitoring.glr.glr_threshold`` does with the shipped one."""
+    """Log-linear inverse of a table, as ``monitoring.statistics.glr.glr_threshold`` does with the shipped one."""
     st = np.array([s for s, _ in table])
     lp = np.log(np.array([p for _, p in table]))
     slope = (lp[-1] - lp[-2]) / (st[-1] - st[-2])
@@ -223,10 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         " sum >= 5; observed above expected), 0 elsewhere, over the windows the reset allows (glr_codes)."
         " Tail probability shipped = the share of in-control months alarming at threshold s (with the reset)"
         f" x {MARGIN} (margin: alpha 0.01 -> about {1 / MARGIN:.1f}% here), on a grid"
-        f" while at least {MIN_EXCEEDANCES} months reach the value; monitoring.glr interpolates log-linearly"
+        f" while at least {MIN_EXCEEDANCES} months reach the value; monitoring.statistics.glr interpolates log-linearly"
         " and extrapolates with the last slope.",
         "",
-        "## The table (monitoring/glr.py `CALIBRATION`)", "",
+        "## The table (monitoring/statistics/glr.py `CALIBRATION`)", "",
         "| statistic s | months with max_k LR_k >= s (no reset) | months alarming at threshold s (with reset) |"
         " shipped tail probability |", "|---|---|---|---|",
     ]

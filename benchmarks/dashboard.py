@@ -31,7 +31,7 @@ def ensure_demo(db: Path) -> float:
 
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring import actions
+    from monitoring.pipeline import actions
     from monitoring.settings import load_settings
 
     store = open_store(db)
@@ -82,7 +82,7 @@ def threshold_times(db: Path, n: int) -> tuple[list[float], list[float], list[fl
 
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring import tuning
+    from monitoring.pipeline import tuning
     from monitoring.settings import saved_settings
 
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()

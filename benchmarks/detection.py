@@ -6,7 +6,7 @@ For every series of :mod:`benchmarks.simulate` (two seeds) both methods score th
   pastWeeksNotIncluded = 6, pThresholdTrend = 1, nbPlugin, limit54 = c(5, 4)) at alpha 0.01, run
   by ``benchmarks/r_farrington.R`` in one Rscript process for all series; an alarm is R's alarm.
 - **ours**: a pluggable function ``series -> Series of levels`` (``--pipeline module:function``;
-  default :func:`glr_levels`, the GLR detector of ``monitoring.glr`` with the product's rule); a
+  default :func:`glr_levels`, the GLR detector of ``monitoring.statistics.glr`` with the product's rule); a
   detection is level ``alert``.
 
 Events (benchmarks/simulate.py): spikes of k = 2, 3, 5, 7, 10 standard deviations in one month,
@@ -72,9 +72,9 @@ def _product(series: pd.Series, with_visa_rule: bool) -> pd.Series:
     from dataclasses import replace
 
     from indicators.catalogue import load_catalogue
-    from monitoring.levels import rethreshold
-    from monitoring.scoring import score_series
+    from monitoring.pipeline.scoring import score_series
     from monitoring.settings import MonitorSettings
+    from monitoring.statistics.levels import rethreshold
 
     indicator = load_catalogue()["asylum_applications"]  # monthly, bad direction up
     settings = MonitorSettings().for_indicator(indicator.id)
@@ -102,13 +102,13 @@ def glr_inputs(series: pd.Series, settings=None, score_from: pd.Period | None = 
                engine: str = "numpy") -> tuple[pd.DataFrame, np.ndarray]:
     """The GLR baseline of a rising-is-bad series and its window LRs with the product's rule applied.
 
-    Returns (baseline frame, lr) with lr of shape (periods, windows): :func:`monitoring.glr.window_lr`
+    Returns (baseline frame, lr) with lr of shape (periods, windows): :func:`monitoring.statistics.glr.window_lr`
     of the windows of 1..windows periods, set to 0 (no alarm possible) where the rule forbids a
     rise alarm: the observed value at or below its expected value, or the count guard (the last 4
     periods, missing as 0, sum to fewer than 5). NaN windows (a missing value) are not available.
     """
-    from monitoring.channels import regular
-    from monitoring.glr import GLRSettings, glr_baseline, window_lr
+    from monitoring.statistics.channels import regular
+    from monitoring.statistics.glr import GLRSettings, glr_baseline, window_lr
 
     settings = settings or GLRSettings()
     base = glr_baseline(series, settings, score_from=score_from, engine=engine)
@@ -126,10 +126,10 @@ def glr_levels(series: pd.Series, settings=None, alert_alpha: float = ALPHA, wat
     """The GLR detector's levels: 'alert' where glr_p_value <= alert_alpha, 'watch' <= watch_alpha.
 
     With the count guard, no rise alarm at or below expected (:func:`glr_inputs`), and the reset
-    after an alarm (:func:`monitoring.glr.glr_codes`). ``thresholds`` (watch, alert) replace the
+    after an alarm (:func:`monitoring.statistics.glr.glr_codes`). ``thresholds`` (watch, alert) replace the
     shipped calibration's (for settings variants calibrated apart).
     """
-    from monitoring.glr import glr_codes, glr_threshold
+    from monitoring.statistics.glr import glr_codes, glr_threshold
 
     base, lr = glr_inputs(series, settings, engine=engine)
     new = np.zeros(len(base), dtype=bool)
@@ -157,8 +157,8 @@ def scan_levels(series: pd.Series) -> pd.Series:
 
 def glm_alert(series: pd.Series) -> pd.Series:
     """Our GLM channel alone at alpha 0.01: 'alert' where it alarms (the like-for-like R comparison)."""
-    from monitoring.baselines import GLMSettings, glm_baseline
-    from monitoring.levels import channel_levels
+    from monitoring.statistics.baselines import GLMSettings, glm_baseline
+    from monitoring.statistics.levels import channel_levels
 
     glm = glm_baseline(series, GLMSettings(alpha=ALPHA), direction="up", score_from=FIRST_SCORED)
     # farringtonFlexible's alarm (alpha, limit54) is the product's one rule with this channel alone
@@ -174,7 +174,7 @@ def load_pipeline(spec: str) -> Pipeline:
 def glr_variant(spec: str, n_series: int = 3000) -> Pipeline:
     """:func:`glr_levels` with settings 'years=5,exclude_recent_months=3' and thresholds calibrated for them."""
     from benchmarks.calibration import calibrate
-    from monitoring.glr import GLRSettings
+    from monitoring.statistics.glr import GLRSettings
 
     settings = GLRSettings(**{k: ast.literal_eval(v) for k, v in (kv.split("=") for kv in spec.split(","))})
     thresholds = tuple(calibrate(settings, n_series=n_series)["thresholds"])

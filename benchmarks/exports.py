@@ -36,7 +36,7 @@ def build_db(path: Path) -> None:
     from indicators.catalogue import load_catalogue
     from indicators.loaders import demo_files, load_files
     from indicators.store import open_store
-    from monitoring.scan import scan
+    from monitoring.pipeline.scan import scan
     from monitoring.settings import load_settings
 
     store = open_store(path)
@@ -48,7 +48,7 @@ def build_db(path: Path) -> None:
 def briefing(db: Path, lang: str = "en"):
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring.briefing import build_briefing
+    from monitoring.briefing.contents import build_briefing
     from monitoring.settings import saved_settings
 
     store = open_store(db)
@@ -57,8 +57,8 @@ def briefing(db: Path, lang: str = "en"):
 
 def one_chart(db: Path):
     """The first signal's chart and its export metadata."""
-    from monitoring.exports import ChartMeta
-    from monitoring.figures import series_figure
+    from monitoring.briefing.exports import ChartMeta
+    from monitoring.briefing.figures import series_figure
 
     b = briefing(db)
     s = b.signals[0]
@@ -69,7 +69,7 @@ def one_chart(db: Path):
 
 def cold_once(db: Path) -> float:
     """In this (fresh) process: seconds for the first PNG export (Chrome start included)."""
-    from monitoring.exports import figure_bytes
+    from monitoring.briefing.exports import figure_bytes
 
     fig, meta = one_chart(db)
     start = time.perf_counter()
@@ -87,9 +87,9 @@ def median_of(fn, n: int) -> tuple[float, list[float]]:
 
 
 def run(n: int, cold: int, repeat: int) -> dict:
-    from monitoring.deck import build_deck
-    from monitoring.exports import browser_path, figure_bytes
-    from monitoring.note import note_bytes
+    from monitoring.briefing.deck import build_deck
+    from monitoring.briefing.exports import browser_path, figure_bytes
+    from monitoring.briefing.note import note_bytes
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-exports-"))
     db = tmp / "monitor.duckdb"

@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 from indicators.catalogue import load_catalogue  # noqa: E402
 from indicators.loaders import demo_files, load_files  # noqa: E402
 from indicators.store import open_store, results  # noqa: E402
-from monitoring.scan import level_frame, scan  # noqa: E402
+from monitoring.pipeline.scan import level_frame, scan  # noqa: E402
 from monitoring.settings import load_settings, parse_settings  # noqa: E402
 
 TODAY = pd.Timestamp("2026-11-26")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from indicators.catalogue import CatalogueError, load_catalogue
 from indicators.store import StoreError, default_db_path, open_store
+from monitoring.narrative import episodes_text
 
 # The 13 columns of the anomaly level (``level``: statistical channels only, named in ``channels``),
 # then the EU suspension criterion's: its status, the legal ratios (vs a year earlier, vs Nov-Dec 2023),
@@ -43,7 +44,7 @@ def _period(text: str) -> pd.Period:
 
 
 def cmd_scan(args, today: pd.Timestamp) -> int:
-    from monitoring.scan import current_results, scan
+    from monitoring.pipeline.scan import current_results, scan
     from monitoring.settings import SettingsError, load_settings, saved_settings
 
     try:
@@ -55,7 +56,7 @@ def cmd_scan(args, today: pd.Timestamp) -> int:
         return 1
     report = scan(store, catalogue, settings, today=today, workers=args.workers, progress=_progress_bar(sys.stderr))
     print(f"run {report.run_id}: {report.series_total} series, {report.series_refitted} refitted, "
-          f"{report.periods_scored} periods scored; {report.episodes.text()}")
+          f"{report.periods_scored} periods scored; {episodes_text(report.episodes)}")
     for why in report.skipped:
         print(f"warning: not scored, kept as it was: {why}", file=sys.stderr)
     if len(report.by_indicator):
@@ -70,8 +71,8 @@ def cmd_scan(args, today: pd.Timestamp) -> int:
 
 def cmd_brief(args, today: pd.Timestamp) -> int:
     """Write the briefing deck (.pptx) or note (.pdf) for a month, in a language."""
-    from monitoring.briefing import BriefingError, build_briefing
-    from monitoring.exports import ExportError
+    from monitoring.briefing.contents import BriefingError, build_briefing
+    from monitoring.briefing.exports import ExportError
     from monitoring.i18n import t
     from monitoring.settings import SettingsError, saved_settings
 
@@ -85,13 +86,13 @@ def cmd_brief(args, today: pd.Timestamp) -> int:
         briefing = build_briefing(store, load_catalogue(), saved_settings(store), period=args.period,
                                   lang=args.lang, today=today.date())
         if suffix == ".pptx":
-            from monitoring.deck import write_deck
+            from monitoring.briefing.deck import write_deck
 
             slides = write_deck(briefing, args.out, which=args.alerts)
             print(t("brief.wrote_deck", args.lang, path=args.out, slides=slides, alerts=briefing.alerts,
                     watches=briefing.watches, period=briefing.period_label))
         else:
-            from monitoring.note import write_note
+            from monitoring.briefing.note import write_note
 
             write_note(briefing, args.out)
             print(t("brief.wrote_note", args.lang, path=args.out, period=briefing.period_label))
@@ -104,7 +105,7 @@ def cmd_brief(args, today: pd.Timestamp) -> int:
 def cmd_digest(args, today: pd.Timestamp) -> int:
     """Mail what changed since the last digest (monitoring/cycle.py)."""
     from monitoring import cycle
-    from monitoring.mail import MailSettingsError, bad_addresses, load_mail_settings
+    from monitoring.pipeline.mail import MailSettingsError, bad_addresses, load_mail_settings
 
     if args.to and (bad := bad_addresses(args.to)):
         print(f"error: --to: not an e-mail address: {', '.join(bad)}", file=sys.stderr)

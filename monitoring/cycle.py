@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from monitoring.narrative import episodes_text
+
 # Exit codes (README "Scheduled runs"). When several steps fail, ERROR wins, else the highest code.
 OK = 0  # every step done: the digest was sent, or there was nothing to send
 ERROR = 1  # a database, settings or configuration problem: the step named in the log could not run
@@ -50,10 +52,10 @@ def digest(store, catalogue, mail, *, lang=None, to=None, dry_run=False, out: Pa
            log: Callable[[str], None] | None = None) -> int:
     """Build and send the digest mails; returns an exit code (OK, ERROR, MAIL)."""
     from indicators.store import digests as sent_log
-    from monitoring import digest as dg
-    from monitoring import mail as mailer
-    from monitoring.digest_render import charts_cache, compose
-    from monitoring.exports import ExportError
+    from monitoring.briefing.digest_message import charts_cache, compose
+    from monitoring.briefing.exports import ExportError
+    from monitoring.pipeline import digest as dg
+    from monitoring.pipeline import mail as mailer
 
     log = log or logger()
     ctx = dg.context(store, catalogue, mail, now=now)
@@ -137,8 +139,8 @@ def run(args, today: pd.Timestamp) -> int:
     """The whole cycle: [fetch] [load FILE...] scan [digest]; one log line per step; an exit code."""
     from indicators.catalogue import CatalogueError, load_catalogue
     from indicators.store import StoreError, open_store
-    from monitoring.mail import MailSettingsError, load_mail_settings
-    from monitoring.scan import scan
+    from monitoring.pipeline.mail import MailSettingsError, load_mail_settings
+    from monitoring.pipeline.scan import scan
     from monitoring.settings import SettingsError, saved_settings
 
     log = logger()
@@ -151,7 +153,7 @@ def run(args, today: pd.Timestamp) -> int:
         settings = saved_settings(store)
         report = scan(store, catalogue, settings, today=today, workers=args.workers, who=args.who)
         log(f"scan: run {report.run_id}: {report.series_total} series, {report.series_refitted} refitted; "
-            f"{report.episodes.text()}")
+            f"{episodes_text(report.episodes)}")
         for why in report.skipped:
             log(f"scan: warning: not scored, kept as it was: {why}")
     except (StoreError, CatalogueError, SettingsError) as exc:

@@ -206,3 +206,8 @@ def sentence(row: Mapping, indicator: Indicator, geo: str, lang: str = DEFAULT_L
         return t("narrative.sentence_provisional", lang, subject=subject, observed=observed, yoy=yoy,
                  fired=fired, provisional=t("narrative.provisional", lang))
     return t("narrative.sentence", lang, subject=subject, observed=observed, yoy=yoy, fired=fired)
+
+
+def episodes_text(count, lang: str = DEFAULT_LANG) -> str:
+    """``Open episodes: 3 (1 alert, 2 watch)`` in the language (``count``: an ``EpisodeCount``)."""
+    return t("episodes.count", lang, n=count.total, alert=count.alert, watch=count.watch)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from indicators.catalogue import FrozenMap
-from monitoring.baselines import GLMSettings
-from monitoring.episodes import EpisodeSettings
-from monitoring.glr import GLRSettings
-from monitoring.levels import LevelSettings
-from monitoring.visa_rule import VisaRuleSettings
+from monitoring.statistics.baselines import GLMSettings
+from monitoring.statistics.episodes import EpisodeSettings
+from monitoring.statistics.glr import GLRSettings
+from monitoring.statistics.levels import LevelSettings
+from monitoring.statistics.visa_rule import VisaRuleSettings
 
 DEFAULT_PATH = Path(__file__).with_name("settings.toml")
 # auto: the likelihood-ratio test on the seasonal baseline (glr), EARS for short series;

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
 from indicators.store import open_store
-from monitoring import actions
+from monitoring.pipeline import actions
 from monitoring.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

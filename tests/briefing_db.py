@@ -24,7 +24,7 @@ def demo_db() -> Path:
     from indicators.catalogue import load_catalogue
     from indicators.loaders import demo_files, load_files
     from indicators.store import open_store
-    from monitoring.scan import scan
+    from monitoring.pipeline.scan import scan
     from monitoring.settings import load_settings
 
     path = Path(tempfile.mkdtemp(prefix="briefing-")) / "monitor.duckdb"
@@ -42,7 +42,7 @@ def briefing(lang: str, period: str | None = None):
     """The briefing of the demo database in ``lang`` (cached: a frozen dataclass)."""
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring.briefing import build_briefing
+    from monitoring.briefing.contents import build_briefing
     from monitoring.settings import saved_settings
 
     store = open_store(demo_db())

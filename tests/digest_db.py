@@ -34,7 +34,7 @@ def _master() -> Path:
     from indicators.catalogue import load_catalogue
     from indicators.loaders import load_files
     from indicators.store import open_store
-    from monitoring.scan import scan
+    from monitoring.pipeline.scan import scan
     from monitoring.settings import load_settings
 
     folder = Path(tempfile.mkdtemp(prefix="digest-"))

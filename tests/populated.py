@@ -12,9 +12,9 @@ import pandas as pd
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
 from indicators.store import Store, episodes, events, results
-from monitoring.episodes import reconciler
-from monitoring.scan import relevel, scan
+from monitoring.pipeline.scan import relevel, scan
 from monitoring.settings import MonitorSettings
+from monitoring.statistics.episodes import reconciler
 
 TODAY = pd.Timestamp("2026-11-26")
 HEADER = "indicator,geo,period,value,flag\n"

@@ -10,9 +10,10 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from indicators.store import episodes, open_store
-from monitoring import actions, records
 from monitoring.i18n import t
-from monitoring.records import effective_status
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import actions, records
+from monitoring.pipeline.records import effective_status
 from tests.apptest_support import TODAY, app, texts
 
 pytest_plugins = ("tests.app_fixtures",)
@@ -37,7 +38,7 @@ def test_log_chart_and_filters(demo_db):
     assert (table["state"] == t("alerts.state_open")).sum() == (stored["state"] == "open").sum()
     # the one count, above the table, whatever the filters
     count = records.episode_count(open_store(demo_db))
-    assert f"**{count.text()}**" in texts(at, "markdown")
+    assert f"**{episodes_text(count)}**" in texts(at, "markdown")
     at.selectbox(key="al_indicator").set_value("asylum_applications").run()
     only = at.dataframe[0].value
     assert 0 < len(only) < n_default and set(only["indicator"]) == {"First-time asylum applications"}

@@ -50,7 +50,7 @@ def test_the_overview_offers_the_briefing_deck_and_note(demo_db):
 def briefing_of(db):
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring.briefing import build_briefing
+    from monitoring.briefing.contents import build_briefing
     from monitoring.settings import saved_settings
     from tests.apptest_support import TODAY
 

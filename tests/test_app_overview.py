@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from indicators.store import episodes, open_store, results
-from monitoring.episodes import open_episodes
 from monitoring.i18n import t
+from monitoring.narrative import episodes_text
+from monitoring.statistics.episodes import open_episodes
 from tests.apptest_support import PAGES, app, texts
 
 pytest_plugins = ("tests.app_fixtures",)
@@ -37,7 +38,7 @@ def test_demo_overview_tiles_table_banner(demo_db):
     assert len(table) == count.total == len(set(zip(table["indicator"], table["geo"], strict=True)))
     tiles = [m for m in at.metric if m.label in (t("overview.alerts"), t("overview.watches"))]
     assert sum(int(m.value) for m in tiles) == count.total
-    assert any(count.text() in c for c in texts(at, "caption"))  # worded as on every other surface
+    assert any(episodes_text(count) in c for c in texts(at, "caption"))  # worded as on every other surface
     # What changed at the latest data comes first, one sentence each.
     assert at.subheader[0].value == t("overview.changes_title")
     # The criterion stands apart, as a status: its own block, never an anomaly level.

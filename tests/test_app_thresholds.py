@@ -150,7 +150,7 @@ def test_saved_settings_relevel_what_the_overview_shows(demo_db):
 
 
 def test_after_the_first_save_the_shipped_defaults_can_be_restored_and_the_reasons_are_emptied(demo_db):
-    from monitoring import actions
+    from monitoring.pipeline import actions
     from monitoring.settings import load_settings
 
     store = open_store(demo_db)

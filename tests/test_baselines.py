@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from monitoring.baselines import (
+from monitoring.statistics.baselines import (
     GLMSettings,
     _design,
     anscombe_weights,
@@ -21,7 +21,7 @@ from monitoring.baselines import (
     glm_bounds,
     glm_p_value,
 )
-from monitoring.levels import channel_levels
+from monitoring.statistics.levels import channel_levels
 
 ALPHA = GLMSettings().alpha  # 0.05
 
@@ -32,7 +32,7 @@ def _monthly(values, start="2015-01") -> pd.Series:
 
 def _alerts(result: pd.DataFrame, series: pd.Series, direction: str, alpha: float = ALPHA,
             min_count: int = 5) -> pd.Series:
-    """Where the one alarm rule (monitoring.levels) raises alert from the GLM channel alone."""
+    """Where the one alarm rule (monitoring.statistics.levels) raises alert from the GLM channel alone."""
     levels = channel_levels(result, "glm", direction=direction, alpha=alpha, min_count=min_count, series=series)
     return levels == "alert"
 

@@ -36,7 +36,7 @@ def demo_db(tmp_path_factory) -> Path:
     """A demo database prepared by the app's own first start (demo load and scan)."""
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring import actions
+    from monitoring.pipeline import actions
     from monitoring.settings import load_settings
 
     path = tmp_path_factory.mktemp("browser") / "monitor.duckdb"

@@ -27,7 +27,7 @@ from indicators.loaders import load_files
 from indicators.store import Store, StoreError, open_store
 from indicators.store.backup import backup, restore
 from indicators.store.db import forget_snapshots
-from monitoring.scan import scan
+from monitoring.pipeline.scan import scan
 from monitoring.settings import MonitorSettings
 from tests.populated import TODAY, master_copy, series_csv
 
@@ -44,7 +44,7 @@ from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
 from indicators.store import Store, db as store_db, observations, results
 from indicators.store.backup import restore
-from monitoring.scan import scan
+from monitoring.pipeline.scan import scan
 from monitoring.settings import MonitorSettings
 
 def pause(where):

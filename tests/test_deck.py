@@ -11,9 +11,9 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from monitoring.__main__ import main
-from monitoring.briefing import BriefingError, caveat_lines
-from monitoring.deck import ANNEX_ROWS, ROWS_PER_TABLE, build_deck, write_deck
-from monitoring.exports import date_text
+from monitoring.briefing.contents import BriefingError, caveat_lines
+from monitoring.briefing.deck import ANNEX_ROWS, ROWS_PER_TABLE, build_deck, write_deck
+from monitoring.briefing.exports import date_text
 from monitoring.i18n import t
 from tests.briefing_db import TODAY, demo_db
 from tests.briefing_db import briefing as demo_briefing
@@ -137,7 +137,7 @@ def _many(b, n_alerts: int, n_watches: int):
 def test_the_default_deck_is_short_the_rest_in_one_annex_table():
     """A summary, the few alerts that matter (at most five, ranked as the overview ranks them), then
     every other open signal in an annex table: 27 signals make 9 slides, not 32."""
-    from monitoring.briefing import TOP
+    from monitoring.briefing.contents import TOP
 
     b = _many(briefing("en"), 14, 13)
     prs = build_deck(b, charts=False)
@@ -214,7 +214,7 @@ def test_a_quarterly_signal_names_its_visa_reference_as_the_quarter():
     import pandas as pd
 
     from indicators.catalogue import load_catalogue
-    from monitoring.briefing import visa_figures
+    from monitoring.briefing.contents import visa_figures
     from monitoring.settings import MonitorSettings
 
     quarters = pd.period_range("2022Q1", "2026Q3", freq="Q-DEC")
@@ -233,7 +233,7 @@ def test_an_annual_signal_has_no_visa_figures():
     import pandas as pd
 
     from indicators.catalogue import load_catalogue
-    from monitoring.briefing import visa_figures
+    from monitoring.briefing.contents import visa_figures
     from monitoring.settings import MonitorSettings
 
     history = pd.DataFrame({"period": [str(y) for y in range(2015, 2026)], "observed": [100.0] * 10 + [300.0]})

@@ -14,7 +14,7 @@ from indicators.loaders import load_files
 from indicators.store import deletion, episodes, observations, results
 from indicators.store.audit import read_audit
 from indicators.store.observations import dump
-from monitoring.scan import scan
+from monitoring.pipeline.scan import scan
 from monitoring.settings import MonitorSettings
 from tests.populated import TODAY, master_copy, series_csv
 

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from monitoring.derived import derive, eu_plus_total, return_rate
+from monitoring.statistics.derived import derive, eu_plus_total, return_rate
 
 
 def _q(values, start="2024Q1"):

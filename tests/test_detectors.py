@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from monitoring.detectors import CUSUM_H, ears, nb_cusum, stl_residual
-from monitoring.levels import channel_levels
+from monitoring.statistics.detectors import CUSUM_H, ears, nb_cusum, stl_residual
+from monitoring.statistics.levels import channel_levels
 
 Z95 = stats.norm.ppf(0.95)
 ALPHA = 0.05  # the detectors' default alpha

@@ -16,10 +16,10 @@ from aiosmtpd.controller import Controller
 from indicators.catalogue import load_catalogue
 from indicators.store import audit, digests, open_store
 from monitoring import cycle
-from monitoring import digest as dg
-from monitoring.derived import indicator_of
 from monitoring.i18n import t
-from monitoring.mail import MailError, MailSettingsError, parse_mail_settings
+from monitoring.pipeline import digest as dg
+from monitoring.pipeline.mail import MailError, MailSettingsError, parse_mail_settings
+from monitoring.statistics.derived import indicator_of
 from tests.digest_db import copy_to
 
 NOW = dt.datetime(2026, 11, 26, 7, 0)
@@ -212,7 +212,7 @@ def test_the_cli_run_cycle_logs_each_step_and_exits_4_when_the_mail_server_is_do
     mail = tmp_path / "mail.toml"
     mail.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {_free_port()}\ntimeout = 5.0\n'
                     '[recipients.en]\nall = ["duty@gam.example.org"]\n', encoding="utf-8")
-    monkeypatch.setattr("monitoring.digest_render.chart_png", lambda *a: b"\x89PNG fake")
+    monkeypatch.setattr("monitoring.briefing.digest_message.chart_png", lambda *a: b"\x89PNG fake")
     code = main(["run", "--digest", "--db", str(store.path), "--mail", str(mail), "--workers", "1"],
                 today="2026-11-26")
     out = capsys.readouterr().out
@@ -223,7 +223,7 @@ def test_the_cli_run_cycle_logs_each_step_and_exits_4_when_the_mail_server_is_do
 
 
 def test_an_unreachable_server_is_a_message_not_a_traceback():
-    from monitoring.mail import SmtpSettings, send
+    from monitoring.pipeline.mail import SmtpSettings, send
 
     msg = email.message.EmailMessage()
     msg["Subject"] = "x"
@@ -234,7 +234,7 @@ def test_an_unreachable_server_is_a_message_not_a_traceback():
 
 
 def test_mail_settings_file_is_read(tmp_path):
-    from monitoring.mail import load_mail_settings
+    from monitoring.pipeline.mail import load_mail_settings
 
     path = Path(tmp_path / "mail.toml")
     path.write_text('[smtp]\nhost = "mail.example.org"\nport = 587\nsecurity = "starttls"\nuser = "gam"\n',
@@ -253,7 +253,7 @@ def test_run_with_a_bad_file_exits_3_and_still_scans_and_mails(store, smtp, tmp_
                     encoding="utf-8")
     bad = tmp_path / "bad.csv"
     bad.write_text("indicator,geo,period,value\nasylum_applications,FR,2026-13,5\n", encoding="utf-8")
-    monkeypatch.setattr("monitoring.digest_render.chart_png", lambda *a: b"\x89PNG fake")
+    monkeypatch.setattr("monitoring.briefing.digest_message.chart_png", lambda *a: b"\x89PNG fake")
     code = main(["run", "--load", str(bad), "--digest", "--db", str(store.path), "--mail", str(mail),
                  "--workers", "1"], today="2026-11-26")
     out = capsys.readouterr().out
@@ -263,7 +263,7 @@ def test_run_with_a_bad_file_exits_3_and_still_scans_and_mails(store, smtp, tmp_
 
 
 def test_the_password_comes_from_the_environment_or_the_streamlit_secrets(tmp_path, monkeypatch):
-    from monitoring.mail import SmtpSettings, password
+    from monitoring.pipeline.mail import SmtpSettings, password
 
     smtp = SmtpSettings(user="gam", password_env="TEST_SMTP_PASSWORD")
     secrets = tmp_path / "secrets.toml"

@@ -15,9 +15,17 @@ from indicators.catalogue import load_catalogue
 from indicators.store import Store, open_store, results, schema
 from indicators.store import episodes as stored_episodes
 from indicators.store.audit import read_audit
-from monitoring import episodes, records, tuning
-from monitoring.episodes import compute_episodes, latest_changes, open_episodes, reconcile, reconciler
+from monitoring.narrative import episodes_text
+from monitoring.pipeline import records, tuning
 from monitoring.settings import load_settings, parse_settings
+from monitoring.statistics import episodes
+from monitoring.statistics.episodes import (
+    compute_episodes,
+    latest_changes,
+    open_episodes,
+    reconcile,
+    reconciler,
+)
 
 NOW = dt.datetime(2026, 11, 26, 9, 0)
 
@@ -104,9 +112,9 @@ def test_episodes_of_every_series_apart_and_the_one_count():
     assert sorted(got["geo"]) == ["DE", "FR", "IT"]
     count = open_episodes(got)
     assert (count.total, count.alert, count.watch) == (2, 1, 1)  # IT resolved
-    assert count.text() == "Open episodes: 2 (1 alert, 1 watch)"
-    assert count.text("sq") == "Episode të hapura: 2 (alarm: 1, vëzhgim: 1)"
-    assert count.text("sr") == "Otvorene epizode: 2 (uzbuna: 1, praćenje: 1)"
+    assert episodes_text(count) == "Open episodes: 2 (1 alert, 1 watch)"
+    assert episodes_text(count, "sq") == "Episode të hapura: 2 (alarm: 1, vëzhgim: 1)"
+    assert episodes_text(count, "sr") == "Otvorene epizode: 2 (uzbuna: 1, praćenje: 1)"
     assert open_episodes(got, "refused_entry").total == 0
     table = episodes.open_by_indicator(got)
     assert table.to_dict("records") == [{"indicator": "asylum_applications", "alert": 1, "watch": 1}]
@@ -426,7 +434,7 @@ def test_scan_cli_thresholds_and_store_give_the_same_count(tmp_path_factory, tmp
     assert main(["scan", "--db", str(store.path), "--workers", "1"], today=TODAY) == 0
     printed = capsys.readouterr().out
     count = records.episode_count(store)
-    assert count.text() in printed.splitlines()[0]
+    assert episodes_text(count) in printed.splitlines()[0]
     run = results.runs(store, limit=1).iloc[0]
     assert (run["open_alert_episodes"], run["open_watch_episodes"]) == (count.alert, count.watch)
     preview = tuning.counts(tuning.stored_scores(store, TODAY), load_catalogue(), load_settings(), TODAY)

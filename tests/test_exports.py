@@ -19,10 +19,11 @@ from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
 
-from monitoring import exports
-from monitoring.briefing import signal_table
-from monitoring.exports import ChartMeta, ExportError
-from monitoring.figures import series_figure
+from monitoring import tables
+from monitoring.briefing import exports
+from monitoring.briefing.contents import signal_table
+from monitoring.briefing.exports import ChartMeta, ExportError
+from monitoring.briefing.figures import series_figure
 from monitoring.i18n import period_label, t
 from tests.briefing_db import TODAY, briefing
 
@@ -185,7 +186,7 @@ def test_series_meta_names_the_source_and_the_last_observed_period():
     (2.5, 2.5),
 ])
 def test_neutralise(value, expected):
-    assert exports.neutralise(value) == expected
+    assert tables.neutralise(value) == expected
 
 
 EVIL = pd.DataFrame({
@@ -196,7 +197,7 @@ EVIL = pd.DataFrame({
 
 
 def test_csv_neutralises_formulas_and_keeps_unicode():
-    data = exports.table_csv(EVIL)
+    data = tables.table_csv(EVIL)
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == ["indicator", "observed", "'=header"]
@@ -213,7 +214,7 @@ def test_xlsx_reads_back_with_formulas_neutralised(lang):
     evil.iloc[0, 1] = "=cmd|' /C calc'!A0"
     frame = pd.concat([table, evil], ignore_index=True)
     title = t("export.table_title", lang, title=t("brief.note_table", lang), period=b.period_label)
-    wb = load_workbook(io.BytesIO(exports.table_xlsx(frame, "briefing", title=title)))
+    wb = load_workbook(io.BytesIO(tables.table_xlsx(frame, "briefing", title=title)))
     ws = wb.active
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     assert rows[0][0] == title
@@ -227,11 +228,11 @@ def test_xlsx_reads_back_with_formulas_neutralised(lang):
         for cell in row:
             assert cell.data_type != "f", cell.coordinate
             if isinstance(cell.value, str):
-                assert not cell.value.startswith(exports.FORMULA_START), cell.coordinate
+                assert not cell.value.startswith(tables.FORMULA_START), cell.coordinate
 
 
 def test_xlsx_keeps_numbers_numeric():
-    wb = load_workbook(io.BytesIO(exports.table_xlsx(EVIL)))
+    wb = load_workbook(io.BytesIO(tables.table_xlsx(EVIL)))
     ws = wb.active
     assert [c.value for c in ws["B"]][1:] == [1, -2, 3, 4, 5]
     assert ws["C1"].value == "'=header"
@@ -267,17 +268,17 @@ def _cells(data: bytes):
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_overview_table_exports_numbers_percentages_and_dates(lang):
     from indicators.catalogue import load_catalogue
-    from monitoring import views
+    from monitoring.pipeline import views
 
     cat = load_catalogue()
     headers = views.sheet_headers(views.SHEET_COLUMNS, lang)
     sheet = views.current_sheet(_current_rows(), cat, lang).renamed(headers)
-    ws, header, (count, rate) = _cells(exports.table_xlsx(sheet, "open_episodes"))
+    ws, header, (count, rate) = _cells(tables.table_xlsx(sheet, "open_episodes"))
     col = {c: headers[c] for c in views.SHEET_COLUMNS}
     assert header == list(headers.values())
     # a count: a number with a thousands format, whatever the UI language
     assert count[col["observed"]].value == 1234 and count[col["observed"]].data_type == "n"
-    assert count[col["observed"]].number_format == exports.COUNT
+    assert count[col["observed"]].number_format == tables.COUNT
     assert count[col["expected"]].value == pytest.approx(555.5)
     assert count[col["upper"]].value == pytest.approx(700.25)
     # +122% is the number 1.2234 with a percent format: no apostrophe, never text
@@ -298,7 +299,7 @@ def test_the_overview_table_exports_numbers_percentages_and_dates(lang):
         for cell in row:
             assert cell.data_type != "f"
 
-    rows = list(csv.reader(io.StringIO(exports.table_csv(sheet).decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(tables.table_csv(sheet).decode("utf-8-sig"))))
     body = dict(zip(rows[0], rows[1], strict=True))
     assert body[col["observed"]] == "1234"  # never 1,234 / 1.234 / 1 234
     assert body[col["expected"]] == "555.5"  # a dot for decimals, in sq and sr too
@@ -310,7 +311,7 @@ def test_the_overview_table_exports_numbers_percentages_and_dates(lang):
 def test_before_the_fix_the_display_frame_was_exported_as_text():
     """The table the overview shows is text in the language; the export must not be that frame."""
     from indicators.catalogue import load_catalogue
-    from monitoring import views
+    from monitoring.pipeline import views
 
     shown = views.display_rows(_current_rows().iloc[:1], load_catalogue(), "sr")
     assert shown["observed"].iloc[0] == "1.234" and shown["change"].iloc[0] == "+122%"
@@ -320,7 +321,7 @@ def test_before_the_fix_the_display_frame_was_exported_as_text():
 
 def test_the_explorer_recent_values_export_as_numbers():
     from indicators.catalogue import load_catalogue
-    from monitoring import views
+    from monitoring.pipeline import views
 
     history = pd.DataFrame({"period": ["2026-09", "2026-10"], "observed": [1500.0, 2345.0],
                             "expected": [1400.2, 1500.0], "lower": [1000.0, 1100.0], "upper": [1800.0, 1900.0],
@@ -328,21 +329,21 @@ def test_the_explorer_recent_values_export_as_numbers():
     ind = load_catalogue()["asylum_applications"]
     sheet = views.recent_sheet(history, ind, "sq").renamed(views.sheet_headers(views.recent_table(history, ind, "sq"),
                                                                                 "sq"))
-    _, header, rows = _cells(exports.table_xlsx(sheet))
+    _, header, rows = _cells(tables.table_xlsx(sheet))
     first = rows[0]
     assert first[t("col.observed", "sq")].value == 2345 and first[t("col.observed", "sq")].number_format == "#,##0"
     assert first[t("col.score", "sq")].value == pytest.approx(3.25)
     assert first[t("col.period", "sq")].value == dt.datetime(2026, 10, 1)
     assert first[t("col.flag", "sq")].value == t("flag.p", "sq")
-    assert b"2345" in exports.table_csv(sheet) and "2\u202f345".encode() not in exports.table_csv(sheet)
+    assert b"2345" in tables.table_csv(sheet) and "2\u202f345".encode() not in tables.table_csv(sheet)
 
 
 def test_a_signed_change_in_a_plain_frame_is_guarded_only_as_text():
     """Text starting with + is neutralised (it may be a formula); numbers are never touched."""
     frame = pd.DataFrame({"change": [1.22, -0.5], "note": ["+122%", "=1+1"]})
-    _, _, rows = _cells(exports.table_xlsx(exports.Sheet(frame, {"change": exports.CHANGE})))
+    _, _, rows = _cells(tables.table_xlsx(tables.Sheet(frame, {"change": tables.CHANGE})))
     assert [r["change"].value for r in rows] == [1.22, -0.5]
-    assert all(r["change"].number_format == exports.CHANGE for r in rows)
+    assert all(r["change"].number_format == tables.CHANGE for r in rows)
     assert [r["note"].value for r in rows] == ["'+122%", "'=1+1"]
 
 

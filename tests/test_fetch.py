@@ -15,7 +15,7 @@ from indicators import eurostat, fetch
 from indicators.__main__ import main
 from indicators.store import Store, observations
 from indicators.store.observations import dump
-from monitoring import actions
+from monitoring.pipeline import actions
 from monitoring.settings import load_settings
 from tests.eurostat_server import RECORDED, EurostatServer
 

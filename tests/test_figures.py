@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring import figures, views
+from monitoring.briefing import figures
 from monitoring.i18n import t
+from monitoring.pipeline import views
 
 
 def history(n: int = 48, *, levels: dict[int, str] | None = None, provisional: int = 2) -> pd.DataFrame:
@@ -172,7 +173,7 @@ def test_alert_log_figure_stacks_levels_by_quarter():
 def test_event_labels_typed_by_users_are_shown_escaped():
     import pandas as pd
 
-    from monitoring.figures import add_events
+    from monitoring.briefing.figures import add_events
 
     label = "<b>raid</b> & <a href='javascript:alert(1)'>x</a>"
     events = pd.DataFrame({"date": [pd.Timestamp("2025-03-01")], "label": [label]})
@@ -188,7 +189,7 @@ def test_event_labels_typed_by_users_are_shown_escaped():
 def test_an_annual_series_has_years_on_its_axis():
     import pandas as pd
 
-    from monitoring.figures import series_figure
+    from monitoring.briefing.figures import series_figure
 
     years = [str(y) for y in range(2018, 2026)]
     history = pd.DataFrame({"period": years, "period_start": pd.to_datetime([f"{y}-01-01" for y in years]),

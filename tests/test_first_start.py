@@ -9,7 +9,7 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from indicators.store import open_store, results
-from monitoring import actions
+from monitoring.pipeline import actions
 from monitoring.settings import load_settings
 
 TODAY = pd.Timestamp("2026-11-26")

@@ -8,12 +8,12 @@ import pytest
 import statsmodels.api as sm
 
 from indicators.loaders import load_files
-from monitoring.baselines import GLMSettings, excluded_periods, glm_baseline
-from monitoring.episodes import compute_episodes
-from monitoring.scan import collect_series, scan
-from monitoring.scoring import score_series
+from monitoring.pipeline.scan import collect_series, scan
+from monitoring.pipeline.scoring import score_series
 from monitoring.settings import MonitorSettings
-from monitoring.visa_rule import criterion_applies
+from monitoring.statistics.baselines import GLMSettings, excluded_periods, glm_baseline
+from monitoring.statistics.episodes import compute_episodes
+from monitoring.statistics.visa_rule import criterion_applies
 
 HEADER = "indicator,geo,period,value,flag\n"
 

@@ -2,7 +2,7 @@
 
 The issue asks for the quasi-Poisson GLM "via statsmodels". Building a statsmodels GLM costs about
 2 ms per fit and the baseline fits twice per scored period, which would put the scan over its
-speed targets; so the hot path is a small IRLS in numpy (monitoring/baselines.py) and statsmodels
+speed targets; so the hot path is a small IRLS in numpy (monitoring/statistics/baselines.py) and statsmodels
 is its reference here: same coefficients, same quasi-Poisson dispersion, same weighted refit.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from monitoring.baselines import _irls, anscombe_weights, fit_reweighted
+from monitoring.statistics.baselines import _irls, anscombe_weights, fit_reweighted
 
 
 def _design(rng, n=58, blocks=10):

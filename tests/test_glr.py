@@ -1,4 +1,4 @@
-"""The GLR detector (monitoring/glr.py) against its definitions, statsmodels and hand-worked numbers."""
+"""The GLR detector (monitoring/statistics/glr.py) against its definitions, statsmodels and hand-worked numbers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from monitoring.baselines import anscombe_weights
-from monitoring.glr import (
+from monitoring.statistics.baselines import anscombe_weights
+from monitoring.statistics.glr import (
     CALIBRATION,
     GLRSettings,
     glr_baseline,

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.baselines import GLMSettings, glm_baseline
-from monitoring.levels import channel_levels
+from monitoring.statistics.baselines import GLMSettings, glm_baseline
+from monitoring.statistics.levels import channel_levels
 
 GOLDEN = Path(__file__).parent / "golden"
 SERIES = pd.read_csv(GOLDEN / "series.csv", index_col="period")
@@ -103,7 +103,7 @@ def test_golden_alarms_cover_both_outcomes():
 
 
 def _ears(method: str) -> pd.DataFrame:
-    from monitoring.detectors import ears  # imported here so the GLM tests stand on their own
+    from monitoring.statistics.detectors import ears  # imported here so the GLM tests stand on their own
 
     golden = EARS[EARS.method == method].set_index("period")
     golden.index = pd.PeriodIndex(golden.index, freq="M")

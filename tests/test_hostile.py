@@ -138,7 +138,7 @@ def test_a_scan_meeting_a_series_it_cannot_read_names_it_and_scores_the_others(t
     """A year-0 row in one series (as the old bug let it in) used to fail every scan whole."""
     from indicators.catalogue import load_catalogue
     from indicators.store import results
-    from monitoring.scan import scan
+    from monitoring.pipeline.scan import scan
     from monitoring.settings import MonitorSettings
     from tests.populated import TODAY, master_copy
 

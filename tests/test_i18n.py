@@ -226,7 +226,7 @@ def test_a_missing_key_falls_back_to_english_and_an_unknown_language_is_refused(
 
 
 def test_source_names_are_translated_where_they_are_not_a_name():
-    from monitoring.derived import RETURN_RATE
+    from monitoring.statistics.derived import RETURN_RATE
 
     indicators = [*load_catalogue().indicators, RETURN_RATE]
     untranslated = [(ind.id, lang) for ind in indicators if ind.source != "Eurostat" for lang in ("sq", "sr")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.impact import visa_free_impact
+from monitoring.statistics.impact import visa_free_impact
 
 START = pd.Period("2024-01", "M")
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.baselines import glm_baseline
-from monitoring.detectors import ears, nb_cusum, stl_residual
-from monitoring.glr import glr_baseline
-from monitoring.levels import LevelSettings, combine, rethreshold, to_stored
-from monitoring.visa_rule import visa_rule
+from monitoring.statistics.baselines import glm_baseline
+from monitoring.statistics.detectors import ears, nb_cusum, stl_residual
+from monitoring.statistics.glr import glr_baseline
+from monitoring.statistics.levels import LevelSettings, combine, rethreshold, to_stored
+from monitoring.statistics.visa_rule import visa_rule
 
 RANK = {"no_data": -1, "normal": 0, "watch": 1, "alert": 2}
 
@@ -80,7 +80,7 @@ def test_the_criterion_is_a_status_and_never_raises_the_level():
     assert list(result.criterion) == ["above_30", "above_50", "below"]
     assert list(result.criterion_since) == ["2024-01", "2024-02", None]
     assert list(result.criterion_crossed) == [True, True, False]  # 30 in Jan, 50 in Feb: each a first
-    from monitoring.visa_rule import VisaRuleSettings
+    from monitoring.statistics.visa_rule import VisaRuleSettings
     guarded = rethreshold(frame, LevelSettings(persistence=0), visa=VisaRuleSettings(min_count=300))
     assert list(guarded.criterion) == [None, None, None] and list(guarded.level) == ["watch", "normal", "normal"]
     off = rethreshold(frame, LevelSettings(persistence=0), criterion=False)
@@ -284,7 +284,7 @@ def test_a_wave_with_under_three_years_of_history_is_seen_by_the_short_series_ch
     series: the baseline test cannot score it, EARS must. A series from 2012-01 at about 150 a
     month rises from August 2014; the product's scoring raises an alert in its first two months."""
     from indicators.catalogue import load_catalogue
-    from monitoring.scoring import score_series
+    from monitoring.pipeline.scoring import score_series
     from monitoring.settings import MonitorSettings
 
     rng = np.random.default_rng(2014)

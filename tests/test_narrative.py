@@ -103,7 +103,7 @@ def test_percent_and_period_labels():
 
 
 def test_quarterly_series_name_the_visa_reference_as_the_quarter_holding_nov_dec(catalogue):
-    from monitoring.views import reference_label
+    from monitoring.pipeline.views import reference_label
 
     # alerts first seen before the criterion left the channels keep their channel names
     row = dict(ROW, period="2026-Q2", channels="visa_ref")

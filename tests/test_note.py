@@ -11,10 +11,10 @@ import pytest
 from pypdf import PdfReader
 
 from monitoring.__main__ import main
-from monitoring.briefing import Briefing, Signal, VisaFigures
-from monitoring.exports import ExportError, date_text
+from monitoring.briefing.contents import Briefing, Signal, VisaFigures
+from monitoring.briefing.exports import ExportError, date_text
+from monitoring.briefing.note import note_bytes, write_note
 from monitoring.i18n import t
-from monitoring.note import note_bytes, write_note
 from tests.briefing_db import TODAY, briefing, demo_db
 
 LANGS = ("en", "sq", "sr")

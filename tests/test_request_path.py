@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import monitoring.baselines
-import monitoring.impact
-from monitoring.baselines import glm_baseline
-from monitoring.impact import visa_free_impact
+import monitoring.statistics.baselines
+import monitoring.statistics.impact
+from monitoring.statistics.baselines import glm_baseline
+from monitoring.statistics.impact import visa_free_impact
 from tests.apptest_support import PAGES, app
 
 pytest_plugins = ("tests.app_fixtures",)
@@ -24,8 +24,8 @@ def no_fitting(monkeypatch):
     def refuse(*args, **kwargs):
         raise Fitted("a model was fitted while a page was being drawn")
 
-    monkeypatch.setattr(monitoring.baselines, "fit_reweighted", refuse)
-    monkeypatch.setattr(monitoring.impact, "fit_reweighted", refuse)
+    monkeypatch.setattr(monitoring.statistics.baselines, "fit_reweighted", refuse)
+    monkeypatch.setattr(monitoring.statistics.impact, "fit_reweighted", refuse)
 
 
 def test_the_guard_catches_a_fit(no_fitting):

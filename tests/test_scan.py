@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import monitoring.scan as scan_module
+import monitoring.pipeline.scan as scan_module
 from indicators.loaders import load_files
 from indicators.store import episodes, observations, results
 from monitoring.__main__ import OUT_COLUMNS, main
-from monitoring.episodes import reconciler
-from monitoring.scan import relevel, scan
+from monitoring.pipeline.scan import relevel, scan
 from monitoring.settings import MonitorSettings, parse_settings
+from monitoring.statistics.episodes import reconciler
 
 TODAY = pd.Timestamp("2026-11-26")
 SPIKE = ("asylum_applications", "FR", "2026-05")
@@ -191,7 +191,7 @@ def test_cli_scan_reports_a_bad_settings_file_without_a_traceback(loaded, tmp_pa
 
 
 def test_the_scan_stores_the_visa_free_impact_of_count_series(loaded, catalogue):
-    from monitoring.impact import visa_free_impact
+    from monitoring.statistics.impact import visa_free_impact
 
     _scan(loaded, catalogue)
     stored = results.read_impact(loaded, "asylum_applications", "FR")
@@ -204,7 +204,7 @@ def test_the_scan_stores_the_visa_free_impact_of_count_series(loaded, catalogue)
 
 
 def collect_series_values(store, catalogue, key):
-    from monitoring.scan import collect_series
+    from monitoring.pipeline.scan import collect_series
 
     return next(s.values for s in collect_series(store, catalogue) if s.key == key)
 
@@ -212,7 +212,7 @@ def collect_series_values(store, catalogue, key):
 def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, catalogue):
     from indicators.store import open_store, schema
     from indicators.store.db import forget_snapshots
-    from monitoring.actions import needs_first_start
+    from monitoring.pipeline.actions import needs_first_start
 
     _scan(loaded, catalogue)
     with loaded.write() as con:  # the database as version 2 left it: no impact table, no v4 columns
@@ -248,7 +248,7 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
     assert upgraded.schema_version() == schema.CURRENT_VERSION
     assert results.read_impact(upgraded, "asylum_applications", "FR").empty
     assert needs_first_start(upgraded)  # the dashboard re-runs the scan on its next visit
-    from monitoring.records import episode_log
+    from monitoring.pipeline.records import episode_log
 
     old = episode_log(upgraded, catalogue, TODAY, "sr", since_months=None).table
     kept = results.alerts(upgraded)
@@ -260,7 +260,7 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
 
 
 def test_an_episode_keeps_how_it_was_first_seen_and_can_say_it_in_every_language(loaded, catalogue):
-    from monitoring.records import episode_log
+    from monitoring.pipeline.records import episode_log
 
     _scan(loaded, catalogue)
     en = episode_log(loaded, catalogue, TODAY, "en", since_months=None).table.set_index("episode_id")
@@ -305,7 +305,7 @@ def test_a_corrected_bad_direction_refits_the_indicator(loaded, catalogue):
 def test_a_series_that_cannot_be_scored_is_named_and_the_others_are_scored(tmp_path, monkeypatch):
     from indicators.catalogue import load_catalogue
     from indicators.store import open_store
-    from monitoring.scan import scan
+    from monitoring.pipeline.scan import scan
     from monitoring.settings import MonitorSettings
 
     catalogue = load_catalogue()

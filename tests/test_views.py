@@ -1,4 +1,4 @@
-"""Page data (monitoring.views, tuning, records): pure functions over a store, on the demo database."""
+"""Page data (monitoring.pipeline.views, tuning, records): pure functions over a store, on the demo database."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from indicators.store import episodes, open_store
-from monitoring import records, tuning, views
 from monitoring.i18n import period_label, strings
+from monitoring.pipeline import records, tuning, views
 from monitoring.settings import load_settings
 from tests.apptest_support import TODAY, build_demo
 
@@ -86,7 +86,7 @@ def test_explorer_history_joins_observations_and_results(demo):
 def test_eu_plus_breakdown_adds_up_to_the_total_it_states(demo):
     """The bars, the destinations' sum and the EU+ total's own excess agree, and the stated difference
     is exactly the total's excess minus the sum of the parts (issue 11, defect 2)."""
-    from monitoring import figures
+    from monitoring.briefing import figures
 
     view = views.explorer_view(demo, CATALOGUE, load_settings(), "asylum_applications", "EU_PLUS")
     parts, total = view.breakdown, view.breakdown_total
@@ -179,8 +179,7 @@ def test_coverage_cells_mark_missing_and_provisional_months(demo):
 
 
 def test_every_string_key_used_by_the_dashboard_exists_in_every_language():
-    sources = [*ROOT.glob("app_pages/*.py"), ROOT / "dashboard.py",
-               *(ROOT / "monitoring" / f"{m}.py" for m in ("views", "figures", "records", "tuning"))]
+    sources = [*ROOT.glob("app_pages/*.py"), ROOT / "dashboard.py", *ROOT.glob("monitoring/**/*.py")]
     used: set[str] = set()
     for path in sources:
         text = path.read_text(encoding="utf-8")

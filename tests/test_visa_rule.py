@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.visa_rule import VisaRuleSettings, crossings, run_starts, seasonal_factors, visa_rule
+from monitoring.statistics.visa_rule import (
+    VisaRuleSettings,
+    crossings,
+    run_starts,
+    seasonal_factors,
+    visa_rule,
+)
 
 
 def _months(values: dict[str, float], start="2022-01", end="2024-12", fill=50.0) -> pd.Series:

@@ -2,7 +2,7 @@
 per-period alert log kept before v6.
 
 The monitoring layer computes episodes and reconciles them with the stored ones
-(``monitoring/episodes.py``); the store publishes the result in the same atomic write as the levels
+(``monitoring/statistics/episodes.py``); the store publishes the result in the same atomic write as the levels
 (``results._write_levels`` calls :func:`_write_episodes` with that reconciliation, run inside the
 write, so a review made while a scan ran is never overwritten). People review an episode with
 :func:`set_episode_status` (history and audit). The tables ``alerts`` and ``alert_actions`` of
@@ -50,7 +50,7 @@ def episode_actions(store: Store, episode_id: int | None = None) -> pd.DataFrame
 
 def _write_episodes(con, reconcile: Callable, now: datetime, run_id: int | None) -> tuple[int, int]:
     """Inside a write: reconcile the stored episodes (``reconcile(stored, now, run_id)`` returns a
-    ``monitoring.episodes.Reconciled``), update and insert them, record reopenings; returns the
+    ``monitoring.statistics.episodes.Reconciled``), update and insert them, record reopenings; returns the
     open episodes (alert, watch)."""
     stored = con.execute("SELECT * FROM episodes ORDER BY id").df()
     out = reconcile(stored, now, run_id)

@@ -46,7 +46,7 @@ _V1 = [
 ]
 
 _SCORE_COLUMNS = (
-    # The monitoring layer's stored frame (monitoring/levels.py): per-period channel parameters
+    # The monitoring layer's stored frame (monitoring/statistics/levels.py): per-period channel parameters
     # from which levels are recomputed at any threshold without refitting.
     "direction VARCHAR, observed DOUBLE, provisional_flag BOOLEAN, recent_sum DOUBLE, last_year DOUBLE, "
     "glm_expected DOUBLE, glm_lower DOUBLE, glm_upper DOUBLE, glm_score DOUBLE, glm_p_value DOUBLE, "
@@ -93,7 +93,7 @@ _V2 = [
 ]
 
 _V3 = [
-    # The visa-free impact (monitoring/impact.py), fitted by the scan so pages never fit on request.
+    # The visa-free impact (monitoring/statistics/impact.py), fitted by the scan so pages never fit on request.
     """CREATE TABLE impact (
         indicator VARCHAR NOT NULL, geo VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL,
         observed DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE, excess DOUBLE, cumulative_excess DOUBLE,
@@ -111,7 +111,7 @@ _V4 = [
 ]
 
 _V5 = [
-    # The anomaly channel (monitoring/glr.py): a likelihood-ratio test of the last 1-3 periods against a
+    # The anomaly channel (monitoring/statistics/glr.py): a likelihood-ratio test of the last 1-3 periods against a
     # seasonal quasi-Poisson baseline. Per period: the baseline's expected value and dispersion, and the
     # sums over the windows of 2 and 3 periods ending there, so any threshold re-levels without a refit.
     "ALTER TABLE scores ADD COLUMN glr_expected DOUBLE",
@@ -139,7 +139,7 @@ _V5 = [
 ]
 
 _V6 = [
-    # Alerts are episodes (monitoring/episodes.py): one row per run of alarming periods of a series, from
+    # Alerts are episodes (monitoring/statistics/episodes.py): one row per run of alarming periods of a series, from
     # its first watch/alert period until it resolves, reviewed (acknowledged, dismissed, reopened) as one.
     # state: open, resolved, or withdrawn (no longer raised at the current settings; kept, never deleted).
     # peak_level is the episode's level (the highest it reached); current_level the series' latest one.
@@ -169,7 +169,7 @@ _V6 = [
 ]
 
 _V7 = [
-    # The e-mail digest (monitoring/digest.py): every change sent, per language and recipient, recorded only
+    # The e-mail digest (monitoring/pipeline/digest.py): every change sent, per language and recipient, recorded only
     # once that recipient's mail was accepted (so a change is never sent twice, and a refused one is retried).
     # change_key names the change: "new:<indicator>:<geo>:<start>", "criterion:...:<period>:<status>",
     # "quiet:<ISO week>" for an all-quiet mail.

@@ -1,6 +1,6 @@
 """Second-line detectors: EARS C1-C3 for short series, a negative-binomial CUSUM for sustained
 shifts, and a robust-STL residual as a second opinion. All return the common shape of
-:mod:`monitoring.channels` and use past data only.
+:mod:`monitoring.statistics.channels` and use past data only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.tsa.seasonal import STL
 
-from monitoring.channels import check_direction, empty_result, nb_sizes, periods_per_year, regular
+from monitoring.statistics.channels import check_direction, empty_result, nb_sizes, periods_per_year, regular
 
 # Decision interval of the CUSUM (log-likelihood-ratio units, nats). Simulated with known
 # in-control parameters (seed 1, 400 runs each), the pair of CUSUMs (x1.3, x1.5) first crosses 5

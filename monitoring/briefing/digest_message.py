@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from indicators.periods import to_period
-from monitoring.derived import indicator_of
-from monitoring.digest import Batch, Change, DigestContext
-from monitoring.exports import figure_bytes, kosovo_footnote, source_text
-from monitoring.figures import series_figure
+from monitoring.briefing.exports import figure_bytes, kosovo_footnote, source_text
+from monitoring.briefing.figures import series_figure
 from monitoring.i18n import date_text, period_label, t
-from monitoring.narrative import geo_name, sentence, value_text
+from monitoring.narrative import episodes_text, geo_name, sentence, value_text
+from monitoring.pipeline.digest import Batch, Change, DigestContext
+from monitoring.statistics.derived import indicator_of
 
 CHART_W, CHART_H, CHART_SCALE = 640, 370, 2  # shown at 600 px wide; rendered twice as sharp
 CHART_YEARS = 4
@@ -91,8 +91,8 @@ def line_for(ctx: DigestContext, c: Change, lang: str, chart: Callable | None = 
 
 def chart_png(ctx: DigestContext, c: Change, lang: str) -> bytes:
     """Four years of the series up to the change's period: observed, expected, band, watch/alert marks."""
-    from monitoring.deck import small_png
-    from monitoring.views import history_frame
+    from monitoring.briefing.deck import small_png
+    from monitoring.pipeline.views import history_frame
 
     ind = indicator_of(ctx.catalogue, c.indicator)
     history = history_frame(ctx.store, ind, c.geo, ctx.catalogue.eu_plus_source)
@@ -144,7 +144,7 @@ def _data_to(ctx: DigestContext, lang: str) -> str:
 
 def footer_lines(ctx: DigestContext, batch: Batch, lines: list[Line]) -> list[str]:
     lang = batch.lang
-    out = [ctx.open_count.text(lang)]
+    out = [episodes_text(ctx.open_count, lang)]
     if ctx.synthetic:
         out.append(t("brief.caveat_synthetic", lang))
     out.append(t("digest.why", lang, language=t(f"digest.lang_{lang}", lang), categories=_categories(batch, lang)))

@@ -20,16 +20,16 @@ Stored frame columns (NaN where a channel did not score the period):
 - ``stl_expected, stl_lower, stl_upper, stl_score, stl_p_value``
 - ``cusum_expected, cusum_statistic, cusum_side`` (+1 rise, -1 fall)``, cusum_shift_start``
 - ``glr_expected, glr_dispersion, glr_n_baseline, glr_observed_2, glr_observed_3, glr_expected_2,
-  glr_expected_3`` (the anomaly test of the last 1-3 periods, :mod:`monitoring.glr`)
+  glr_expected_3`` (the anomaly test of the last 1-3 periods, :mod:`monitoring.statistics.glr`)
 - ``visa_observed, visa_expected, visa_reference, visa_reference_adjusted, visa_change_yoy,
-  visa_change_ref`` (the EU suspension criterion's two-month totals, :mod:`monitoring.visa_rule`)
+  visa_change_ref`` (the EU suspension criterion's two-month totals, :mod:`monitoring.statistics.visa_rule`)
 
 Two questions, answered apart. The **anomaly level** (``level``) comes from the statistical
 channels only, by one rule, here (vectorised in :func:`rethreshold`; the scan, the Thresholds
 page's preview and the benchmark all call it):
 
 - the likelihood-ratio test (glr) is 'alert' where its calibrated p-value is ``<= alert_alpha``
-  and 'watch' where ``<= watch_alpha``, resetting after an alarm (``monitoring.glr.glr_codes``);
+  and 'watch' where ``<= watch_alpha``, resetting after an alarm (``monitoring.statistics.glr.glr_codes``);
   a p-value channel (glm = farringtonFlexible; ears only where neither glr nor glm scored; stl
   when enabled) likewise at its p-value; the CUSUM is 'watch' (or 'alert' with ``cusum_alert``)
   at ``statistic >= cusum_h``;
@@ -55,11 +55,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitoring.baselines import LOW_COUNT_PERIODS, glm_bounds, glm_score
-from monitoring.channels import check_direction, periods_per_year, regular
-from monitoring.detectors import CUSUM_H
-from monitoring.glr import glr_codes, glr_p_value, glr_threshold, window_bound, window_lr
-from monitoring.visa_rule import VisaRuleSettings, change_levels, crossings, run_starts
+from monitoring.statistics.baselines import LOW_COUNT_PERIODS, glm_bounds, glm_score
+from monitoring.statistics.channels import check_direction, periods_per_year, regular
+from monitoring.statistics.detectors import CUSUM_H
+from monitoring.statistics.glr import glr_codes, glr_p_value, glr_threshold, window_bound, window_lr
+from monitoring.statistics.visa_rule import VisaRuleSettings, change_levels, crossings, run_starts
 
 CHANNELS = ("glr", "glm", "ears", "stl", "cusum")
 LEGACY_CHANNELS = ("visa_yoy", "visa_ref")  # the criterion is no longer a channel; dropped from old settings
@@ -287,7 +287,7 @@ def rethreshold(stored: pd.DataFrame, settings: LevelSettings = DEFAULT_SETTINGS
                           (recent >= settings.min_count) & (obs > expected))
         return np.where(ok & ~(fall & provisional), code, 0)
 
-    # the likelihood-ratio test of the last 1-3 periods (monitoring.glr)
+    # the likelihood-ratio test of the last 1-3 periods (monitoring.statistics.glr)
     glr_mu = _col(stored, "glr_expected")
     has_glr = ~np.isnan(glr_mu)
     phi = np.where(np.isnan(_col(stored, "glr_dispersion")), 1.0, _col(stored, "glr_dispersion"))

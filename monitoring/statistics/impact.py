@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from monitoring.baselines import GLMSettings, fit_reweighted
-from monitoring.channels import nb_sizes, periods_per_year, regular
+from monitoring.statistics.baselines import GLMSettings, fit_reweighted
+from monitoring.statistics.channels import nb_sizes, periods_per_year, regular
 
 COLUMNS = ("observed", "expected", "lower", "upper", "excess", "cumulative_excess", "cumulative_lower",
            "cumulative_upper")
@@ -55,7 +55,7 @@ def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
     -----
     Model on the last ``years`` years before start:
     ``log mu_t = beta_0 + beta_1 (t - start)/ppy + gamma_{period of year(t)}``, quasi-Poisson with
-    Farrington's Anscombe down-weighting (as :func:`monitoring.baselines.glm_baseline`; the trend
+    Farrington's Anscombe down-weighting (as :func:`monitoring.statistics.baselines.glm_baseline`; the trend
     is dropped when its projection at start exceeds the largest pre-period count).
     ``expected_t = exp(x_t' beta)``, ``excess_t = observed_t - expected_t``,
     ``cumulative_excess_t = sum_{s <= t} excess_s`` over observed periods.

@@ -1,6 +1,6 @@
 """Plotly figure builders for the dashboard and exports (no Streamlit).
 
-Every builder takes plain pandas frames (as assembled by ``monitoring.views``) and the language,
+Every builder takes plain pandas frames (as assembled by ``monitoring.pipeline.views``) and the language,
 and returns a ``plotly.graph_objects.Figure``. Colours follow the traffic light: red alert, amber
 watch; provisional points are hollow.
 """
@@ -369,7 +369,7 @@ def _signed_count(value: float, lang: str) -> str:
 
 def breakdown_note(total, lang: str = DEFAULT_LANG) -> str:
     """The sentence under the breakdown: the destinations' sum, the EU+ total's own excess and why
-    they differ (``total`` a :class:`monitoring.views.BreakdownTotal`)."""
+    they differ (``total`` a :class:`monitoring.pipeline.views.BreakdownTotal`)."""
     text = t("fig.breakdown_note", lang, parts=_signed_count(total.parts_excess, lang),
              observed=number(total.observed, lang), expected=number(total.expected, lang),
              total=_signed_count(total.excess, lang))
@@ -398,7 +398,7 @@ def breakdown_figure(
     """Which destinations drive an EU+ movement: each destination's observed minus its own expected value.
 
     ``breakdown`` has columns geo_name, excess (observed - expected), level; ``total`` (a
-    :class:`monitoring.views.BreakdownTotal`, optional) adds two bars, the destinations' sum and
+    :class:`monitoring.pipeline.views.BreakdownTotal`, optional) adds two bars, the destinations' sum and
     the EU+ total's own excess, and a note saying why they differ (each series has its own
     baseline). Bars are coloured by sign, with a legend (above / below the expected value); an
     alarm level is written beside its bar, never coded by colour (a red bar below zero would

@@ -2,7 +2,7 @@
 
 The stored per-period parameters (scores) are re-thresholded at candidate settings with
 ``scan.level_frame``; the counts are the episodes that would be open at the latest period at those
-settings (``monitoring.episodes``: the same count as the scan's). No Streamlit, no SQL.
+settings (``monitoring.statistics.episodes``: the same count as the scan's). No Streamlit, no SQL.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue
 from indicators.store import Store, results
-from monitoring.episodes import compute_episodes, open_by_indicator, open_episodes, resolve_after_of
-from monitoring.scan import level_frame
+from monitoring.pipeline.scan import level_frame
 from monitoring.settings import MonitorSettings, load_settings, parse_settings
+from monitoring.statistics.episodes import (
+    compute_episodes,
+    open_by_indicator,
+    open_episodes,
+    resolve_after_of,
+)
 
 WINDOW_MONTHS = 12  # the recent months of window_start (the Thresholds page's caption)
 # Widget fields: (section, key). "method" is the baseline method.
@@ -178,7 +183,7 @@ def _order(key: str) -> tuple:
 
 def _shown(setting: str, value, lang: str) -> str:
     from monitoring.i18n import number, t
-    from monitoring.views import reference_label
+    from monitoring.pipeline.views import reference_label
 
     if value is None:
         return "–"

@@ -20,13 +20,19 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, observations, results
-from monitoring.derived import EU_PLUS, derive, indicator_of
-from monitoring.episodes import EpisodeCount, open_by_indicator, open_episodes, reconciler, resolve_after_of
-from monitoring.levels import rethreshold
 from monitoring.narrative import sentence
-from monitoring.scoring import impact_rows, score_series
+from monitoring.pipeline.scoring import impact_rows, score_series
 from monitoring.settings import MonitorSettings
-from monitoring.visa_rule import criterion_applies
+from monitoring.statistics.derived import EU_PLUS, derive, indicator_of
+from monitoring.statistics.episodes import (
+    EpisodeCount,
+    open_by_indicator,
+    open_episodes,
+    reconciler,
+    resolve_after_of,
+)
+from monitoring.statistics.levels import rethreshold
+from monitoring.statistics.visa_rule import criterion_applies
 
 Progress = Callable[[int, int, str], None]
 # Below this many series to refit, the cost of starting worker processes outweighs the gain.
@@ -83,7 +89,7 @@ def collect_series(store: Store, catalogue: Catalogue,
     """Every loaded destination series, plus the derived ones (the EU+ total, the return rate).
 
     Aggregates (EU27_2020, EU28, EU27_2020_EFTA, TOTAL) are totals, never scanned as destinations:
-    the EU+ total is scanned once, under ``EU_PLUS`` (see ``monitoring.derived``). A series holding a
+    the EU+ total is scanned once, under ``EU_PLUS`` (see ``monitoring.statistics.derived``). A series holding a
     period that cannot be read (a year-0 period an old version let in) is left out, and added to
     ``unreadable`` as (indicator, geo, why) when given.
     """

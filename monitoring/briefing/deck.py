@@ -16,9 +16,9 @@ from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from monitoring.briefing import Briefing, Signal, caveat_lines, signal_table, visa_lines
-from monitoring.exports import ChartMeta, date_text, figure_bytes, kosovo_footnote, source_text
-from monitoring.figures import series_figure
+from monitoring.briefing.contents import Briefing, Signal, caveat_lines, signal_table, visa_lines
+from monitoring.briefing.exports import ChartMeta, date_text, figure_bytes, kosovo_footnote, source_text
+from monitoring.briefing.figures import series_figure
 from monitoring.i18n import t
 
 FONT = "Arial"

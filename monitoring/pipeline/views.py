@@ -15,13 +15,13 @@ import pandas as pd
 from indicators.catalogue import Catalogue, Indicator
 from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, episodes, events, observations, results
-from monitoring.derived import DERIVED, EU_PLUS, indicator_of
-from monitoring.episodes import EpisodeCount, latest_changes, open_episodes
-from monitoring.exports import Sheet, change_cell, period_cell, sheet, value_cell
 from monitoring.i18n import month_name, number, percent, period_label, strings, t
 from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
 from monitoring.settings import MonitorSettings
-from monitoring.visa_rule import criterion_applies, visa_rule
+from monitoring.statistics.derived import DERIVED, EU_PLUS, indicator_of
+from monitoring.statistics.episodes import EpisodeCount, latest_changes, open_episodes
+from monitoring.statistics.visa_rule import criterion_applies, visa_rule
+from monitoring.tables import Sheet, change_cell, period_cell, sheet, value_cell
 
 TILE_CATEGORIES = ("outflow", "return", "leading")
 CURRENT_COLUMNS = ("level", "indicator", "geo", "start", "period", "observed", "expected", "upper", "change",
@@ -559,7 +559,7 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
 def impact_frame(store: Store, indicator_id: str, geo: str) -> pd.DataFrame:
     """The visa-free impact for the figure: excess over the pre-2024 projection, monthly and cumulative.
 
-    The projection (``monitoring.impact``) is fitted by the scan and stored; this only reads it.
+    The projection (``monitoring.statistics.impact``) is fitted by the scan and stored; this only reads it.
     """
     columns = ["period_start", "excess", "excess_lower", "excess_upper", "cumulative", "cumulative_lower",
                "cumulative_upper"]

@@ -207,12 +207,6 @@ class EpisodeCount:
     def total(self) -> int:
         return self.alert + self.watch
 
-    def text(self, lang: str = "en") -> str:
-        """``Open episodes: 3 (1 alert, 2 watch)`` in the language."""
-        from monitoring.i18n import t
-
-        return t("episodes.count", lang, n=self.total, alert=self.alert, watch=self.watch)
-
 
 def open_episodes(episodes: pd.DataFrame, indicator: str | None = None) -> EpisodeCount:
     """The open episodes of a computed or stored episodes frame (optionally of one indicator)."""

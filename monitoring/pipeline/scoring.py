@@ -1,4 +1,4 @@
-"""Scoring one series: run the channels and build the stored frame (see ``monitoring.levels``)."""
+"""Scoring one series: run the channels and build the stored frame (see ``monitoring.statistics.levels``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import pandas as pd
 
 from indicators.catalogue import Indicator
 from indicators.periods import PERIODS_PER_YEAR, to_text
-from monitoring.baselines import glm_baseline
-from monitoring.detectors import ears, nb_cusum, stl_residual
-from monitoring.glr import glr_baseline
-from monitoring.impact import visa_free_impact
-from monitoring.levels import to_stored
 from monitoring.settings import IndicatorSettings
-from monitoring.visa_rule import visa_rule
+from monitoring.statistics.baselines import glm_baseline
+from monitoring.statistics.detectors import ears, nb_cusum, stl_residual
+from monitoring.statistics.glr import glr_baseline
+from monitoring.statistics.impact import visa_free_impact
+from monitoring.statistics.levels import to_stored
+from monitoring.statistics.visa_rule import visa_rule
 
 
 def _years_of_history(values: pd.Series, ppy: int) -> float:

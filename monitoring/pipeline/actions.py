@@ -26,10 +26,10 @@ from indicators.loaders import LoadReport, load_demo_if_empty, load_files
 from indicators.periods import period_bounds
 from indicators.store import Store, deletion, episodes, events, observations, results
 from indicators.validation import LoadError, with_indicator_hint
-from monitoring.episodes import reconciler, resolve_after_of
 from monitoring.i18n import DEFAULT_LANG, t
-from monitoring.scan import ScanReport, relevel, scan
+from monitoring.pipeline.scan import ScanReport, relevel, scan
 from monitoring.settings import MonitorSettings, load_settings, settings_from_json
+from monitoring.statistics.episodes import reconciler, resolve_after_of
 
 Progress = Callable[[int, int, str], None]
 # One process for the dashboard's scans: a spawned worker pool costs more than it saves for a

@@ -22,9 +22,9 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.periods import to_period
 from indicators.store import Store, digests, episodes, observations, results
-from monitoring.derived import indicator_of
-from monitoring.episodes import open_episodes
-from monitoring.mail import LANGS, MailError, MailSettings, with_saved_recipients
+from monitoring.pipeline.mail import LANGS, MailError, MailSettings, with_saved_recipients
+from monitoring.statistics.derived import indicator_of
+from monitoring.statistics.episodes import open_episodes
 
 KINDS = ("new", "escalation", "resolution", "criterion")
 _SEVERITY = {"alert": 3, "watch": 2, "criterion": 1, "normal": 0}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from indicators.store import Store, digests
 from monitoring.i18n import LANGUAGES, period_label, t
-from monitoring.mail import (
+from monitoring.pipeline.mail import (
     CATEGORIES,
     LANGS,
     MailSettings,
@@ -40,8 +40,8 @@ class RecipientsView:
 
 
 def _sent_table(store: Store, lang: str, catalogue) -> pd.DataFrame:
-    from monitoring.derived import indicator_of
     from monitoring.narrative import geo_name
+    from monitoring.statistics.derived import indicator_of
 
     sent = digests.read_sent(store, limit=50)
     rows = []

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from monitoring.channels import check_direction, empty_result, nb_sizes, periods_per_year, regular
+from monitoring.statistics.channels import check_direction, empty_result, nb_sizes, periods_per_year, regular
 
 # Half-width of the seasonal window per periods-per-year when GLMSettings.window is None.
 DEFAULT_WINDOW = {12: 1, 4: 0, 1: 0}
@@ -57,7 +57,7 @@ class GLMSettings:
         Anscombe residuals above it are down-weighted (``weightsThreshold``).
     alpha : float
         The stored bounds are the ``alpha`` and ``1 - alpha`` quantiles (re-thresholding recomputes
-        them at any other alpha). The alarm itself is the levels' rule (``monitoring.levels``):
+        them at any other alpha). The alarm itself is the levels' rule (``monitoring.statistics.levels``):
         p-value at most the alert alpha and the count guard of farringtonFlexible's ``limit54``.
     trend_guard : bool
         As farringtonFlexible, drop the (always fitted) trend when the prediction with the trend
@@ -379,7 +379,7 @@ def glm_baseline(series: pd.Series, settings: GLMSettings = GLMSettings(), *, di
     window, the reference level, at time 0), ``se_log = sqrt(phi [(X'WX)^-1]_00)``.
     Bounds and p-values: :func:`glm_bounds`, :func:`glm_p_value` (``nbPlugin``). Score:
     :func:`glm_score`. farringtonFlexible's alarm (``p_value <= alpha`` with ``limit54``) is the
-    levels' rule at that alpha (``monitoring.levels.channel_levels``; tests/test_golden.py).
+    levels' rule at that alpha (``monitoring.statistics.levels.channel_levels``; tests/test_golden.py).
     """
     check_direction(direction)
     values_s = regular(series)

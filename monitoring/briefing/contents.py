@@ -20,9 +20,9 @@ from indicators.periods import PANDAS_FREQ, to_period
 from indicators.store import Store, episodes, observations, results
 from monitoring.i18n import DEFAULT_LANG, month_name, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
+from monitoring.pipeline.views import history_frame, indicator_of, reference_label
 from monitoring.settings import MonitorSettings
-from monitoring.views import history_frame, indicator_of, reference_label
-from monitoring.visa_rule import visa_rule
+from monitoring.statistics.visa_rule import visa_rule
 
 SEVERITY = {"alert": 2, "watch": 1}
 SELECTIONS = ("top", "all", "alert")

@@ -15,8 +15,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from monitoring.briefing import Briefing, caveat_lines, share, signal_table
-from monitoring.exports import ExportError, date_text, kosovo_footnote, source_text
+from monitoring.briefing.contents import Briefing, caveat_lines, share, signal_table
+from monitoring.briefing.exports import ExportError, date_text, kosovo_footnote, source_text
 from monitoring.i18n import DEFAULT_LANG, t
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")

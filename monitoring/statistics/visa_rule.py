@@ -1,7 +1,7 @@
 """The EU suspension criterion (Regulation (EU) 2018/1806, Art. 8), computed as the law computes it.
 
 It is a status (below / above +30% / above +50%, and since when), never an anomaly level: a
-criterion crossing is an alert only when a statistical channel also alarms (``monitoring.levels``).
+criterion crossing is an alert only when a statistical channel also alarms (``monitoring.statistics.levels``).
 
 A "substantial increase" is more than 50% (legacy rule) or more than 30% (2025 revision) over a
 two-month period, compared with the same two months of the previous year or with the last two
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitoring.channels import check_direction, empty_result, periods_per_year, regular
+from monitoring.statistics.channels import check_direction, empty_result, periods_per_year, regular
 
 CRITERION_CATEGORIES = ("outflow", "return")
 

@@ -17,11 +17,11 @@ from indicators.catalogue import Catalogue
 from indicators.periods import to_period
 from indicators.store import Store, episodes, events, observations
 from indicators.store.deletion import DELETION
-from monitoring.episodes import RANK, EpisodeCount, open_episodes
-from monitoring.exports import DATE, Sheet, period_cell, sheet, when_cell
 from monitoring.i18n import event_label, period_label, t
 from monitoring.narrative import sentence
-from monitoring.views import geo_label, indicator_of
+from monitoring.pipeline.views import geo_label, indicator_of
+from monitoring.statistics.episodes import RANK, EpisodeCount, open_episodes
+from monitoring.tables import DATE, Sheet, period_cell, sheet, when_cell
 
 STATUSES = ("open", "acknowledged", "dismissed")
 

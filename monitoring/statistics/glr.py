@@ -6,7 +6,7 @@ The default anomaly channel (DESIGN.md section 4, issue 9): for each scored peri
    quasi-Poisson GLM ``log mu_s = b0 + b1 (s - t)/ppy + sum_h [a_h cos(2 pi h s/ppy) + c_h sin(...)]``
    fitted on the non-missing counts of the ``years`` years before t, less the most recent
    ``exclude`` periods, with Anscombe down-weighting of past outbreaks and a refit
-   (:func:`monitoring.baselines.fit_reweighted`, repeated ``reweight_rounds`` times; the weights are
+   (:func:`monitoring.statistics.baselines.fit_reweighted`, repeated ``reweight_rounds`` times; the weights are
    ``(threshold / s)^2`` above the threshold, continuous where Farrington's ``s^-2`` steps, so that
    the expected value does not notch from one month to the next when a past count crosses it),
    ``phi = max(1, X2 / (n - k))``, and optionally the trend dropped when its prediction at t
@@ -20,7 +20,7 @@ The default anomaly channel (DESIGN.md section 4, issue 9): for each scored peri
 
 Pure numpy/pandas/scipy: no store, no Streamlit. The levels' own rules (alert/watch alphas, the
 count guard, "no rise alarm at or below expected") are applied by the caller
-(``monitoring.levels``; ``benchmarks.detection.glr_levels`` for the benchmark).
+(``monitoring.statistics.levels``; ``benchmarks.detection.glr_levels`` for the benchmark).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitoring.baselines import _irls, anscombe_weights, fit_reweighted
-from monitoring.channels import periods_per_year, regular
+from monitoring.statistics.baselines import _irls, anscombe_weights, fit_reweighted
+from monitoring.statistics.channels import periods_per_year, regular
 
 LR_DIRECTIONS = ("up", "down", "both")
 
@@ -129,7 +129,7 @@ def _design(lag: np.ndarray, phase: np.ndarray, ppy: int, harmonics: int, trend:
 def _fit_numpy(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int):
     """(beta, phi) of the reweighted quasi-Poisson fit, or None when the first IRLS does not converge.
 
-    One round is :func:`monitoring.baselines.fit_reweighted` (R-golden-tested); each further round
+    One round is :func:`monitoring.statistics.baselines.fit_reweighted` (R-golden-tested); each further round
     recomputes the Anscombe weights with the previous round's mean and dispersion and refits.
     """
     fit = fit_reweighted(X, y, threshold, smooth=True)
@@ -231,7 +231,7 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
     ``log mu_s = b0 + b1 (s - t)/ppy + sum_h a_h cos(2 pi h phase_s/ppy) + c_h sin(...)``, with
     ``phase_s`` the calendar position of s in its year; ``Var Y_s = phi mu_s``. The first fit is
     Poisson IRLS; residuals with Anscombe values above ``reweight_threshold`` are down-weighted
-    and the model refitted (:func:`monitoring.baselines.fit_reweighted`), ``reweight_rounds``
+    and the model refitted (:func:`monitoring.statistics.baselines.fit_reweighted`), ``reweight_rounds``
     times, each round's weights from the previous round's mean and dispersion. When the fit with
     trend fails, or (with ``trend_guard``) its prediction at t exceeds the largest baseline count,
     the model is refitted without trend; when that fails too, expected is NaN. The value at t

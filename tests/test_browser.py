@@ -59,6 +59,8 @@ def test_overview_table_then_explorer_chart(demo_db, tmp_path):
         no_exception(page)
         table = page.locator("[data-testid='stDataFrame'] >> visible=true").first  # the episodes table
         table.wait_for(timeout=30_000)
+        # The metrics are drawn beside the table; on a loaded machine they may arrive a moment later.
+        page.locator("[data-testid='stMetricValue']").nth(5).wait_for(timeout=30_000)
         assert page.locator("[data-testid='stMetricValue']").count() >= 6
         assert page.get_by_text("SYNTHETIC demo data").count() == 1
         page.screenshot(path=str(shots / "overview.png"))

@@ -21,6 +21,7 @@ from indicators.store import Store, episodes, observations, results
 from monitoring.i18n import DEFAULT_LANG, month_name, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
 from monitoring.pipeline.criterion import reference_label, status_at, stored_rule
+from monitoring.pipeline.session import Desk
 from monitoring.pipeline.views import history_frame, indicator_of
 from monitoring.settings import MonitorSettings
 
@@ -358,3 +359,12 @@ def caveat_lines(b: Briefing, shown: int | None = None) -> list[str]:
     if shown is not None and shown < len(b.signals):
         lines.append(t("brief.caveat_selection", lang, shown=shown, total=len(b.signals)))
     return lines
+
+
+def latest_briefing(desk: Desk, settings: MonitorSettings, lang: str, today: dt.date) -> Briefing | None:
+    """The briefing of the latest reporting month of an open database (the dashboard's), or None
+    without scored results."""
+    try:
+        return build_briefing(desk.store, desk.catalogue, settings, lang=lang, today=today)
+    except BriefingError:
+        return None

@@ -8,7 +8,6 @@ caches these calls (``app_pages/cache.py``), keyed by :meth:`Desk.version`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from indicators.periods import frequency_of
 from indicators.store import Store, default_db_path, observations, open_store
 from monitoring.pipeline import actions, records, tuning, views
 from monitoring.settings import MonitorSettings, saved_settings
+from monitoring.tables import Sheet
 
 
 def database_path() -> str:
@@ -32,7 +32,7 @@ class DataTables:
     revisions and events."""
 
     coverage: pd.DataFrame
-    coverage_sheet: object
+    coverage_sheet: Sheet
     loads: pd.DataFrame
     revisions: pd.DataFrame
     events: pd.DataFrame
@@ -129,5 +129,3 @@ class Desk:
         name = ind.name_in(lang) if ind else code
         return f"{name} – {views.geo_label(self.catalogue, geo, lang)}" if geo else name
 
-
-Progress = Callable[[int, int, str], None]

@@ -11,8 +11,7 @@ import time
 
 import streamlit as st
 
-from app_pages import common
-from indicators.store import observations
+from app_pages import cache, common
 from monitoring.i18n import t
 from monitoring.narrative import episodes_text
 from monitoring.pipeline import actions
@@ -36,9 +35,9 @@ def first_start(lang: str) -> bool:
     and every page shows its progress, re-polling until it is done; False when it failed. Only an
     analyst (anyone in local mode, unless ``MONITOR_ROLE=viewer``) starts it, recorded under their name;
     a viewer is told that a scan is needed and sees a build an analyst started."""
-    prep = common.preparation()
+    prep = cache.preparation(common.current_user()[0] or "local")
     state = prep.state
-    if not state.running and state.phase != "failed" and not actions.needs_first_start(common.store()):
+    if not state.running and state.phase != "failed" and not cache.desk().needs_first_start():
         if st.session_state.pop("_waited_first_start", False) and state.report is not None:
             st.toast(t("ui.scan_done", lang, episodes=episodes_text(state.report.episodes, lang),
                        series=state.report.series_total))
@@ -51,7 +50,7 @@ def first_start(lang: str) -> bool:
             st.rerun()
         return False
     if not state.running and not analyst:  # a viewer never writes: the load and scan wait for an analyst
-        empty = observations.observation_count(common.store()) == 0
+        empty = cache.desk().is_empty()
         st.info(t("ui.no_data_viewer" if empty else "ui.scan_needed_viewer", lang), icon=":material/hourglass:")
         return False
     prep.start(who=common.current_user()[0] or "local")
@@ -71,7 +70,7 @@ def _progress_panel(lang: str, state: actions.PreparationState) -> None:
         text = t("ui.loading_demo", lang) if state.phase == "loading" else t("ui.scan_start", lang)
         fraction = 0.0
     else:
-        label = common.series_label(common.catalogue(), state.label, lang)
+        label = cache.desk().series_label(state.label, lang)
         text = t("ui.preparing_scan", lang, what=what, done=state.done, total=state.total, label=label)
         fraction = state.done / state.total
     with st.container(border=True, key="first_start_panel"):
@@ -86,7 +85,7 @@ def main() -> None:
     common.sidebar_user()
     try:
         ready = first_start(lang)
-        if common.synthetic_in_use():
+        if cache.synthetic_in_use():
             st.warning(t("ui.synthetic_banner", lang), icon=":material/science:")
     except Exception as exc:
         common.show_error(exc)

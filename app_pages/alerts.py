@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages import common, downloads
+from app_pages import cache, common, downloads
 from monitoring.briefing import figures
 from monitoring.i18n import t
 from monitoring.narrative import episodes_text
@@ -23,7 +23,7 @@ def render() -> None:
     lang = common.lang()
     st.title(t("alerts.title", lang))
     common.show_flash()
-    cat = common.catalogue()
+    cat = cache.desk().catalogue
     left, middle, right = st.columns([2, 3, 3])
     since = left.selectbox(t("alerts.since", lang), list(SINCE), index=1, key="al_since",
                            format_func=lambda k: t(f"alerts.since_{k}", lang))
@@ -37,7 +37,7 @@ def render() -> None:
         key="al_indicator",
         format_func=lambda i: t("alerts.all_indicators", lang) if i is None else cat[i].name_in(lang),
     )
-    log = common.episode_log(lang, SINCE[since], tuple(statuses), indicator)
+    log = cache.episode_log(lang, SINCE[since], tuple(statuses), indicator)
     st.markdown(f"**{episodes_text(log.count, lang)}**")
     log_chart = figures.alert_log_figure(log.chart, lang=lang, title=t("alerts.chart_title", lang))
     st.plotly_chart(log_chart, width="stretch", key="alert_log_chart")
@@ -80,7 +80,7 @@ def _act(table, lang: str) -> None:
                                 min_value=dt.date.today(), help=t("alerts.expires_help", lang))
         if st.form_submit_button(t("alerts.apply", lang), type="primary") and common.require_analyst():
             try:
-                actions.set_episode_status(common.store(), int(episode_id), action, who=common.current_user()[0],
+                actions.set_episode_status(cache.desk().store, int(episode_id), action, who=common.current_user()[0],
                                            comment=comment, expires=expires if action == "acknowledged" else None,
                                            lang=lang)
             except ValueError as exc:
@@ -89,7 +89,7 @@ def _act(table, lang: str) -> None:
                 common.flash(t("alerts.done", lang, action=t(f"alerts.status_{action}", lang)),
                              clear=("al_comment", "al_expires"))
                 st.rerun()
-    history = common.episode_history(episode_id, lang)
+    history = cache.episode_history(episode_id, lang)
     st.markdown(f"**{t('alerts.history', lang)}**")
     if history.empty:
         st.caption(t("alerts.no_history", lang))

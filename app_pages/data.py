@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, deletion, downloads
+from app_pages import cache, common, deletion, downloads
 from indicators import eurostat, excel, fetch
 from indicators.validation import LoadError
 from monitoring.briefing import figures
@@ -28,20 +28,20 @@ def render() -> None:
 
 
 def _coverage(lang: str) -> None:
-    cat = common.catalogue()
+    cat = cache.desk().catalogue
     ids = [i.id for i in cat.indicators]
     chosen = st.multiselect(t("data.coverage_of", lang), ids, default=ids[:3], key="da_indicators",
                             format_func=lambda i: cat[i].name_in(lang), placeholder=t("data.all", lang))
-    cells = common.coverage_cells(tuple(chosen), lang)
+    cells = cache.coverage_cells(tuple(chosen), lang)
     coverage = figures.coverage_figure(cells, lang=lang, title=t("data.coverage_title", lang))
     st.plotly_chart(coverage, width="stretch", key="coverage_chart")
     downloads.chart(coverage, downloads.meta(t("data.coverage_title", lang)), "coverage", "da_chart")
     with st.expander(t("data.coverage_table", lang)):
-        cov = common.data_tables(lang)["coverage"]
+        cov = cache.data_tables(lang).coverage
         st.dataframe(
             cov, hide_index=True, width="stretch", column_config={c: t(f"data.col_{c}", lang) for c in cov}
         )
-        downloads.table(common.data_tables(lang)["coverage_sheet"], {c: t(f"data.col_{c}", lang) for c in cov},
+        downloads.table(cache.data_tables(lang).coverage_sheet, {c: t(f"data.col_{c}", lang) for c in cov},
                         "coverage", "da_table", title=t("data.coverage_table", lang))
 
 
@@ -49,12 +49,12 @@ def _logs(lang: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("data.loads", lang))
-        loads = common.data_tables(lang)["loads"]
+        loads = cache.data_tables(lang).loads
         st.dataframe(loads, hide_index=True, width="stretch", height=260,
                      column_config={c: t(f"data.col_{c}", lang) for c in loads})
     with right:
         st.subheader(t("data.revisions", lang))
-        revs = common.data_tables(lang)["revisions"]
+        revs = cache.data_tables(lang).revisions
         if revs.empty:
             st.caption(t("data.no_revisions", lang))
         else:
@@ -83,8 +83,8 @@ def _upload(lang: str) -> None:
     ):
         progress = common.progress_bar(lang)
         try:
-            result = actions.upload_files(common.store(), common.catalogue(), common.settings(),
-                                          [(f.name, f.getvalue()) for f in files], today=common.today(),
+            result = actions.upload_files(cache.desk().store, cache.desk().catalogue, cache.settings(),
+                                          [(f.name, f.getvalue()) for f in files], today=cache.today(),
                                           who=common.current_user()[0], progress=progress,
                                           sheet_mappings=mappings, indicator_hint=t("data.indicator_hint", lang))
         except LoadError as exc:
@@ -103,7 +103,7 @@ def _upload(lang: str) -> None:
 
 def _indicator_ids(lang: str) -> None:
     """The catalogue's ids, for a file's indicator column (the unknown-indicator message points here)."""
-    cat = common.catalogue()
+    cat = cache.desk().catalogue
     with st.expander(t("data.ids", lang)):
         table = pd.DataFrame({
             "id": [i.id for i in cat.indicators],
@@ -120,7 +120,7 @@ def _mapping(lang: str, name: str, data: bytes, key: str) -> excel.SheetMapping 
     sheets = _sheet_names(data)
     if not sheets:
         return None  # the load names what is wrong with the file
-    cat = common.catalogue()
+    cat = cache.desk().catalogue
     with st.container(border=True):
         st.markdown(t("data.xlsx_wide", lang, file="`" + name.replace("`", "'") + "`"))
         left, right = st.columns([1, 2])
@@ -166,7 +166,7 @@ def _sheet_names(data: bytes) -> list[str]:
 def _preview(data: bytes, sheet: str):
     return excel.preview(data, sheet)
 def _dataset_label(code: str, lang: str) -> str:
-    cat = common.catalogue()
+    cat = cache.desk().catalogue
     names = dict.fromkeys(cat[e.indicator].name_in(lang) for e in eurostat.load_mapping()[code]
                           if e.indicator in cat)
     return f"{code} – {', '.join(names)}"
@@ -175,7 +175,7 @@ def _dataset_label(code: str, lang: str) -> str:
 def _fetch(lang: str) -> None:
     st.subheader(t("data.fetch", lang))
     st.caption(t("data.fetch_help", lang, url=fetch.base_url()))
-    mapped = fetch.mapped_datasets(common.catalogue())
+    mapped = fetch.mapped_datasets(cache.desk().catalogue)
     chosen = st.pills(t("data.fetch_datasets", lang), mapped, selection_mode="multi", default=mapped,
                       key="da_fetch_datasets", format_func=lambda d: _dataset_label(d, lang)) or []
     left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
@@ -206,8 +206,8 @@ def _fetch(lang: str) -> None:
         scan["bar"](done, total, label)
 
     try:
-        result = actions.fetch_eurostat(common.store(), common.catalogue(), common.settings(), datasets=chosen,
-                                        since=since or None, today=common.today(), who=common.current_user()[0],
+        result = actions.fetch_eurostat(cache.desk().store, cache.desk().catalogue, cache.settings(), datasets=chosen,
+                                        since=since or None, today=cache.today(), who=common.current_user()[0],
                                         progress=progress, scan_progress=scan_progress)
     except (fetch.FetchError, LoadError) as exc:
         bar.empty()
@@ -226,7 +226,7 @@ def _fetch(lang: str) -> None:
 
 def _events(lang: str) -> None:
     st.subheader(t("data.events", lang))
-    evts = common.data_tables(lang)["events"]
+    evts = cache.data_tables(lang).events
     st.dataframe(evts, hide_index=True, width="stretch", height=240, column_order=records.EVENT_COLUMNS,
                  column_config={c: t(f"data.col_{c}", lang) for c in records.EVENT_COLUMNS})
     add, edit = st.columns(2)
@@ -234,7 +234,7 @@ def _events(lang: str) -> None:
         st.markdown(f"**{t('data.add_event', lang)}**")
         date = st.date_input(t("data.col_date", lang), value=None, key="ev_date")
         label = st.text_input(t("data.col_label", lang), key="ev_label")
-        cat = common.catalogue()
+        cat = cache.desk().catalogue
         indicator = st.selectbox(t("data.event_indicator", lang), [None, *cat.ids], key="ev_indicator",
                                  format_func=lambda i: t("data.every_indicator", lang) if i is None
                                  else cat[i].name_in(lang))
@@ -243,7 +243,7 @@ def _events(lang: str) -> None:
             if date is None or not label.strip():
                 st.error(t("data.event_needs", lang))
             else:
-                actions.add_event(common.store(), date, label.strip(), who=common.current_user()[0],
+                actions.add_event(cache.desk().store, date, label.strip(), who=common.current_user()[0],
                                   indicator=indicator, geo=geo.strip().upper() or None)
                 common.flash(t("data.event_added", lang))
                 st.rerun()
@@ -266,7 +266,7 @@ def _events(lang: str) -> None:
             )
             delete = st.checkbox(t("data.delete_event", lang), key=f"ev_delete_{chosen}")
             if st.form_submit_button(t("data.save_event", lang)) and common.require_analyst():
-                store, who = common.store(), common.current_user()[0]
+                store, who = cache.desk().store, common.current_user()[0]
                 if delete:
                     actions.delete_event(store, int(chosen), who=who)
                 else:

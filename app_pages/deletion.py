@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
-from indicators.periods import frequency_of
-from indicators.store import observations
+from app_pages import cache, common
 from monitoring.i18n import t
 from monitoring.narrative import episodes_text
 from monitoring.pipeline import actions
@@ -31,19 +29,17 @@ def render(lang: str) -> None:
         for key in [k for k in st.session_state if str(k).startswith(("del_from_", "del_to_"))]:
             st.session_state[key] = OPEN
         st.success(done, icon=":material/check:")
-    store = common.store()
-    stored = observations.coverage(store) if store.path.exists() else None
-    if stored is None or stored.empty:
+    desk = cache.desk()
+    keys = desk.stored_series()
+    if not keys:
         st.caption(t("data.delete_nothing", lang))
         return
-    keys = list(zip(stored["indicator"], stored["geo"], strict=True))
-    cat = common.catalogue()
     left, middle, right = st.columns([2, 1, 1])
     chosen = left.selectbox(t("data.delete_series", lang), keys, key="del_series",
-                            format_func=lambda k: common.series_label(cat, f"{k[0]} {k[1]}", lang))
+                            format_func=lambda k: desk.series_label(f"{k[0]} {k[1]}", lang))
     # Only periods the monitor can read are offered as bounds; an unreadable one goes with its series or
     # with a range open at that end.
-    periods = [p for p in observations.series(store, *chosen)["period"] if frequency_of(p)]
+    periods = desk.series_periods(*chosen)
     # "" for an open end (None would read as "nothing chosen": a blank box).
     first = middle.selectbox(t("data.delete_from", lang), [OPEN, *periods], key=f"del_from_{chosen[0]}_{chosen[1]}",
                              format_func=lambda p: p or t("data.delete_first", lang)) or None
@@ -67,9 +63,9 @@ def _confirm(lang: str, pending: tuple) -> None:
     """The confirm step: what would be deleted, in words, and a button that does it."""
     indicator, geo, first, last = pending
     reason = st.session_state.get("del_reason", "")
-    store = common.store()
+    store = cache.desk().store
     plan = actions.deletion_preview(store, indicator, geo, first=first, last=last)
-    label = common.series_label(common.catalogue(), f"{indicator} {geo}", lang)
+    label = cache.desk().series_label(f"{indicator} {geo}", lang)
     if plan.count == 0:
         st.session_state.pop(_PENDING, None)
         st.info(t("data.delete_none", lang, series=common.md_escape(label)))
@@ -87,8 +83,8 @@ def _confirm(lang: str, pending: tuple) -> None:
                 and common.require_analyst()):
             return
     progress = common.progress_bar(lang)
-    done, report = actions.delete_series(store, common.catalogue(), common.settings(), indicator, geo, first=first,
-                                         last=last, who=common.current_user()[0], today=common.today(),
+    done, report = actions.delete_series(store, cache.desk().catalogue, cache.settings(), indicator, geo, first=first,
+                                         last=last, who=common.current_user()[0], today=cache.today(),
                                          reason=reason, progress=progress)
     progress.bar.empty()
     st.session_state.pop(_PENDING, None)

@@ -8,7 +8,7 @@ from functools import partial
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from monitoring import tables
 from monitoring.briefing import contents, deck, exports, note
 from monitoring.briefing.exports import ChartMeta, ExportError
@@ -21,8 +21,8 @@ TABLE_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-offi
 def meta(title: str, *, source: str = "", last_period: str = "") -> ChartMeta:
     """What an exported chart says about itself, for the user's language and today's date."""
     return ChartMeta(title=title, source=source or t("download.source_monitor", common.lang()),
-                     last_period=last_period, exported=common.today().date(),
-                     synthetic=common.synthetic_in_use(), lang=common.lang())
+                     last_period=last_period, exported=cache.today().date(),
+                     synthetic=cache.synthetic_in_use(), lang=common.lang())
 
 
 def _buttons(items: dict[str, str], data, name: str, key: str) -> None:
@@ -60,7 +60,7 @@ def briefing_files() -> None:
     signals that get a slide: exactly the month's open alerts and watches (what the deck can cover),
     the few that matter preselected; the others go into the deck's annex table."""
     lang = common.lang()
-    b = common.briefing(lang)
+    b = cache.briefing(lang)
     if b is None:
         st.caption(t("ui.no_data", lang))
         return

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, downloads
+from app_pages import cache, common, downloads
 from monitoring.briefing import exports, figures
 from monitoring.i18n import t
 from monitoring.pipeline import views
@@ -23,7 +23,7 @@ def _badge(level: str, lang: str) -> str:
 
 def _pick(choices: dict[str, list[str]], lang: str) -> tuple[str, str]:
     """Indicator and destination from the widgets, preset from the query string (overview click-through)."""
-    cat = common.catalogue()
+    cat = cache.desk().catalogue
     wanted = st.query_params.get("indicator"), st.query_params.get("geo")
     if wanted[0] in choices and st.session_state.get("_explore_from") != wanted:
         st.session_state["_explore_from"] = wanted
@@ -50,12 +50,12 @@ def _pick(choices: dict[str, list[str]], lang: str) -> tuple[str, str]:
 def render() -> None:
     lang = common.lang()
     st.title(t("explorer.title", lang))
-    choices = common.series_choices()
+    choices = cache.series_choices()
     if not choices:
         st.info(t("ui.no_data", lang))
         return
     indicator, geo = _pick(choices, lang)
-    view = common.explorer(indicator, geo, lang)
+    view = cache.explorer(indicator, geo, lang)
     history = view.history
     years = RANGES[st.session_state.get("ex_range", "5y")]
     if years and not history.empty:
@@ -66,7 +66,7 @@ def render() -> None:
                                        y_title=views.unit_label(view.indicator.unit, lang))
     st.plotly_chart(series_fig, width="stretch", key="series_chart")
     series_meta = exports.series_meta(view.title, view.indicator, view.history, lang=lang,
-                                      synthetic=common.synthetic_in_use(), today=common.today().date())
+                                      synthetic=cache.synthetic_in_use(), today=cache.today().date())
     downloads.chart(series_fig, series_meta, f"{indicator}_{geo}", "ex_series")
     st.caption(t("explorer.chart_note", lang))
     if view.sentences:
@@ -104,9 +104,8 @@ def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> 
     st.subheader(t("explorer.visa_title", lang))
     if view.criterion:
         st.markdown(view.criterion)
-    rule = common.settings().for_indicator(indicator).visa_rule
-    reference = views.reference_label(rule.reference, lang, view.indicator.frequency)
-    visa = figures.visa_rule_figure(view.visa, watch=rule.watch, alert=rule.alert, lang=lang,
+    reference = view.visa_reference
+    visa = figures.visa_rule_figure(view.visa, watch=view.visa_watch, alert=view.visa_alert, lang=lang,
                                     reference_label=reference, frequency=view.indicator.frequency)
     st.plotly_chart(visa, width="stretch", key="visa_chart")
     downloads.chart(visa, replace(series_meta, title=f"{view.title}: {t('explorer.visa_title', lang)}"),
@@ -115,7 +114,7 @@ def _visa_and_impact(view, indicator: str, geo: str, lang: str, series_meta) -> 
     st.caption(t(f"explorer.visa_note{quarterly}", lang, reference=reference))
 
     st.subheader(t("explorer.impact_title", lang))
-    impact = figures.impact_figure(common.impact(indicator, geo), lang=lang)
+    impact = figures.impact_figure(view.impact, lang=lang)
     st.plotly_chart(impact, width="stretch", key="impact_chart")
     downloads.chart(impact, replace(series_meta, title=f"{view.title}: {t('explorer.impact_title', lang)}"),
                     f"{indicator}_{geo}_visa_free_impact", "ex_impact")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common, downloads
+from app_pages import cache, common, downloads
 from monitoring.i18n import t
 from monitoring.narrative import episodes_text
 from monitoring.pipeline import views
@@ -18,7 +18,7 @@ WIDTHS = {"level": 70, "indicator": 230, "geo": 110, "start": 110, "period": 125
 
 def render() -> None:
     lang = common.lang()
-    view = common.overview(lang)
+    view = cache.overview(lang)
     st.title(t("overview.title", lang))
     if view.empty:
         st.info(t("ui.no_data", lang))
@@ -68,7 +68,7 @@ def render() -> None:
 
     if view.panels:
         st.subheader(t("overview.small_charts", lang))
-        small = common.small_multiples(lang)
+        small = cache.small_multiples(lang)
         st.plotly_chart(small, width="stretch", config={"displayModeBar": False})
         downloads.chart(small, downloads.meta(t("overview.small_charts", lang)), "series_in_alert", "ov_small")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from monitoring.i18n import LANGUAGES, t
 from monitoring.pipeline.mail import CATEGORIES
 from monitoring.pipeline.recipients import recipients_view, save_recipients
@@ -20,7 +20,7 @@ def render() -> None:
     st.title(t("recipients.title", lang))
     st.caption(t("recipients.intro", lang))
     common.show_flash()
-    view = recipients_view(common.store(), common.catalogue(), lang)
+    view = recipients_view(cache.desk().store, cache.desk().catalogue, lang)
     if view.error:
         st.error(view.error)
     analyst = common.is_analyst()
@@ -41,7 +41,7 @@ def render() -> None:
         if st.form_submit_button(t("recipients.save", lang), type="primary", disabled=not analyst or view.error != "") \
                 and common.require_analyst():
             try:
-                done = save_recipients(common.store(), view, texts, who=common.current_user()[0], reason=reason,
+                done = save_recipients(cache.desk().store, view, texts, who=common.current_user()[0], reason=reason,
                                        lang=lang)
             except ValueError as exc:
                 st.error(str(exc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from monitoring.i18n import t
 from monitoring.narrative import episodes_text
 from monitoring.pipeline import actions, tuning, views
@@ -57,8 +57,8 @@ def render() -> None:
     st.title(t("th.title", lang))
     st.caption(t("th.intro", lang))
     common.show_flash()
-    cat = common.catalogue()
-    saved_settings = common.settings()
+    cat = cache.desk().catalogue
+    saved_settings = cache.settings()
     ids = [GLOBAL, *[i.id for i in cat.indicators]]
     scope = st.selectbox(t("th.scope", lang), ids, key="th_scope",
                          format_func=lambda i: t("th.global", lang) if i == GLOBAL else cat[i].name_in(lang))
@@ -69,7 +69,7 @@ def render() -> None:
     except ValueError as exc:
         st.error(t("th.invalid", lang, error=str(exc)))
         return
-    before, after = common.threshold_counts(saved_settings, None), common.threshold_counts(new, None)
+    before, after = cache.threshold_counts(saved_settings, None), cache.threshold_counts(new, None)
     st.subheader(t("th.effect", lang, months=tuning.WINDOW_MONTHS))
     a, w, sa, sw = st.columns(4)
     a.metric(t("th.alerts_new", lang), after.alerts, delta=(after.alerts - before.alerts) or None,
@@ -101,8 +101,8 @@ def render() -> None:
             and common.require_analyst()
         ):
             try:
-                actions.save_settings(common.store(), cat, new, who=common.current_user()[0], reason=reason,
-                                      today=common.today(), lang=lang)
+                actions.save_settings(cache.desk().store, cat, new, who=common.current_user()[0], reason=reason,
+                                      today=cache.today(), lang=lang)
             except ValueError as exc:
                 st.error(str(exc))
             else:
@@ -119,15 +119,15 @@ def _rescan(lang: str) -> None:
         st.caption(t("th.rescan_help", lang))
         if st.button(t("th.rescan", lang), key="th_rescan") and common.require_analyst():
             progress = common.progress_bar(lang)
-            report = actions.rescan(common.store(), common.catalogue(), common.settings(),
-                                    today=common.today(), who=common.current_user()[0], progress=progress)
+            report = actions.rescan(cache.desk().store, cache.desk().catalogue, cache.settings(),
+                                    today=cache.today(), who=common.current_user()[0], progress=progress)
             common.flash(t("ui.scan_done", lang, episodes=episodes_text(report.episodes, lang), series=report.series_total))
             st.rerun()
 
 
 def _audit(lang: str) -> None:
     st.subheader(t("th.audit", lang))
-    log = common.audit_log(lang)
+    log = cache.audit_log(lang)
     if log.empty:
         st.caption(t("th.audit_empty", lang))
         return
@@ -148,8 +148,8 @@ def _audit(lang: str) -> None:
         reason = st.text_input(t("th.reason", lang), key="th_revert_reason")
         if st.form_submit_button(t("th.revert", lang)) and common.require_analyst():
             try:
-                actions.revert_settings(common.store(), common.catalogue(), int(entry),
-                                        who=common.current_user()[0], reason=reason, today=common.today(),
+                actions.revert_settings(cache.desk().store, cache.desk().catalogue, int(entry),
+                                        who=common.current_user()[0], reason=reason, today=cache.today(),
                                         lang=lang)
             except ValueError as exc:
                 st.error(str(exc))

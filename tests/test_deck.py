@@ -211,30 +211,29 @@ def test_cli_errors(args, code, message, tmp_path, capsys, monkeypatch):
 
 
 def test_a_quarterly_signal_names_its_visa_reference_as_the_quarter():
-    import pandas as pd
-
     from indicators.catalogue import load_catalogue
     from monitoring.briefing.contents import visa_figures
     from monitoring.settings import MonitorSettings
 
-    quarters = pd.period_range("2022Q1", "2026Q3", freq="Q-DEC")
-    history = pd.DataFrame({"period": [f"{p.year}-Q{p.quarter}" for p in quarters],
-                            "observed": [100.0] * (len(quarters) - 1) + [200.0]})
+    # a stored period of the rule (``monitoring.pipeline.criterion.stored_rule``): window totals and changes
+    stored = {"observed": 200.0, "year_before": 100.0, "reference": 100.0, "change_yoy": 1.0, "change_ref": 1.0}
     cat = load_catalogue()
-    figures = visa_figures(history, cat["return_decisions"], "2026-Q3", MonitorSettings(), "en")
+    figures = visa_figures(stored, cat["return_decisions"], "2026-Q3", MonitorSettings(), "en")
     assert figures.reference_label == "Q4 2023" and figures.change_ref == 1.0
-    monthly = visa_figures(pd.DataFrame({"period": [str(p) for p in pd.period_range("2022-01", "2026-10", freq="M")],
-                                         "observed": [100.0] * 58}),
-                           cat["asylum_applications"], "2026-10", MonitorSettings(), "en")
-    assert monthly.reference_label == "November–December 2023"
+    assert figures.window == "Q3 2026" and figures.level == "above_alert"
+    monthly = visa_figures(stored, cat["asylum_applications"], "2026-10", MonitorSettings(), "en")
+    assert monthly.reference_label == "November–December 2023" and monthly.window == "September–October 2026"
+    small = dict(stored, observed=20.0, year_before=10.0, reference=10.0)  # 30 < the low-count guard of 100
+    quiet = visa_figures(small, cat["asylum_applications"], "2026-10", MonitorSettings(), "en")
+    assert quiet.change_yoy is None and quiet.level == "below"
 
 
 def test_an_annual_signal_has_no_visa_figures():
-    import pandas as pd
 
     from indicators.catalogue import load_catalogue
     from monitoring.briefing.contents import visa_figures
     from monitoring.settings import MonitorSettings
 
-    history = pd.DataFrame({"period": [str(y) for y in range(2015, 2026)], "observed": [100.0] * 10 + [300.0]})
-    assert visa_figures(history, load_catalogue()["refused_entry"], "2025", MonitorSettings(), "en") is None
+    stored = {"observed": 300.0, "year_before": 100.0, "reference": 100.0, "change_yoy": 2.0, "change_ref": 2.0}
+    assert visa_figures(stored, load_catalogue()["refused_entry"], "2025", MonitorSettings(), "en") is None
+    assert visa_figures(None, load_catalogue()["asylum_applications"], "2026-10", MonitorSettings(), "en") is None

@@ -90,3 +90,11 @@ def test_the_checker_sees_a_violation(tmp_path):
     assert room_of("monitoring.statistics.glr") == "monitoring.statistics"
     assert room_of("monitoring.narrative") == "shared"
     assert room_of("monitoring.pipeline.scan") == "monitoring.pipeline"
+
+
+def test_pages_never_open_the_store():
+    # The UI reads the pipeline's views (monitoring.pipeline.session through app_pages/cache.py), never the store.
+    ui = [*sorted(ROOT.glob("app_pages/*.py")), ROOT / "dashboard.py"]
+    users = sorted(str(p.relative_to(ROOT)) for p in ui if any(_hits(i, ("indicators.store",)) for i in imports_of(p)))
+    assert users == [], users
+    assert _hits("indicators.store.observations", ("indicators.store",))  # the check itself can fail

@@ -203,3 +203,38 @@ def test_every_string_key_used_by_the_dashboard_exists_in_every_language():
     for lang in ("en", "sq", "sr"):
         assert not [k for k in dynamic if k not in strings(lang)], lang
     assert strings("sq")["overview.title"] != strings("en")["overview.title"]
+
+
+def test_the_visa_rule_is_read_as_the_scan_stored_it(demo):
+    """The explorer's changes and the briefing's figures come from the stored rule, and that rule is the
+    one computed from the observations (``visa_rule``), for every monthly and quarterly count series."""
+    from indicators.periods import PANDAS_FREQ, to_period
+    from monitoring.briefing.contents import visa_figures
+    from monitoring.pipeline import criterion
+    from monitoring.statistics.visa_rule import visa_rule
+
+    settings = load_settings()
+    rule = criterion.stored_rule(demo, since=None)
+    checked = 0
+    for indicator_id, geos in views.series_choices(demo, CATALOGUE).items():
+        ind = views.indicator_of(CATALOGUE, indicator_id)
+        if ind.unit == "percent" or ind.frequency == "A":
+            assert views.explorer_view(demo, CATALOGUE, settings, indicator_id, geos[0]).visa.empty
+            continue
+        for geo in geos:
+            view = views.explorer_view(demo, CATALOGUE, settings, indicator_id, geo)
+            history = view.history
+            values = pd.Series(history["observed"].to_numpy(dtype=float), index=pd.PeriodIndex(
+                [to_period(p) for p in history["period"]], freq=PANDAS_FREQ[ind.frequency]))
+            computed = visa_rule(values, settings.for_indicator(indicator_id).visa_rule, direction=ind.bad_direction)
+            computed = computed[computed.index.start_time >= pd.Timestamp("2023-01-01")]
+            for column in ("change_yoy", "change_ref", "change_adjusted"):
+                assert view.visa[column].to_numpy() == pytest.approx(computed[column].to_numpy(), nan_ok=True)
+            mine = rule[(rule["indicator"] == indicator_id) & (rule["geo"] == geo)]
+            last = mine.iloc[-1].to_dict()
+            figures = visa_figures(last, ind, last["period"], settings, "en")
+            at = computed.loc[to_period(last["period"])]
+            assert (figures.observed, figures.year_before) == (at["observed"], at["expected"])
+            assert figures.level == ("below", "above_watch", "above_alert")[int(at["status_code"])]
+            checked += 1
+    assert checked > 20

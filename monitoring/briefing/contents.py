@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
-from indicators.periods import PANDAS_FREQ, to_period
+from indicators.periods import to_period
 from indicators.store import Store, episodes, observations, results
 from monitoring.i18n import DEFAULT_LANG, month_name, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
-from monitoring.pipeline.views import history_frame, indicator_of, reference_label
+from monitoring.pipeline.criterion import reference_label, status_at, stored_rule
+from monitoring.pipeline.session import Desk
+from monitoring.pipeline.views import history_frame, indicator_of
 from monitoring.settings import MonitorSettings
-from monitoring.statistics.visa_rule import visa_rule
 
 SEVERITY = {"alert": 2, "watch": 1}
 SELECTIONS = ("top", "all", "alert")
@@ -162,25 +163,20 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, settings: MonitorSettings,
+def visa_figures(rule: dict | None, indicator: Indicator, period: str, settings: MonitorSettings,
                  lang: str) -> VisaFigures | None:
-    """The visa rule's window sums and changes at ``period`` (None for rates and annual series, where
-    it does not apply)."""
-    if indicator.unit == "percent" or indicator.frequency == "A" or history.empty:
+    """The visa rule's window sums and changes at ``period``, as the scan stored them (``rule``: the row
+    of ``monitoring.pipeline.criterion.stored_rule`` at that period), at the thresholds of ``settings``;
+    None for rates and annual series, where it does not apply, and where the scan stored none."""
+    if indicator.unit == "percent" or indicator.frequency == "A" or rule is None:
         return None
-    freq = PANDAS_FREQ[indicator.frequency]
-    values = pd.Series(history["observed"].to_numpy(dtype=float),
-                       index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
     rule_settings = settings.for_indicator(indicator.id).visa_rule
-    rule = visa_rule(values, rule_settings, direction=indicator.bad_direction)
     at = to_period(period)
-    if at not in rule.index:
-        return None
-    row = rule.loc[at]
     guard = rule_settings.min_count
+    observed = rule.get("observed")
 
     def compared(change, base):
-        ok = not _missing(change) and not _missing(base) and row["observed"] + base >= guard
+        ok = not _missing(change) and not _missing(base) and not _missing(observed) and observed + base >= guard
         return float(change) if ok and np.isfinite(change) else None
 
     if indicator.frequency == "M":
@@ -190,12 +186,12 @@ def visa_figures(history: pd.DataFrame, indicator: Indicator, period: str, setti
     else:
         window = period_label(at, lang)
     # the criterion's own status (never an anomaly level): below, or above the lower / higher threshold
-    level = {0: "below", 1: "above_watch", 2: "above_alert"}.get(int(row["status_code"]), "below")
-    return VisaFigures(window=window, observed=None if _missing(row["observed"]) else float(row["observed"]),
-                       year_before=None if _missing(row["expected"]) else float(row["expected"]),
-                       reference=None if _missing(row["reference"]) else float(row["reference"]),
-                       change_yoy=compared(row["change_yoy"], row["expected"]),
-                       change_ref=compared(row["change_ref"], row["reference"]), level=level,
+    return VisaFigures(window=window, observed=None if _missing(observed) else float(observed),
+                       year_before=None if _missing(rule.get("year_before")) else float(rule["year_before"]),
+                       reference=None if _missing(rule.get("reference")) else float(rule["reference"]),
+                       change_yoy=compared(rule.get("change_yoy"), rule.get("year_before")),
+                       change_ref=compared(rule.get("change_ref"), rule.get("reference")),
+                       level=status_at(rule, rule_settings, indicator.bad_direction),
                        reference_label=reference_label(rule_settings.reference, lang, indicator.frequency))
 
 
@@ -225,7 +221,8 @@ def visa_lines(visa: VisaFigures | None, briefing: Briefing) -> list[str]:
     ]
 
 
-def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSettings, lang: str) -> Signal | None:
+def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSettings, lang: str,
+            rules: dict | None = None) -> Signal | None:
     ind = indicator_of(catalogue, row["indicator"])
     if ind is None:
         return None
@@ -252,7 +249,8 @@ def _signal(row: dict, store: Store, catalogue: Catalogue, settings: MonitorSett
         period_label=period_label(row["period"], lang), sentence=sentence(row, ind, geo, lang, catalogue),
         observed=value_text(row["observed"], ind, lang), expected=value_text(row["expected"], ind, lang),
         bound=bound, bound_label=bound_label, change=percent(change, lang), source=ind.source_line_in(lang),
-        visa=visa_figures(history, ind, row["period"], settings, lang), history=history)
+        visa=visa_figures((rules or {}).get((ind.id, geo, row["period"])), ind, row["period"], settings, lang),
+        history=history)
 
 
 def open_episode_signals(res: pd.DataFrame, stored: pd.DataFrame, month: pd.Period) -> pd.DataFrame:
@@ -302,7 +300,8 @@ def build_briefing(store: Store, catalogue: Catalogue, settings: MonitorSettings
     if rows.empty:
         raise BriefingError(t("brief.no_period", DEFAULT_LANG, period=str(month), latest=str(latest)))
     alarms = open_episode_signals(res, episodes.read_episodes(store), month)
-    signals = tuple(s for s in (_signal(r, store, catalogue, settings, lang) for r in alarms.to_dict("records"))
+    rules = {(r["indicator"], r["geo"], r["period"]): r for r in stored_rule(store, since=None).to_dict("records")}
+    signals = tuple(s for s in (_signal(r, store, catalogue, settings, lang, rules) for r in alarms.to_dict("records"))
                     if s is not None)
     n_alerts = sum(s.level == "alert" for s in signals)
     n_watches = sum(s.level == "watch" for s in signals)
@@ -360,3 +359,12 @@ def caveat_lines(b: Briefing, shown: int | None = None) -> list[str]:
     if shown is not None and shown < len(b.signals):
         lines.append(t("brief.caveat_selection", lang, shown=shown, total=len(b.signals)))
     return lines
+
+
+def latest_briefing(desk: Desk, settings: MonitorSettings, lang: str, today: dt.date) -> Briefing | None:
+    """The briefing of the latest reporting month of an open database (the dashboard's), or None
+    without scored results."""
+    try:
+        return build_briefing(desk.store, desk.catalogue, settings, lang=lang, today=today)
+    except BriefingError:
+        return None

@@ -19,7 +19,8 @@ from indicators.store import Store, episodes, events, observations
 from indicators.store.deletion import DELETION
 from monitoring.i18n import event_label, period_label, t
 from monitoring.narrative import sentence
-from monitoring.pipeline.views import geo_label, indicator_of
+from monitoring.pipeline.labels import geo_label
+from monitoring.statistics.derived import indicator_of
 from monitoring.statistics.episodes import RANK, EpisodeCount, open_episodes
 from monitoring.tables import DATE, Sheet, period_cell, sheet, when_cell
 

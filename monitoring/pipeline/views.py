@@ -13,46 +13,39 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
-from indicators.periods import PANDAS_FREQ, to_period
+from indicators.periods import to_period
 from indicators.store import Store, episodes, events, observations, results
-from monitoring.i18n import month_name, number, percent, period_label, strings, t
-from monitoring.narrative import channel_names, criterion_text, geo_name, sentence, value_text
+from monitoring.i18n import number, percent, period_label, t
+from monitoring.narrative import channel_names, sentence, value_text
+from monitoring.pipeline.breakdown import BreakdownTotal, breakdown, breakdown_total
+from monitoring.pipeline.criterion import (
+    CRITERION_COLUMNS,
+    criterion_status,
+    criterion_table,
+    reference_label,
+    stored_rule,
+    visa_changes,
+)
+from monitoring.pipeline.labels import SEVERITY, flag_text, geo_label, sentence_for, unit_label, with_starts
+from monitoring.pipeline.sheets import SHEET_COLUMNS, current_sheet, recent_sheet, sheet_headers
 from monitoring.settings import MonitorSettings
 from monitoring.statistics.derived import DERIVED, EU_PLUS, indicator_of
 from monitoring.statistics.episodes import EpisodeCount, latest_changes, open_episodes
-from monitoring.statistics.visa_rule import criterion_applies, visa_rule
-from monitoring.tables import Sheet, change_cell, period_cell, sheet, value_cell
+from monitoring.statistics.visa_rule import criterion_applies
+from monitoring.tables import Sheet
+
+# Names other modules read from here (``views.geo_label``, ``views.reference_label``, ...), kept where
+# they always were: the labels, the criterion and the export sheets live in modules of their own.
+__all__ = ["CRITERION_COLUMNS", "SEVERITY", "SHEET_COLUMNS", "BreakdownTotal", "ExplorerView", "OverviewView",
+           "Tile", "current_sheet", "explorer_view", "geo_label", "history_frame", "impact_frame", "indicator_of",
+           "overview_view", "recent_sheet", "recent_table", "reference_label", "sentence_for", "series_choices",
+           "sheet_headers", "unit_label"]
 
 TILE_CATEGORIES = ("outflow", "return", "leading")
 CURRENT_COLUMNS = ("level", "indicator", "geo", "start", "period", "observed", "expected", "upper", "change",
                    "reason", "channels")
-SEVERITY = {"alert": 2, "watch": 1}
 MAX_PANELS = 9
 CURRENT_MONTHS = 3  # a change counts as "with the latest data" when its period ends this close to the newest
-
-
-def geo_label(catalogue: Catalogue, geo: str, lang: str) -> str:
-    """A destination's name for tables and titles ("EU+ total" for the EU+ aggregate)."""
-    return t("ui.eu_plus", lang) if geo == EU_PLUS else geo_name(geo, lang, catalogue)
-
-
-def unit_label(unit: str, lang: str) -> str:
-    return t(f"unit.{unit}", lang) if f"unit.{unit}" in strings("en") else unit
-
-
-def sentence_for(row: dict, catalogue: Catalogue, lang: str) -> str:
-    """The plain sentence of a watch or alert row in the language (stored reasons are English)."""
-    ind = indicator_of(catalogue, row["indicator"])
-    if ind is None or row.get("level") not in SEVERITY:
-        return ""
-    return sentence(row, ind, row["geo"], lang, catalogue)
-
-
-def _with_starts(frame: pd.DataFrame) -> pd.DataFrame:
-    if frame.empty:
-        return frame.assign(period_start=pd.Series(dtype="datetime64[ns]"))
-    starts = {p: to_period(p).start_time for p in frame["period"].unique()}
-    return frame.assign(period_start=frame["period"].map(starts))
 
 
 # --- overview ------------------------------------------------------------------------------------
@@ -120,38 +113,6 @@ def freshness(coverage: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-CRITERION_COLUMNS = ("indicator", "geo", "period", "status", "since")
-
-
-def criterion_table(res: pd.DataFrame, catalogue: Catalogue, lang: str
-                    ) -> tuple[pd.DataFrame, tuple[tuple[int, int], ...], int]:
-    """The EU suspension criterion at each series' latest period: the series above a threshold (the
-    higher first, the longest-standing first), the count per status, and the new crossings."""
-    empty = pd.DataFrame(columns=[*CRITERION_COLUMNS, "indicator_id", "geo_code", "crossed"])
-    if res.empty or "criterion" not in res:
-        return empty, (), 0
-    latest = res[res["observed"].notna()].sort_values("period_start").groupby(["indicator", "geo"]).tail(1)
-    above = latest[latest["criterion"].fillna("").astype(str).str.startswith("above_")].copy()
-    crossed = int(latest["criterion_crossed"].fillna(False).astype(bool).sum())
-    if above.empty:
-        return empty, (), crossed
-    above["pct"] = above["criterion"].str.removeprefix("above_").astype(int)
-    above = above.sort_values(["pct", "criterion_since"], ascending=[False, True])
-    rows = []
-    for r in above.to_dict("records"):
-        ind = indicator_of(catalogue, r["indicator"])
-        if ind is None:
-            continue
-        rows.append({"indicator": ind.name_in(lang), "geo": geo_label(catalogue, r["geo"], lang),
-                     "period": period_label(r["period"], lang), "status": criterion_text(r, ind, lang),
-                     "since": period_label(r["criterion_since"], lang) if isinstance(r.get("criterion_since"), str)
-                     else "", "indicator_id": r["indicator"], "geo_code": r["geo"],
-                     "crossed": bool(r.get("criterion_crossed"))})
-    table = pd.DataFrame(rows, columns=empty.columns)
-    per_status = tuple((int(pct), int(n)) for pct, n in above["pct"].value_counts().sort_index(ascending=False).items())
-    return table, per_status, crossed
-
-
 def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.DataFrame:
     """Result rows as the current-alerts table (text in the language, raw keys kept)."""
     out = []
@@ -176,39 +137,6 @@ def display_rows(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> pd.Data
              "period_code": r["period"], "score": r.get("score")}
         )
     return pd.DataFrame(out, columns=[*CURRENT_COLUMNS, "indicator_id", "geo_code", "period_code", "score"])
-
-
-SHEET_COLUMNS = ("level", "indicator", "geo", "start", "period", "provisional", "unit", "observed", "expected",
-                 "upper", "change", "reason", "channels")
-
-
-def sheet_headers(columns, lang: str) -> dict[str, str]:
-    """Column names of an exported table in the language (``col.<name>``)."""
-    return {c: t(f"col.{c}", lang) for c in columns}
-
-
-def current_sheet(rows: pd.DataFrame, catalogue: Catalogue, lang: str) -> Sheet:
-    """The rows of :func:`display_rows` for CSV/XLSX: numbers as numbers (a change of +122% as 1.22),
-    periods as dates, with the same text columns; headers are the column keys (see ``sheet_headers``)."""
-    cols: dict[str, list] = {c: [] for c in SHEET_COLUMNS}
-    for r in rows.to_dict("records"):
-        ind = indicator_of(catalogue, r["indicator"])
-        if ind is None:
-            continue
-        last_year = r.get("last_year")
-        change = (r["observed"] / last_year - 1) if last_year and not pd.isna(last_year) \
-            and not pd.isna(r["observed"]) else None
-        bound = r["lower"] if ind.bad_direction == "down" else r["upper"]
-        cells = {"level": t(f"level.{r['level']}", lang), "indicator": ind.name_in(lang),
-                 "geo": geo_label(catalogue, r["geo"], lang), "start": period_cell(r.get("start_period")),
-                 "period": period_cell(r["period"]), "provisional": bool(r.get("provisional")),
-                 "unit": unit_label(ind.unit, lang), "observed": value_cell(r["observed"], ind.unit),
-                 "expected": value_cell(r["expected"], ind.unit), "upper": value_cell(bound, ind.unit),
-                 "change": change_cell(change), "reason": sentence_for(r, catalogue, lang),
-                 "channels": channel_names(r.get("channels") or "", lang, ind.frequency)}
-        for c in SHEET_COLUMNS:
-            cols[c].append(cells[c])
-    return sheet(cols)
 
 
 def open_episode_rows(res: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
@@ -276,7 +204,7 @@ def overview_view(store: Store, catalogue: Catalogue, today: pd.Timestamp, lang:
     cov = observations.coverage(store)
     if cov.empty:
         return OverviewView(empty=True)
-    res = _with_starts(res)
+    res = with_starts(res)
     stored = episodes.read_episodes(store)
     current = open_episode_rows(res, stored)
     tiles = []
@@ -336,6 +264,10 @@ class ExplorerView:
     criterion: str = ""
     breakdown_total: BreakdownTotal | None = None
     recent_sheet: Sheet = field(default_factory=lambda: Sheet(pd.DataFrame()))  # ``recent`` for CSV/XLSX
+    impact: pd.DataFrame = field(default_factory=pd.DataFrame)  # the visa-free impact (:func:`impact_frame`)
+    visa_watch: float = 0.30  # the criterion's thresholds and reference at the saved settings, for the chart
+    visa_alert: float = 0.50
+    visa_reference: str = ""  # e.g. "November–December 2023" (``Q4 2023`` for a quarterly series)
 
 
 def series_choices(store: Store, catalogue: Catalogue) -> dict[str, list[str]]:
@@ -376,114 +308,8 @@ def history_frame(store: Store, indicator: Indicator, geo: str, eu_plus_source: 
         frame = frame.merge(res.drop(columns=["observed"], errors="ignore"), on="period", how="left")
     frame["provisional"] = frame["provisional"].astype("boolean").fillna(False).astype(bool) | frame[
         "flag"].eq("p").fillna(False).astype(bool)
-    frame = _with_starts(frame).sort_values("period_start").reset_index(drop=True)
+    frame = with_starts(frame).sort_values("period_start").reset_index(drop=True)
     return frame
-
-
-def visa_changes(history: pd.DataFrame, indicator: Indicator, settings: MonitorSettings) -> pd.DataFrame:
-    """The visa rule's two-month changes (vs a year earlier and vs the reference months) since 2023.
-
-    Stored with the results by the scan; computed from the observed values (rolling sums, no fit)
-    for periods the scan did not store them.
-    """
-    empty = pd.DataFrame(columns=["period_start", "change_yoy", "change_ref", "change_adjusted"])
-    if history.empty or indicator.unit == "percent":
-        return empty
-    since = history[history["period_start"] >= pd.Timestamp("2023-01-01")]
-    columns = ["period_start", "change_yoy", "change_ref", "change_adjusted"]
-    if set(columns) <= set(since) and since[columns[1:]].notna().any().any():
-        return since[columns].reset_index(drop=True)
-    freq = PANDAS_FREQ[indicator.frequency]
-    values = pd.Series(history["observed"].to_numpy(dtype=float),
-                       index=pd.PeriodIndex([to_period(p) for p in history["period"]], freq=freq))
-    rule = visa_rule(
-        values, settings.for_indicator(indicator.id).visa_rule, direction=indicator.bad_direction
-    )
-    rule = rule[rule.index.start_time >= pd.Timestamp("2023-01-01")]
-    return pd.DataFrame({"period_start": rule.index.start_time, "change_yoy": rule["change_yoy"].to_numpy(),
-                         "change_ref": rule["change_ref"].to_numpy(),
-                         "change_adjusted": rule["change_adjusted"].to_numpy()})
-
-
-def criterion_status(history: pd.DataFrame, indicator: Indicator, lang: str) -> str:
-    """The EU suspension criterion at the series' latest period, in one line (its own status)."""
-    if history.empty or "criterion" not in history:
-        return ""
-    rows = history[history["observed"].notna()]
-    if rows.empty:
-        return ""
-    row = rows.iloc[-1].to_dict()
-    when = period_label(row["period"], lang)
-    status = row.get("criterion")
-    if not isinstance(status, str):
-        return t("explorer.criterion_line", lang, period=when, status=t("criterion.not_compared", lang))
-    text = criterion_text(row, indicator, lang) or t("criterion.below", lang)
-    return t("explorer.criterion_line", lang, period=when, status=text)
-
-
-@dataclass(frozen=True)
-class BreakdownTotal:
-    """The EU+ total beside its destinations' bars: how the parts add up to the whole.
-
-    Each destination's excess is its observed value minus its *own* expected value; the EU+ total's
-    excess is the total's observed minus the expected value of the baseline fitted on the total.
-    The two are not scaled to agree (a destination above its own expected value stays above it):
-    ``excess = parts_excess + not_shown + baseline_gap`` exactly, with ``not_shown`` the total's
-    observed value outside the destinations shown and ``baseline_gap`` the destinations' expected
-    values summed minus the total's expected value (each series has its own fit).
-    """
-
-    observed: float
-    expected: float
-    parts_observed: float
-    parts_expected: float
-
-    @property
-    def excess(self) -> float:
-        return self.observed - self.expected
-
-    @property
-    def parts_excess(self) -> float:
-        return self.parts_observed - self.parts_expected
-
-    @property
-    def difference(self) -> float:
-        """The total's excess minus the sum of the destinations' excesses."""
-        return self.excess - self.parts_excess
-
-    @property
-    def not_shown(self) -> float:
-        return self.observed - self.parts_observed
-
-    @property
-    def baseline_gap(self) -> float:
-        return self.parts_expected - self.expected
-
-
-def breakdown_total(parts: pd.DataFrame, total: pd.Series | dict | None) -> BreakdownTotal | None:
-    """The EU+ total's row (observed, expected) against the destinations shown (:func:`breakdown`)."""
-    if total is None or parts.empty:
-        return None
-    observed, expected = total.get("observed"), total.get("expected")
-    if observed is None or expected is None or pd.isna(observed) or pd.isna(expected):
-        return None
-    return BreakdownTotal(observed=float(observed), expected=float(expected),
-                          parts_observed=float(parts["observed"].sum()), parts_expected=float(parts["expected"].sum()))
-
-
-def breakdown(
-    store: Store, catalogue: Catalogue, indicator: Indicator, period: str, lang: str
-) -> pd.DataFrame:
-    """Per EU+ member destination in ``period``: observed minus its own expected value, and the level."""
-    res = results.read_results(store, indicator=indicator.id)
-    rows = res[(res["period"] == period) & res["geo"].isin(catalogue.eu_plus)]
-    if rows.empty:
-        return pd.DataFrame(columns=["geo_name", "excess", "level", "observed", "expected"])
-    return pd.DataFrame(
-        {"geo_name": [geo_label(catalogue, g, lang) for g in rows["geo"]],
-         "excess": (rows["observed"] - rows["expected"]).to_numpy(), "level": rows["level"].to_numpy(),
-         "observed": rows["observed"].to_numpy(), "expected": rows["expected"].to_numpy()}
-    ).dropna(subset=["excess"])
 
 
 def recent_table(history: pd.DataFrame, indicator: Indicator, lang: str, n: int = 12) -> pd.DataFrame:
@@ -496,35 +322,14 @@ def recent_table(history: pd.DataFrame, indicator: Indicator, lang: str, n: int 
          "upper": [value_text(v, indicator, lang) for v in rows["upper"]],
          "score": [number(v, lang, 2) for v in rows.get("score", pd.Series(np.nan, index=rows.index))],
          "level": [t(f"level.{lv}", lang) if isinstance(lv, str) and lv else "–" for lv in rows["level"]],
-         "flag": [_flag_text(f, lang) for f in rows["flag"]]}
+         "flag": [flag_text(f, lang) for f in rows["flag"]]}
     )
-
-
-def recent_sheet(history: pd.DataFrame, indicator: Indicator, lang: str, n: int = 12) -> Sheet:
-    """:func:`recent_table` for CSV/XLSX: periods as dates, values and scores as numbers."""
-    rows = history.tail(n).iloc[::-1]
-    scores = rows.get("score", pd.Series(np.nan, index=rows.index))
-    unit = indicator.unit
-    return sheet({
-        "period": [period_cell(p) for p in rows["period"]],
-        "observed": [value_cell(v, unit) for v in rows["observed"]],
-        "expected": [value_cell(v, unit) for v in rows["expected"]],
-        "lower": [value_cell(v, unit) for v in rows["lower"]],
-        "upper": [value_cell(v, unit) for v in rows["upper"]],
-        "score": [(None, None) if pd.isna(v) else (round(float(v), 4), "0.00") for v in scores],
-        "level": [t(f"level.{lv}", lang) if isinstance(lv, str) and lv else "" for lv in rows["level"]],
-        "flag": [_flag_text(f, lang) for f in rows["flag"]]})
-
-
-def _flag_text(flag, lang: str) -> str:
-    if not isinstance(flag, str) or not flag:
-        return ""
-    return t(f"flag.{flag}", lang) if flag in "pebcu" else flag
 
 
 def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings, indicator_id: str, geo: str,
                   lang: str = "en") -> ExplorerView:
-    """One series: history with results, events, visa-rule changes, EU+ breakdown, recent values."""
+    """One series: history with results, events, the visa rule's changes as the scan stored them, the
+    EU+ breakdown, recent values and the visa-free impact; the criterion's thresholds at ``settings``."""
     indicator = indicator_of(catalogue, indicator_id)
     if indicator is None:
         raise ValueError(t("explorer.unknown_indicator", lang, indicator=indicator_id))
@@ -547,13 +352,17 @@ def explorer_view(store: Store, catalogue: Catalogue, settings: MonitorSettings,
         row = history[history["period"] == target]
         drill_total = breakdown_total(drill, row.iloc[0] if len(row) else None)
     title = f"{indicator.name_in(lang)} – {geo_label(catalogue, geo, lang)}"
+    rule = settings.for_indicator(indicator_id).visa_rule
+    stored = stored_rule(store, indicator=indicator_id, geo=geo)
     return ExplorerView(indicator=indicator, geo=geo, title=title, history=history, events=evts,
-                        visa=visa_changes(history, indicator, settings), breakdown=drill,
+                        visa=visa_changes(history, stored, indicator), breakdown=drill,
                         breakdown_period=drill_period, breakdown_total=drill_total,
                         recent=recent_table(history, indicator, lang),
                         recent_sheet=recent_sheet(history, indicator, lang),
                         sentences=sentences,
-                        criterion=criterion_status(history, indicator, lang) if criterion_applies(indicator) else "")
+                        criterion=criterion_status(history, indicator, lang) if criterion_applies(indicator) else "",
+                        impact=impact_frame(store, indicator_id, geo), visa_watch=rule.watch, visa_alert=rule.alert,
+                        visa_reference=reference_label(rule.reference, lang, indicator.frequency))
 
 
 def impact_frame(store: Store, indicator_id: str, geo: str) -> pd.DataFrame:
@@ -572,18 +381,3 @@ def impact_frame(store: Store, indicator_id: str, geo: str) -> pd.DataFrame:
                          "cumulative": imp["cumulative_excess"].to_numpy(),
                          "cumulative_lower": imp["cumulative_lower"].to_numpy(),
                          "cumulative_upper": imp["cumulative_upper"].to_numpy()})
-
-
-def reference_label(reference: tuple[str, ...], lang: str = "en", frequency: str = "M") -> str:
-    """The visa rule's reference months as text: ``November–December 2023`` (``Q4 2023`` for a
-    quarterly series, which is compared with the quarters holding those months)."""
-    if not reference:
-        return ""
-    first, last = to_period(reference[0]), to_period(reference[-1])
-    if frequency in ("Q", "A"):
-        first, last = (p.asfreq(PANDAS_FREQ[frequency]) for p in (first, last))
-    if first == last:
-        return period_label(first, lang)
-    if first.year == last.year and first.freqstr.startswith("M"):
-        return f"{month_name(first.month, lang)}–{month_name(last.month, lang)} {first.year}"
-    return f"{period_label(first, lang)} – {period_label(last, lang)}"

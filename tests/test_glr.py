@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from monitoring.statistics.baselines import anscombe_weights
+from monitoring.statistics.glm_fit import anscombe_weights
 from monitoring.statistics.glr import (
     CALIBRATION,
     GLRSettings,

@@ -6,7 +6,7 @@ The default anomaly channel (DESIGN.md section 4, issue 9): for each scored peri
    quasi-Poisson GLM ``log mu_s = b0 + b1 (s - t)/ppy + sum_h [a_h cos(2 pi h s/ppy) + c_h sin(...)]``
    fitted on the non-missing counts of the ``years`` years before t, less the most recent
    ``exclude`` periods, with Anscombe down-weighting of past outbreaks and a refit
-   (:func:`monitoring.statistics.baselines.fit_reweighted`, repeated ``reweight_rounds`` times; the weights are
+   (:func:`monitoring.statistics.glm_fit.fit_reweighted`, repeated ``reweight_rounds`` times; the weights are
    ``(threshold / s)^2`` above the threshold, continuous where Farrington's ``s^-2`` steps, so that
    the expected value does not notch from one month to the next when a past count crosses it),
    ``phi = max(1, X2 / (n - k))``, and optionally the trend dropped when its prediction at t
@@ -31,8 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitoring.statistics.baselines import _irls, anscombe_weights, fit_reweighted
+from monitoring.statistics import glm_fit
 from monitoring.statistics.channels import periods_per_year, regular
+from monitoring.statistics.glm_fit import (
+    ReweightedFit,
+    _irls,
+    anscombe_weights,
+    fit_trend_or_flat,
+)
 
 LR_DIRECTIONS = ("up", "down", "both")
 
@@ -126,13 +132,13 @@ def _design(lag: np.ndarray, phase: np.ndarray, ppy: int, harmonics: int, trend:
     return np.column_stack(cols)
 
 
-def _fit_numpy(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int):
-    """(beta, phi) of the reweighted quasi-Poisson fit, or None when the first IRLS does not converge.
+def _fit_numpy(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int) -> ReweightedFit | None:
+    """The reweighted quasi-Poisson fit (no covariance), or None when the first IRLS does not converge.
 
-    One round is :func:`monitoring.statistics.baselines.fit_reweighted` (R-golden-tested); each further round
+    One round is :func:`monitoring.statistics.glm_fit.fit_reweighted` (R-golden-tested); each further round
     recomputes the Anscombe weights with the previous round's mean and dispersion and refits.
     """
-    fit = fit_reweighted(X, y, threshold, smooth=True)
+    fit = glm_fit.fit_reweighted(X, y, threshold, smooth=True)
     if fit is None:
         return None
     beta, _cov, phi = fit
@@ -142,10 +148,10 @@ def _fit_numpy(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int):
         weights = anscombe_weights(y, mu, X, phi, threshold, smooth=True)
         beta, mu, _ = _irls(X, y, weights)
         phi = max(float(np.sum(weights * (y - mu) ** 2 / mu)) / (n - k), 1.0)
-    return beta, phi
+    return ReweightedFit(beta, None, phi)
 
 
-def _fit_statsmodels(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int):
+def _fit_statsmodels(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int) -> ReweightedFit | None:
     """The same fits with statsmodels ``GLM(family=Poisson()).fit(scale="X2")`` (the benchmark's reference)."""
     import statsmodels.api as sm
 
@@ -156,7 +162,7 @@ def _fit_statsmodels(X: np.ndarray, y: np.ndarray, threshold: float, rounds: int
     for _ in range(rounds):
         weights = anscombe_weights(y, fit.mu, X, max(fit.scale, 1.0), threshold, smooth=True)
         fit = sm.GLM(y, X, family=family, var_weights=weights).fit(scale="X2")
-    return fit.params, max(fit.scale, 1.0)
+    return ReweightedFit(fit.params, None, max(fit.scale, 1.0))
 
 
 _FITTERS = {"numpy": _fit_numpy, "statsmodels": _fit_statsmodels}
@@ -170,26 +176,23 @@ def _fit_period(values, phases, pos, lags, pred_lags, ppy, harmonics, settings, 
     n = len(y)
     phase = phases[pos - lag]
     pred_phase = phases[pos - pred_lags]
-    for trend in (True, False):
-        X = _design(lag, phase, ppy, harmonics, trend)
-        if n <= X.shape[1]:
-            continue
-        try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                fit = fitter(X, y, settings.reweight_threshold, settings.reweight_rounds)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-            fit = None
-        if fit is None:
-            continue
-        beta, phi = fit
-        eta = _design(pred_lags.astype(float), pred_phase, ppy, harmonics, trend) @ beta
-        if not np.all(np.isfinite(eta)) or not math.isfinite(phi) or eta[0] > 700:
-            continue
-        mu = np.exp(eta)
-        if trend and settings.trend_guard and mu[0] > y.max():
-            continue
-        return mu, phi, n, trend
-    return None, math.nan, n, False
+
+    def fit(X, counts):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fitter(X, counts, settings.reweight_threshold, settings.reweight_rounds)
+
+    def predict(result: ReweightedFit, trend: bool):
+        eta = _design(pred_lags.astype(float), pred_phase, ppy, harmonics, trend) @ result.beta
+        if not np.all(np.isfinite(eta)) or not math.isfinite(result.phi) or eta[0] > 700:
+            return None
+        return np.exp(eta)
+
+    chosen = fit_trend_or_flat(lambda trend: _design(lag, phase, ppy, harmonics, trend), y, fit, predict,
+                               trend_guard=settings.trend_guard,
+                               errors=(np.linalg.LinAlgError, ValueError, FloatingPointError))
+    if chosen is None:
+        return None, math.nan, n, False
+    return chosen.prediction, chosen.phi, n, chosen.trend
 
 
 def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
@@ -231,7 +234,7 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
     ``log mu_s = b0 + b1 (s - t)/ppy + sum_h a_h cos(2 pi h phase_s/ppy) + c_h sin(...)``, with
     ``phase_s`` the calendar position of s in its year; ``Var Y_s = phi mu_s``. The first fit is
     Poisson IRLS; residuals with Anscombe values above ``reweight_threshold`` are down-weighted
-    and the model refitted (:func:`monitoring.statistics.baselines.fit_reweighted`), ``reweight_rounds``
+    and the model refitted (:func:`monitoring.statistics.glm_fit.fit_reweighted`), ``reweight_rounds``
     times, each round's weights from the previous round's mean and dispersion. When the fit with
     trend fails, or (with ``trend_guard``) its prediction at t exceeds the largest baseline count,
     the model is refitted without trend; when that fails too, expected is NaN. The value at t

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from monitoring.statistics.baselines import GLMSettings, fit_reweighted
+from monitoring.statistics.baselines import GLMSettings
 from monitoring.statistics.channels import nb_sizes, periods_per_year, regular
+from monitoring.statistics.glm_fit import ReweightedFit, fit_trend_or_flat, reweighted
 
 COLUMNS = ("observed", "expected", "lower", "upper", "excess", "cumulative_excess", "cumulative_lower",
            "cumulative_upper")
@@ -74,25 +75,17 @@ def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
     if len(pre) < settings.min_years * ppy or post.empty:
         return empty.iloc[:0]
     y = pre.to_numpy()
-    fit, trend = None, False
-    for with_trend in (True, False):
-        X = _design(pre.index, start, ppy, with_trend)
-        if len(y) <= X.shape[1]:
-            continue
-        try:
-            candidate = fit_reweighted(X, y, settings.reweight_threshold)
-        except np.linalg.LinAlgError:
-            continue
-        if candidate is None:
-            continue
-        at_start = float(np.exp(_design(pd.PeriodIndex([start]), start, ppy, with_trend) @ candidate[0])[0])
-        if with_trend and settings.trend_guard and at_start > y.max():
-            continue
-        fit, trend = candidate, with_trend
-        break
-    if fit is None:
+
+    def at_start(fit: ReweightedFit, trend: bool) -> np.ndarray:
+        return np.exp(_design(pd.PeriodIndex([start]), start, ppy, trend) @ fit.beta)
+
+    chosen = fit_trend_or_flat(lambda trend: _design(pre.index, start, ppy, trend), y,
+                               reweighted(settings.reweight_threshold),
+                               at_start, trend_guard=settings.trend_guard)
+    if chosen is None:
         return empty
-    beta, cov, phi = fit
+    beta, cov, phi = chosen.fit
+    trend = chosen.trend
     X_post = _design(post.index, start, ppy, trend)
     expected = np.exp(X_post @ beta)
     rng = np.random.default_rng(seed)

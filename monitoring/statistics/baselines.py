@@ -20,9 +20,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from monitoring.statistics.channels import check_direction, empty_result, nb_sizes, periods_per_year, regular
+from monitoring.statistics.channels import (
+    check_direction,
+    empty_result,
+    nb_distribution,
+    periods_per_year,
+    regular,
+)
 from monitoring.statistics.glm_fit import ReweightedFit, fit_trend_or_flat, reweighted
 
 # Half-width of the seasonal window per periods-per-year when GLMSettings.window is None.
@@ -94,27 +99,6 @@ def _arrays(*values) -> list[np.ndarray]:
     return list(np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values)))
 
 
-def _quantile(q: float, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    out = np.full(mu.shape, np.nan)
-    ok = np.isfinite(mu) & np.isfinite(phi)
-    nb = ok & (phi > 1 + 1e-8) & (mu > 0)
-    pois = ok & ~nb
-    out[nb] = stats.nbinom.ppf(q, nb_sizes(mu[nb], phi[nb]), 1 / phi[nb])
-    out[pois] = stats.poisson.ppf(q, np.maximum(mu[pois], 0))
-    return out
-
-
-def _cdf(k: np.ndarray, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """P(Y <= k) for the NB with mean mu and variance phi * mu (Poisson when phi <= 1)."""
-    out = np.full(mu.shape, np.nan)
-    ok = np.isfinite(mu) & np.isfinite(phi) & ~np.isnan(k)
-    nb = ok & (phi > 1 + 1e-8) & (mu > 0)
-    pois = ok & ~nb
-    out[nb] = stats.nbinom.cdf(k[nb], nb_sizes(mu[nb], phi[nb]), 1 / phi[nb])
-    out[pois] = stats.poisson.cdf(k[pois], np.maximum(mu[pois], 0))
-    return out
-
-
 def glm_bounds(expected, dispersion, alpha: float, direction: str = "up"):
     """Lower and upper bounds of the baseline at level alpha, without refitting.
 
@@ -143,7 +127,8 @@ def glm_bounds(expected, dispersion, alpha: float, direction: str = "up"):
     check_direction(direction)
     mu, phi = _arrays(expected, dispersion)
     a = alpha / 2 if direction == "both" else alpha
-    return _as_output(_quantile(a, mu, phi), expected), _as_output(_quantile(1 - a, mu, phi), expected)
+    return (_as_output(nb_distribution("ppf", a, mu, phi), expected),
+            _as_output(nb_distribution("ppf", 1 - a, mu, phi), expected))
 
 
 def glm_p_value(observed, expected, dispersion, direction: str = "up"):
@@ -168,8 +153,8 @@ def glm_p_value(observed, expected, dispersion, direction: str = "up"):
     """
     check_direction(direction)
     y, mu, phi = _arrays(observed, expected, dispersion)
-    up = 1 - _cdf(np.ceil(y) - 1, mu, phi)
-    down = _cdf(np.floor(y), mu, phi)
+    up = 1 - nb_distribution("cdf", np.ceil(y) - 1, mu, phi)
+    down = nb_distribution("cdf", np.floor(y), mu, phi)
     p = {"up": up, "down": down}.get(direction)
     if p is None:
         p = np.minimum(1.0, 2 * np.minimum(up, down))

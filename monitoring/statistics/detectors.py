@@ -18,6 +18,9 @@ from monitoring.statistics.channels import check_direction, empty_result, nb_siz
 # shift is flagged within 3 months in 69% of runs at mean 20 (27% with phi 2) and 87-100% at
 # mean 100. h = 4 halves the in-control run length, h = 6 doubles it.
 CUSUM_H = 5.0
+# The normal-consistency constant of the STL scale, as R's mad(): 1.4826 (scipy's scale="normal" is
+# 1 / Phi^-1(3/4) = 1.482602218..., which would move the stored STL bounds in the 6th digit).
+MAD_NORMAL = 1.4826
 
 
 def _two_sided(up: np.ndarray, down: np.ndarray, direction: str) -> np.ndarray:
@@ -291,7 +294,7 @@ def stl_residual(series: pd.Series, *, period: int = 12, transform: str = "log",
         f[start:stop] = trend[-1] + steps * slope + seasonal[n - period + steps - 1]
         # error of last cycle's seasonal as a forecast: remainder plus the seasonal's yearly drift
         err = fit.resid[period:] + seasonal[period:] - seasonal[:-period]
-        scale[start:stop] = 1.4826 * np.median(np.abs(err - np.median(err)))
+        scale[start:stop] = MAD_NORMAL * stats.median_abs_deviation(err)
     mu = inverse(f)
     s = np.fmax(scale, poisson_sd(np.maximum(mu, 0)))
     z_a = stats.norm.ppf(1 - (alpha / 2 if direction == "both" else alpha))

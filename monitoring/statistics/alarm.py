@@ -8,7 +8,7 @@ tests/test_golden.py) and the benchmark's scan path all reach it. The rule, from
 channels only:
 
 - the likelihood-ratio test (glr) is 'alert' where its calibrated p-value is ``<= alert_alpha``
-  and 'watch' where ``<= watch_alpha``, resetting after an alarm (``monitoring.statistics.glr.glr_codes``);
+  and 'watch' where ``<= watch_alpha``, resetting after an alarm (``monitoring.statistics.likelihood_ratio.glr_codes``);
   a p-value channel (glm = farringtonFlexible; ears only where neither glr nor glm scored; stl
   when enabled) likewise at its p-value; the CUSUM is 'watch' (or 'alert' with ``cusum_alert``)
   at ``statistic >= cusum_h``, for its own side only;
@@ -34,7 +34,7 @@ import pandas as pd
 from monitoring.statistics.baselines import LOW_COUNT_PERIODS
 from monitoring.statistics.channels import check_direction
 from monitoring.statistics.detectors import CUSUM_H
-from monitoring.statistics.glr import glr_codes, glr_threshold, window_lr
+from monitoring.statistics.likelihood_ratio import glr_codes, glr_threshold, window_lr
 from monitoring.statistics.stored import column
 
 CHANNELS = ("glr", "glm", "ears", "stl", "cusum")

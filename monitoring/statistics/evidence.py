@@ -3,7 +3,7 @@
 The shown test is the likelihood-ratio test (glr) where it scored the row, else farringtonFlexible's
 GLM, else EARS. For the GLR the bounds are those of one period at the alert threshold (score 1 at
 it), and ``tested_*`` the window of 1-3 periods whose evidence is strongest: its totals and the
-alert bound of the total (:func:`monitoring.statistics.glr.window_bound`).
+alert bound of the total (:func:`monitoring.statistics.likelihood_ratio.window_bound`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 
 from monitoring.statistics.alarm import GLRTest, LevelSettings, Rows
 from monitoring.statistics.baselines import glm_bounds, glm_score
-from monitoring.statistics.glr import glr_p_value, window_bound
+from monitoring.statistics.likelihood_ratio import glr_p_value, window_bound
 from monitoring.statistics.stored import column
 
 DISPLAY = ("observed", "expected", "lower", "upper", "score", "p_value")

@@ -194,6 +194,25 @@ def _fit_period(values, phases, pos, lags, pred_lags, ppy, harmonics, settings, 
     return chosen.prediction, chosen.phi, n, chosen.trend
 
 
+def _fit_all(values, phases, positions, exclude, ppy, harmonics, settings, fitter):
+    """(mu of the windows' periods (positions, windows), phi, n, trend kept) of each scored period's fit."""
+    W = settings.windows
+    pred_lags = np.arange(W)
+    mus = np.full((len(positions), W), np.nan)
+    phi = np.full(len(positions), np.nan)
+    n_base = np.zeros(len(positions))
+    trend = np.zeros(len(positions), dtype=bool)
+    for i, pos in enumerate(positions):
+        # all the history up to `years` years: a window growing by one period a period (not by a
+        # year every January, which made the expected value jump there)
+        lags = np.arange(exclude + 1, min(ppy * settings.years, pos) + 1)
+        mu, phi[i], n_base[i], trend[i] = _fit_period(values, phases, pos, lags, pred_lags, ppy,
+                                                      harmonics, settings, fitter)
+        if mu is not None:
+            mus[i] = mu
+    return mus, phi, n_base, trend
+
+
 def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
                  score_from: pd.Period | None = None, engine: str = "numpy") -> pd.DataFrame:
     """Expected values of the last 1..windows periods for every scored period, from a past-only fit.
@@ -256,19 +275,7 @@ def glr_baseline(series: pd.Series, settings: GLRSettings = GLRSettings(), *,
         positions = positions[values_s.index[positions] >= score_from]
     index = values_s.index[positions]
     W = settings.windows
-    pred_lags = np.arange(W)
-    mus = np.full((len(positions), W), np.nan)
-    phi = np.full(len(positions), np.nan)
-    n_base = np.zeros(len(positions))
-    trend = np.zeros(len(positions), dtype=bool)
-    for i, pos in enumerate(positions):
-        # all the history up to `years` years: a window growing by one period a period (not by a
-        # year every January, which made the expected value jump there)
-        lags = np.arange(exclude + 1, min(ppy * settings.years, pos) + 1)
-        mu, phi[i], n_base[i], trend[i] = _fit_period(values, phases, pos, lags, pred_lags, ppy,
-                                                      harmonics, settings, fitter)
-        if mu is not None:
-            mus[i] = mu
+    mus, phi, n_base, trend = _fit_all(values, phases, positions, exclude, ppy, harmonics, settings, fitter)
     out = pd.DataFrame(index=index)
     out["observed"] = values[positions]
     out["expected"] = mus[:, 0]

@@ -28,6 +28,21 @@ MIN_MEAN = 1e-9
 MAX_FACTOR = 1000.0
 
 
+def _simulate(beta, cov, phi: float, X_post: np.ndarray, largest: float, n_sim: int, seed: int) -> np.ndarray:
+    """Counterfactual counts (n_sim, periods): ``beta* ~ N(beta, phi cov)``, then NB (Poisson) draws."""
+    rng = np.random.default_rng(seed)
+    betas = rng.multivariate_normal(beta, phi * cov, size=n_sim, method="cholesky")
+    # A season that was always zero before the start drives its coefficient towards -inf with a huge
+    # variance: simulated means underflow to 0 (the NB draw refuses size 0) or overflow. Bound them:
+    # from MIN_MEAN (such a month's counterfactual is 0 anyway) to MAX_FACTOR times the largest count
+    # before the start (a counterfactual beyond that says nothing).
+    ceiling = np.log(MAX_FACTOR * (largest + 1.0))
+    mu = np.exp(np.clip(betas @ X_post.T, np.log(MIN_MEAN), ceiling))
+    if phi > 1 + 1e-8:
+        return rng.negative_binomial(nb_sizes(mu, phi), 1 / phi).astype(float)
+    return rng.poisson(mu).astype(float)
+
+
 def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
                      settings: GLMSettings = DEFAULT_SETTINGS, alpha: float = 0.05, n_sim: int = 4000,
                      seed: int = 20240101) -> pd.DataFrame:
@@ -88,18 +103,7 @@ def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
     trend = chosen.trend
     X_post = _design(post.index, start, ppy, trend)
     expected = np.exp(X_post @ beta)
-    rng = np.random.default_rng(seed)
-    betas = rng.multivariate_normal(beta, phi * cov, size=n_sim, method="cholesky")
-    # A season that was always zero before the start drives its coefficient towards -inf with a huge
-    # variance: simulated means underflow to 0 (the NB draw refuses size 0) or overflow. Bound them:
-    # from MIN_MEAN (such a month's counterfactual is 0 anyway) to MAX_FACTOR times the largest count
-    # before the start (a counterfactual beyond that says nothing).
-    ceiling = np.log(MAX_FACTOR * (float(np.max(y)) + 1.0))
-    mu = np.exp(np.clip(betas @ X_post.T, np.log(MIN_MEAN), ceiling))
-    if phi > 1 + 1e-8:
-        draws = rng.negative_binomial(nb_sizes(mu, phi), 1 / phi).astype(float)
-    else:
-        draws = rng.poisson(mu).astype(float)
+    draws = _simulate(beta, cov, phi, X_post, float(np.max(y)), n_sim, seed)
     observed = post.to_numpy()
     seen = ~np.isnan(observed)
     excess = observed - expected

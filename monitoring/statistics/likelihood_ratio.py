@@ -269,16 +269,7 @@ def glr_codes(lr: np.ndarray, new_series: np.ndarray, thresholds: tuple[float, .
     starts = np.flatnonzero(new)
     since = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))  # rows since the series' first
     # prefix maxima over the windows 1..k (rows of best) and the window where each is attained
-    best = lr.T.copy()  # contiguous windows
-    best[np.isnan(best)] = -np.inf
-    arg = np.zeros((W, n), dtype=np.int8)
-    for k in range(1, W):
-        col = best[k]
-        col[since < k] = -np.inf  # the window would reach before the series' first row
-        up = col > best[k - 1]
-        np.maximum(col, best[k - 1], out=col)
-        arg[k] = arg[k - 1]
-        arg[k][up] = k
+    best, arg = _prefix_maxima(lr, since)
     top = best[W - 1]
     code = np.zeros(n, dtype=np.int64)
     for cj in c:
@@ -297,6 +288,23 @@ def glr_codes(lr: np.ndarray, new_series: np.ndarray, thresholds: tuple[float, .
     window = np.where(statistic > -np.inf, window + 1, 0)
     statistic[statistic == -np.inf] = np.nan
     return code.astype(int), window.astype(int), statistic
+
+
+def _prefix_maxima(lr: np.ndarray, since: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(best, arg), shape (windows, n): the largest LR over the windows 1..k (row k - 1) and the window
+    where it is attained; a window reaching before the series' first row is not available."""
+    n, W = lr.shape
+    best = lr.T.copy()  # contiguous windows
+    best[np.isnan(best)] = -np.inf
+    arg = np.zeros((W, n), dtype=np.int8)
+    for k in range(1, W):
+        col = best[k]
+        col[since < k] = -np.inf  # the window would reach before the series' first row
+        up = col > best[k - 1]
+        np.maximum(col, best[k - 1], out=col)
+        arg[k] = arg[k - 1]
+        arg[k][up] = k
+    return best, arg
 
 
 def _reset(best, since, rows, c, code, W, J) -> np.ndarray:

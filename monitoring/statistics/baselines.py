@@ -63,7 +63,7 @@ class GLMSettings:
         Anscombe residuals above it are down-weighted (``weightsThreshold``).
     alpha : float
         The stored bounds are the ``alpha`` and ``1 - alpha`` quantiles (re-thresholding recomputes
-        them at any other alpha). The alarm itself is the levels' rule (``monitoring.statistics.levels``):
+        them at any other alpha). The alarm itself is the one rule (``monitoring.statistics.alarm``):
         p-value at most the alert alpha and the count guard of farringtonFlexible's ``limit54``.
     trend_guard : bool
         As farringtonFlexible, drop the (always fitted) trend when the prediction with the trend

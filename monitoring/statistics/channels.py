@@ -11,7 +11,7 @@ these columns (after the R ``surveillance`` vocabulary):
 - ``p_value``   probability of a value at least this extreme in the bad direction
 
 No channel decides an alarm: the one alarm rule turns channel results into levels
-(``monitoring.statistics.levels.rethreshold``; :func:`monitoring.statistics.levels.channel_levels` for one channel).
+(:func:`monitoring.statistics.alarm.alarm_levels`, through ``levels.rethreshold``; ``levels.channel_levels`` for one channel).
 
 Channels use past data only: the row for period t depends on values up to t (the observed value
 itself is used only to score it, never to fit its own baseline).

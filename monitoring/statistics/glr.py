@@ -20,8 +20,9 @@ The default anomaly channel (DESIGN.md section 4, issue 9): for each scored peri
    :func:`~monitoring.statistics.likelihood_ratio.glr_p_value`).
 
 Pure numpy/pandas/scipy: no store, no Streamlit. The levels' own rules (alert/watch alphas, the
-count guard, "no rise alarm at or below expected") are applied by the caller
-(``monitoring.statistics.levels``; ``benchmarks.detection.glr_levels`` for the benchmark).
+count guard, "no rise alarm at or below expected") are the one alarm rule's
+(``monitoring.statistics.alarm``); ``benchmarks.detection.glr_levels`` still applies its own copy of
+the rise guard for the benchmark.
 """
 
 from __future__ import annotations

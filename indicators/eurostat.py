@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators.validation import Problem, problem, quoted
+from indicators.validation import NUMBER_RE, Problem, problem, quoted
 
 MAP_PATH = Path(__file__).with_name("eurostat_map.toml")
-NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _SHOWN_VALUES = 8  # distinct values a refusal lists
 
 
@@ -252,7 +251,7 @@ def normalise_flags(flag: pd.Series) -> pd.Series:
 
 def number(text: pd.Series) -> pd.Series:
     text = text.fillna("").astype("str")
-    return pd.to_numeric(text.where(text.str.fullmatch(NUMBER)), errors="coerce")
+    return pd.to_numeric(text.where(text.str.fullmatch(NUMBER_RE)), errors="coerce")
 
 
 def field_count(file: str, frame: pd.DataFrame, width: int, what: str) -> list[Problem]:
@@ -273,7 +272,7 @@ def finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:
         num = long[(long["entry"] == n) & (long["role"] == "num")]
         den = long[(long["entry"] == n) & (long["role"] == "den")]
         for sub in (num, den):
-            bad = (sub["value"] != "") & ~sub["value"].str.fullmatch(NUMBER)
+            bad = (sub["value"] != "") & ~sub["value"].str.fullmatch(NUMBER_RE)
             ex.problems += [
                 problem(
                     ex.rows_file,

@@ -179,7 +179,7 @@ def detect_format(header: str) -> str:
     first = header.split("\t")[0]
     if "\t" in header and "\\" in first:
         return "eurostat-tsv"
-    cells = [c.strip().strip('"').lower() for c in header.lstrip("\ufeff").split(",")]
+    cells = [c.strip('"') for c in tidy.header_names(header.lstrip("\ufeff"))]
     if cells and cells[0] in ("dataflow", "structure", "structure_id") or "obs_value" in cells:
         return "sdmx-csv"
     if re.match(r'^\s*"?structure(\[[^\]]*\])?"?\s*[;,]', header.lstrip("\ufeff"), re.IGNORECASE):

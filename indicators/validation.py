@@ -34,7 +34,8 @@ FLAGS = ("p", "e", "b", "c", "u")
 FIELDS = ("indicator", "geo", "period", "value", "flag")
 PERIOD_FORMS = {"M": "a monthly period YYYY-MM", "Q": "a quarterly period YYYY-Qn", "A": "an annual period YYYY"}
 _PERIOD_RE = {"M": r"[0-9]{4}-(?:0[1-9]|1[0-2])", "Q": r"[0-9]{4}-Q[1-4]", "A": r"[0-9]{4}"}
-_NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+# A number as the files write it: ASCII digits only (never "١٢٦" or "１２６"), no separators.
+NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _SHOWN = 60  # longest found value quoted in full
 # A spreadsheet's way of writing numbers, named in messages rather than refused as "not a number".
 COMMA_NUMBERS = (
@@ -273,7 +274,7 @@ def _check_values(got: _Collector, text: dict, catalogue: Catalogue, known: pd.S
     """Numbers (ASCII digits only), in range and whole for counts; returns them as float."""
     raw = text["value"]
     present = raw != ""
-    numeric = per_unique(raw, lambda u: u.str.fullmatch(_NUMBER_RE).fillna(False)).astype(bool)
+    numeric = per_unique(raw, lambda u: u.str.fullmatch(NUMBER_RE).fillna(False)).astype(bool)
     other = present & ~numeric
     for pattern, found, expected in COMMA_NUMBERS if other.any() else ():
         hit = other & per_unique(raw, lambda u, p=pattern: u.str.fullmatch(p)).astype(bool)

@@ -34,8 +34,8 @@ from indicators.eurostat import (
 from indicators.eurostat import prefilter as shared_filter
 from indicators.eurostat import select as select_rows
 from indicators.periods import normalise_eurostat
-from indicators.store.csvfiles import MultilineRecord, distinct_values, read_records
-from indicators.tidy import multiline_problem
+from indicators.store.csvfiles import MultilineRecord, TextAfterQuote, distinct_values, read_records
+from indicators.tidy import quoting_problem
 from indicators.validation import problem, quoted
 
 _NON_DIMS = {
@@ -151,8 +151,8 @@ def parse_sdmx(
     reading = {"first_line": header_line + 1, "width": width, "delim": head.delim, "codes": codes, "quote": quote}
     try:
         frame, total = read_records(path, filters=chosen, **reading)
-    except MultilineRecord as exc:
-        ex.problems.append(multiline_problem(file, exc.line))
+    except (MultilineRecord, TextAfterQuote) as exc:
+        ex.problems.append(quoting_problem(file, exc))
         return ex
     ex.problems += field_count(file, frame, width, ",".join(head.names))
     frame = frame[frame["n_fields"] == width]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators.store.csvfiles import MultilineRecord, read_records
+from indicators.store.csvfiles import MultilineRecord, TextAfterQuote, read_records
 from indicators.validation import COMMA_NUMBERS, FIELDS, MAX_PROBLEMS, Problem, problem, quoted
 
 TIDY_HEADERS = ("indicator,geo,period,value", "indicator,geo,period,value,flag")
@@ -78,8 +78,8 @@ def read_tidy(
     width = len(names)
     try:
         frame, _ = read_records(path, first_line=header_line + 1, width=width + _EXTRA, quote=quote)
-    except MultilineRecord as exc:
-        return None, [multiline_problem(file, exc.line)], 0
+    except (MultilineRecord, TextAfterQuote) as exc:
+        return None, [quoting_problem(file, exc)], 0
     if frame.empty:
         return None, [
             problem(file, header_line, "a header and no data rows", "at least one data row after the header")
@@ -93,8 +93,16 @@ def read_tidy(
     return rows, problems, max(0, int(bad.sum()) - MAX_PROBLEMS)
 
 
-def multiline_problem(file: str, line: int) -> Problem:
-    """A quoted field running onto the next line (tidy CSV and SDMX-CSV say it alike)."""
+def quoting_problem(file: str, exc: MultilineRecord | TextAfterQuote) -> Problem:
+    """A quoted field running onto the next line, or followed by text (tidy CSV and SDMX-CSV say it alike)."""
+    if isinstance(exc, TextAfterQuote):
+        return problem(
+            file,
+            exc.line,
+            'a quoted field with text after its closing quote (such as "12"34)',
+            'each field wholly in double quotes or not quoted at all (such as "1234" or 1234)',
+        )
+    line = exc.line
     return problem(
         file,
         line,

@@ -341,3 +341,16 @@ def test_a_quoted_line_break_in_a_tidy_csv_is_refused_with_its_line(tmp_path, st
         f"{path}, line 3: found a quoted field that continues onto the next line (an odd number of double "
         "quotes); expected each row on one line, with no line breaks inside quoted fields"
     )
+
+
+@pytest.mark.parametrize("cell", ['"12"34', '"12" 34', '"1"2"3"'], ids=["digits", "space", "quotes"])
+def test_text_after_a_closing_quote_is_refused_not_cut(tmp_path, store, catalogue, today, cell):
+    # DuckDB's lenient reader would read "12"34 as 12: the line is refused instead.
+    path = write(tmp_path, "after.csv", HEADER + 'asylum_applications,DE,2024-01,"5",\n' + f"asylum_applications,DE,2024-02,{cell},\n")
+    with pytest.raises(LoadError) as info:
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert str(info.value) == (
+        f'{path}, line 3: found a quoted field with text after its closing quote (such as "12"34); expected each '
+        'field wholly in double quotes or not quoted at all (such as "1234" or 1234)'
+    )
+    assert observations(store).empty

@@ -10,7 +10,9 @@
 Records are matched to physical lines by order, so every message names the exact line (blank and
 comment lines counted): DuckDB skips exactly the empty lines, and a record never spans lines,
 because a record with a line break inside a quoted field is refused (``MultilineRecord``) at the
-line it starts on, and a file whose record count differs from its line count is refused. Labelled
+line it starts on, and a file whose record count differs from its line count is refused. A quoted
+field followed by text (``"12"34``, which DuckDB's lenient reader cuts to 12) is refused too
+(``TextAfterQuote``). Labelled
 cells (``XK:Kosovo*``) can be cut to their code in SQL, so the filters (e.g. citizen = XK) hold
 before anything reaches Python.
 
@@ -37,6 +39,14 @@ class MultilineRecord(StoreError):
     def __init__(self, path, line: int):
         self.line = line
         super().__init__(f"{path}, line {line}: a quoted field continues onto the next line")
+
+
+class TextAfterQuote(StoreError):
+    """A quoted field followed by more text before the delimiter (``"12"34``) on ``line``."""
+
+    def __init__(self, path, line: int):
+        self.line = line
+        super().__init__(f"{path}, line {line}: text after a closing quote")
 
 
 # One column per line: a delimiter and quote that never occur in a text file we accept (the
@@ -121,20 +131,33 @@ def _where(filters: Mapping[int, Sequence[str]] | None, params: dict) -> list[st
     return where
 
 
-def _line_layout(path, first_line: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """(lines from ``first_line`` on, empty lines, blank lines holding only spaces or tabs) in one
-    pass over the physical lines."""
+def _well_quoted(delim: str) -> str:
+    """A line whose every field is plain or wholly quoted: a quoted field ends at its closing quote
+    (DuckDB's lenient reader would read ``"12"34`` as 12, silently)."""
+    d = "\\t" if delim == "\t" else "\\" + delim
+    field = f'(?:[ \\t]*"(?:[^"]|"")*"[ \\t]*|[ \\t]*(?:[^{d}" \\t][^{d}]*)?)'
+    return f"^{field}(?:{d}{field})*$"
+
+
+def _line_layout(path, first_line: int, delim: str, quote: bool) -> tuple[int, np.ndarray, np.ndarray, int | None]:
+    """(lines from ``first_line`` on, empty lines, blank lines holding only spaces or tabs, the first
+    line with text after a closing quote) in one pass over the physical lines."""
+    params = {"path": str(path), "first": int(first_line), "quoted": _well_quoted(delim)}
+    junk = "min(line) FILTER (contains(t, '\"') AND NOT regexp_full_match(t, $quoted))" if quote else "NULL"
     query = (
         "SELECT count(*) AS n, list(line ORDER BY line) FILTER (t IS NULL OR t = '') AS empty, "  # noqa: S608
-        f"list(line ORDER BY line) FILTER (t <> '' AND trim(t, ' \t') = '') AS blank FROM ({_LINES}) "
-        "WHERE line >= $first"
+        f"list(line ORDER BY line) FILTER (t <> '' AND trim(t, ' \t') = '') AS blank, {junk} AS junk "
+        f"FROM ({_LINES}) WHERE line >= $first"
     )
-    row = _run(query, {"path": str(path), "first": int(first_line)}, path).iloc[0]
+    if not quote:
+        del params["quoted"]
+    row = _run(query, params, path).iloc[0]
 
     def lines(value) -> np.ndarray:
         return np.asarray([] if value is None else list(value), dtype="int64")
 
-    return int(row["n"]), lines(row["empty"]), lines(row["blank"])
+    junk_line = None if pd.isna(row["junk"]) else int(row["junk"])
+    return int(row["n"]), lines(row["empty"]), lines(row["blank"]), junk_line
 
 
 def _record_lines(rn: np.ndarray, first_line: int, empty: np.ndarray) -> np.ndarray:
@@ -180,11 +203,12 @@ def read_records(
     records before ``filters`` (field number -> accepted values, all must hold) were applied.
     ``codes`` are field numbers whose cells are cut at the first ``:`` (``XK:Kosovo*`` -> ``XK``)
     before ``filters`` apply. ``quote``: RFC 4180 quoting (else none, as in Eurostat TSV).
-    Raises ``MultilineRecord`` when a quoted field spans lines.
+    Raises ``MultilineRecord`` when a quoted field spans lines, ``TextAfterQuote`` when a quoted
+    field is followed by text (``"12"34``, which DuckDB's lenient reader would read as 12).
     """
     if width < 1:
         raise ValueError("width must be at least 1")
-    n_lines, empty, blank = _line_layout(path, first_line)
+    n_lines, empty, blank, junk = _line_layout(path, first_line, delim, quote)
     rows, params = _record_rows(path, first_line, width, delim, codes, quote, first_codes)
     where = _where(filters, params)
     if where:  # the records' count before the filters, from a one-column read
@@ -202,6 +226,8 @@ def read_records(
     broken = frame["broken"].to_numpy(dtype=bool)
     if broken.any():  # the records before it are single lines, so its line is exact
         raise MultilineRecord(path, int(lines[broken.argmax()]))
+    if junk is not None:
+        raise TextAfterQuote(path, junk)
     if n_records != n_lines - len(empty):  # a record that is not one line: refuse rather than mislabel
         raise StoreError(f"DuckDB could not read {path}: its records do not match its lines")
     frame = frame.assign(line=lines)

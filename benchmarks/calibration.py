@@ -55,7 +55,8 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from benchmarks.simulate import MEANS, PERIODS, PHIS, SCORE_FROM, Scenario, simulate_in_control  # noqa: E402
-from monitoring.statistics.glr import GLRSettings, glr_codes  # noqa: E402
+from monitoring.statistics.glr import GLRSettings  # noqa: E402
+from monitoring.statistics.likelihood_ratio import glr_codes  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "calibration.md"
 SEED = 7919

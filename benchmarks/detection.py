@@ -108,7 +108,8 @@ def glr_inputs(series: pd.Series, settings=None, score_from: pd.Period | None = 
     periods, missing as 0, sum to fewer than 5). NaN windows (a missing value) are not available.
     """
     from monitoring.statistics.channels import regular
-    from monitoring.statistics.glr import GLRSettings, glr_baseline, window_lr
+    from monitoring.statistics.glr import GLRSettings, glr_baseline
+    from monitoring.statistics.likelihood_ratio import window_lr
 
     settings = settings or GLRSettings()
     base = glr_baseline(series, settings, score_from=score_from, engine=engine)
@@ -129,7 +130,7 @@ def glr_levels(series: pd.Series, settings=None, alert_alpha: float = ALPHA, wat
     after an alarm (:func:`monitoring.statistics.glr.glr_codes`). ``thresholds`` (watch, alert) replace the
     shipped calibration's (for settings variants calibrated apart).
     """
-    from monitoring.statistics.glr import glr_codes, glr_threshold
+    from monitoring.statistics.likelihood_ratio import glr_codes, glr_threshold
 
     base, lr = glr_inputs(series, settings, engine=engine)
     new = np.zeros(len(base), dtype=bool)

@@ -43,16 +43,16 @@ def generate(path: Path, catalogue, rows: int = ROWS, change: float = 0.0, note:
     rng = np.random.default_rng(1)
     per_geo = sum(len(periods(i.frequency)) for i in catalogue.indicators)
     geos = [f"G{n:04d}" for n in range(1, rows // per_geo + 2)]
-    chunks = []
+    keys, values = [], []
     for ind in catalogue.indicators:
         ps = periods(ind.frequency)
-        key = np.array([f"{ind.id},{g},{p}," for g in geos for p in ps], dtype=object)
-        high = 100 if ind.unit == "percent" else 5000
-        chunks.append(key + rng.integers(0, high, size=len(key)).astype(str).astype(object))
-    lines = np.concatenate(chunks)[:rows]
-    if change:
-        picked = rng.random(len(lines)) < change
-        lines[picked] = lines[picked] + ".5"
+        keys.append(np.array([f"{ind.id},{g},{p}," for g in geos for p in ps], dtype=object))
+        high = 100 if ind.unit == "percent" else 5000  # a percentage stays below 100 when revised
+        values.append(rng.integers(0, high, size=len(keys[-1])))
+    key, value = np.concatenate(keys)[:rows], np.concatenate(values)[:rows]
+    if change:  # a revision: whole counts (fractions are refused) one higher
+        value = value + (rng.random(len(value)) < change)
+    lines = key + value.astype(str).astype(object)
     flags = np.where(rng.random(len(lines)) < 0.02, ",p", ",")
     text = (
         "# synthetic: true\n" + note + "indicator,geo,period,value,flag\n" + "\n".join(lines + flags) + "\n"

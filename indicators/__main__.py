@@ -54,10 +54,8 @@ def _add_delete(sub) -> None:
     dele.add_argument("--yes", action="store_true", help="delete: without it, the command only lists what it would")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m indicators", description=__doc__.strip("`\n"))
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_load(sub) -> None:
+    """The load command: data files, and how to read a wide Excel sheet."""
     load = sub.add_parser(
         "load",
         help="load tidy CSV, Eurostat TSV, SDMX-CSV or Excel (.xlsx) files (all or nothing)",
@@ -85,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--who", default="local", help="name recorded in the load log (default: local)")
     load.add_argument("--today", type=_today, default=None, help=argparse.SUPPRESS)
 
+
+def _add_fetch(sub) -> None:
+    """The fetch command: Kosovo's slices of the mapped Eurostat datasets."""
     fet = sub.add_parser(
         "fetch",
         help="download Kosovo's rows of the mapped Eurostat datasets and load them (all or nothing)",
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     fet.add_argument("--who", default="local", help="name recorded in the load log (default: local)")
     fet.add_argument("--today", type=_today, default=None, help=argparse.SUPPRESS)
 
+
+def _add_list(sub) -> None:
+    """The list command: the catalogue with coverage."""
     lst = sub.add_parser(
         "list",
         help="the catalogue with coverage per series",
@@ -109,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lst.add_argument("--db", type=Path, help=_db_help())
 
+
+def _add_add_indicator(sub) -> None:
+    """The add-indicator command."""
     add = sub.add_parser(
         "add-indicator",
         help="append an indicator to the catalogue file",
@@ -126,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--catalogue", type=Path, help="catalogue file (default: MONITOR_CATALOGUE or the shipped one)"
     )
+
+
+def _add_backup(sub) -> None:
+    """The backup command."""
     bak = sub.add_parser(
         "backup",
         help="export the database into a new folder (DuckDB EXPORT DATABASE)",
@@ -135,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     bak.add_argument("dir", metavar="DIR", type=Path)
     bak.add_argument("--db", type=Path, help=_db_help())
 
+
+def _add_restore(sub) -> None:
+    """The restore command (listed first, restored with --yes)."""
     res = sub.add_parser(
         "restore",
         help="replace the database with a backup (audited)",
@@ -147,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--yes", action="store_true",
                      help="restore: without it, the command only lists what the restore would undo")
 
-    _add_delete(sub)
 
+def _add_audit(sub) -> None:
+    """The audit command."""
     aud = sub.add_parser(
         "audit",
         help="print the audit log, or export it as CSV",
@@ -157,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aud.add_argument("--db", type=Path, help=_db_help())
     aud.add_argument("--out", type=Path, metavar="FILE.csv", help="write the whole log as CSV instead")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m indicators", description=__doc__.strip("`\n"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_load, _add_fetch, _add_list, _add_add_indicator, _add_backup, _add_restore, _add_delete,
+                _add_audit):
+        add(sub)
     return parser
 
 

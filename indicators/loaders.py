@@ -15,21 +15,19 @@ them are written in one atomic store write.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from indicators import eurostat, excel, textfile
+from indicators import eurostat, eurostat_tsv, excel, sdmx, textfile, tidy
 from indicators.catalogue import Catalogue
 from indicators.store import Store, StoreError
-from indicators.store.csvfiles import read_fields
 from indicators.store.observations import Incoming, apply_load, observation_count
+from indicators.tidy import TIDY_HEADERS
 from indicators.validation import (
     FIELDS,
     MAX_PROBLEMS,
@@ -42,9 +40,7 @@ from indicators.validation import (
     quoted,
 )
 
-TIDY_HEADERS = ("indicator,geo,period,value", "indicator,geo,period,value,flag")
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
-_META = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9_ -]*?)\s*:\s*(.*?)\s*$")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
@@ -101,109 +97,13 @@ class ParsedFile:
         return self.metadata.get("synthetic", "").lower() in _TRUE
 
 
-def _head(text: str, file: str, parsed: ParsedFile) -> tuple[int, str] | None:
-    """(line number, text) of the first line that is neither blank nor a comment; reads metadata."""
-    start, number = 0, 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        line, number, start = text[start:end].rstrip("\r"), number + 1, end + 1
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#"):
-            m = _META.match(stripped)
-            if m:
-                parsed.metadata[m.group(1).strip().lower()] = m.group(2)
-                parsed.metadata_lines[m.group(1).strip().lower()] = number
-            continue
-        return number, line
-    return None
-
-
-_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-_EXTRA = 3  # fields read beyond the header's, to recognise a number split by its commas
-_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-_DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]+")
-
-
-def _header_problem(file: str, line: int, header: str) -> Problem:
-    for delim, name in _DELIMITERS.items():
-        cells = ",".join(c.strip().strip('"').strip().lower() for c in header.split(delim))
-        if delim in header and cells in TIDY_HEADERS:
-            return problem(
-                file,
-                line,
-                f"fields separated by {name} (header {quoted(header.strip())})",
-                f"fields separated by commas: {TIDY_HEADERS[0]}[,flag]",
-            )
-    return problem(
-        file, line, f"header {quoted(header.strip())}", f"the header {TIDY_HEADERS[0]} or {TIDY_HEADERS[1]}"
-    )
-
-
-def _field_count_problem(file: str, row, width: int, names: list[str]) -> Problem:
-    """Too many or too few fields; a number written with a comma is named as such."""
-    n, v = int(row.n_fields), names.index("value") + 1
-    if width < n <= width + _EXTRA:
-        number = ",".join(getattr(row, f"c{i}") for i in range(v, v + n - width + 1)).strip('"')
-        if _THOUSANDS.fullmatch(number):
-            return problem(
-                file,
-                int(row.line),
-                f"{quoted(number)} (a thousands separator)",
-                "a plain number such as 41250, with no separators",
-                v,
-                "value",
-            )
-        if _DECIMAL_COMMA.fullmatch(number):
-            return problem(
-                file,
-                int(row.line),
-                f"{quoted(number)} (a decimal comma)",
-                "a number with a decimal point, such as 5.5",
-                v,
-                "value",
-            )
-    return problem(file, int(row.line), f"{n} field{'s' if n != 1 else ''}", f"{width} ({','.join(names)})")
-
-
-def _tidy(
-    path: Path,
-    parsed: ParsedFile,
-    header_line: int,
-    header: str,
-    unquote: bool,
-    catalogue: Catalogue,
-    today: dt.date,
-) -> None:
-    names = [c.strip().strip('"').strip().lower() for c in header.split(",")]
-    if ",".join(names) not in TIDY_HEADERS:
-        parsed.problems.append(_header_problem(parsed.file, header_line, header))
-        return
-    width = len(names)
-    frame, _ = read_fields(path, first_line=header_line + 1, width=width + _EXTRA, unquote=unquote)
-    if frame.empty:
-        parsed.problems.append(
-            problem(
-                parsed.file,
-                header_line,
-                "a header and no data rows",
-                "at least one data row after the header",
-            )
-        )
-        return
-    bad = frame["n_fields"] != width
-    parsed.problems += [
-        _field_count_problem(parsed.file, r, width, names) for r in frame[bad].head(MAX_PROBLEMS).itertuples()
-    ]
-    parsed.more += max(0, int(bad.sum()) - MAX_PROBLEMS)
-    frame = frame[~bad]
-    rows = pd.DataFrame({"line": frame["line"]})
-    for i, name in enumerate(FIELDS, 1):
-        rows[name] = frame[f"c{i}"] if i <= width else ""
-    where = {name: (i, name) for i, name in enumerate(FIELDS, 1)}
-    _check(parsed, rows, where, catalogue, today)
+def _tidy(path: Path, parsed: ParsedFile, header_line: int, header: str, quote: bool, catalogue: Catalogue,
+          today: dt.date) -> None:
+    rows, problems, more = tidy.read_tidy(path, parsed.file, header_line, header, quote)
+    parsed.problems += problems
+    parsed.more += more
+    if rows is not None:
+        _check(parsed, rows, {name: (i, name) for i, name in enumerate(FIELDS, 1)}, catalogue, today)
 
 
 def _fold_geo_aliases(parsed: ParsedFile, rows: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
@@ -250,13 +150,13 @@ def _eurostat(
                 )
             )
             return
-        ex = eurostat.parse_tsv(path, parsed.file, header, header_line, code.lower(), mapping)
+        ex = eurostat_tsv.parse_tsv(path, parsed.file, header, header_line, code.lower(), mapping)
     else:
         if dataset:
             code = dataset.lower()
         else:
-            second = _head(text.split("\n", header_line)[-1], parsed.file, ParsedFile(parsed.file))
-            code = eurostat.dataset_from_sdmx(header, second[1]) if second else ""
+            second = textfile.head(text.split("\n", header_line)[-1], parsed.file, ParsedFile(parsed.file))
+            code = sdmx.dataset_from_sdmx(header, second[1]) if second else ""
             if not code:
                 parsed.problems.append(
                     problem(
@@ -267,7 +167,7 @@ def _eurostat(
                     )
                 )
                 return
-        ex = eurostat.parse_sdmx(path, parsed.file, header, header_line, code, mapping, '"' in text)
+        ex = sdmx.parse_sdmx(path, parsed.file, header, header_line, code, mapping, '"' in text)
     parsed.problems += ex.problems
     parsed.skipped = ex.skipped
     if not ex.problems:
@@ -279,7 +179,7 @@ def detect_format(header: str) -> str:
     first = header.split("\t")[0]
     if "\t" in header and "\\" in first:
         return "eurostat-tsv"
-    cells = [c.strip().strip('"').lower() for c in header.lstrip("\ufeff").split(",")]
+    cells = [c.strip('"') for c in tidy.header_names(header.lstrip("\ufeff"))]
     if cells and cells[0] in ("dataflow", "structure", "structure_id") or "obs_value" in cells:
         return "sdmx-csv"
     if re.match(r'^\s*"?structure(\[[^\]]*\])?"?\s*[;,]', header.lstrip("\ufeff"), re.IGNORECASE):
@@ -310,25 +210,6 @@ def is_workbook(path: Path, data: bytes) -> bool:
     """An Excel workbook by its name (.xlsx, or .xls to be told to save it as .xlsx), or a ZIP with no suffix."""
     suffix = path.suffix.lower()
     return suffix in (".xlsx", ".xls") or (not suffix and data.startswith(b"PK\x03\x04"))
-
-
-_GLOB = re.compile(r"[*?\[\]{}]")
-
-
-@contextlib.contextmanager
-def _exact_copy(path: Path, text: str):
-    """The text that was checked, in a private file under a name DuckDB reads as a plain path.
-
-    DuckDB's reader expands ``*``, ``?``, ``[...]`` and ``{...}`` in a path (``a_*.csv`` would read a
-    sibling file) and decompresses by extension; the copy has neither, keeps the file's name otherwise
-    (a Eurostat TSV is known by it) and holds exactly the bytes read and checked once.
-    """
-    with tempfile.TemporaryDirectory(prefix="monitor-load-") as folder:
-        name = _GLOB.sub("_", path.name.removesuffix(".gz")) or "input.txt"
-        copy = Path(folder) / name
-        with open(copy, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        yield copy
 
 
 def parse_file(
@@ -365,7 +246,7 @@ def parse_file(
     if bad:
         parsed.problems.append(bad)
         return parsed
-    head = _head(text, parsed.file, parsed)
+    head = textfile.head(text, parsed.file, parsed)
     if head is None:
         found = "an empty file" if not text.strip() else "only comment lines"
         parsed.problems.append(problem(parsed.file, None, found, f"a header line {TIDY_HEADERS[0]}[,flag]"))
@@ -382,7 +263,7 @@ def parse_file(
         )
     header_line, header = head
     parsed.format = detect_format(header)
-    with _exact_copy(path, text) as copy:
+    with textfile.exact_copy(path, text) as copy:
         try:
             if parsed.format == "csv":
                 _tidy(copy, parsed, header_line, header, '"' in text, catalogue, today)

@@ -12,11 +12,14 @@ are (a workbook, UTF-16, binary), UTF-8, line endings and line length. Decisions
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
 import re
+import tempfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +29,7 @@ MAX_UPLOAD_MB = 50
 MAX_LINE_BYTES = 1_000_000  # a full Eurostat TSV row is about 2 kB; DuckDB's reader stops at 2 MB
 ENV_MAX_UPLOAD = "MONITOR_MAX_UPLOAD_MB"
 _MB = 1024 * 1024
+_META = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9_ -]*?)\s*:\s*(.*?)\s*$")
 
 
 def max_upload_mb() -> float:
@@ -152,3 +156,42 @@ def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
                 "one kind of line ending throughout",
             )
     return text, None
+
+
+def head(text: str, file: str, parsed) -> tuple[int, str] | None:
+    """(line number, text) of the first line that is neither blank nor a comment; reads metadata."""
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line, number, start = text[start:end].rstrip("\r"), number + 1, end + 1
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            m = _META.match(stripped)
+            if m:
+                parsed.metadata[m.group(1).strip().lower()] = m.group(2)
+                parsed.metadata_lines[m.group(1).strip().lower()] = number
+            continue
+        return number, line
+    return None
+
+
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
+@contextlib.contextmanager
+def exact_copy(path: Path, text: str):
+    """The text that was checked, in a private file under a name DuckDB reads as a plain path.
+
+    DuckDB's reader expands ``*``, ``?``, ``[...]`` and ``{...}`` in a path (``a_*.csv`` would read a
+    sibling file) and decompresses by extension; the copy has neither, keeps the file's name otherwise
+    (a Eurostat TSV is known by it) and holds exactly the bytes read and checked once.
+    """
+    with tempfile.TemporaryDirectory(prefix="monitor-load-") as folder:
+        name = _GLOB.sub("_", path.name.removesuffix(".gz")) or "input.txt"
+        copy = Path(folder) / name
+        with open(copy, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        yield copy

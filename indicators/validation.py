@@ -34,8 +34,14 @@ FLAGS = ("p", "e", "b", "c", "u")
 FIELDS = ("indicator", "geo", "period", "value", "flag")
 PERIOD_FORMS = {"M": "a monthly period YYYY-MM", "Q": "a quarterly period YYYY-Qn", "A": "an annual period YYYY"}
 _PERIOD_RE = {"M": r"[0-9]{4}-(?:0[1-9]|1[0-2])", "Q": r"[0-9]{4}-Q[1-4]", "A": r"[0-9]{4}"}
-_NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+# A number as the files write it: ASCII digits only (never "١٢٦" or "１２６"), no separators.
+NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _SHOWN = 60  # longest found value quoted in full
+# A spreadsheet's way of writing numbers, named in messages rather than refused as "not a number".
+COMMA_NUMBERS = (
+    (r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?", "a thousands separator", "a plain number such as 41250, with no separators"),
+    (r"[0-9]+,[0-9]+", "a decimal comma", "a number with a decimal point, such as 5.5"),
+)
 
 
 def printable(text: str) -> str:
@@ -211,70 +217,12 @@ def check_rows(
     """
     got = _Collector(file, frame, where)
     text = {f: frame[f].fillna("").astype("str") for f in FIELDS}
-
-    ids = list(catalogue.ids)
-    known = text["indicator"].isin(ids)
-    got.add(
-        ~known,
-        "indicator",
-        f"an indicator id from the catalogue ({', '.join(ids)}); {INDICATOR_HINT}",
-    )
-    got.add(
-        ~text["geo"].str.fullmatch(GEO_PATTERN.pattern.strip("^$")),
-        "geo",
-        "a geo code: a capital letter, then 1 to 15 capital letters, digits or _ (e.g. DE, EU27_2020)",
-    )
-
-    freq = per_unique(text["period"], frequency_of)
-    good_period = freq != ""
-    got.add(~good_period, "period", "a period YYYY-MM, YYYY-Qn or YYYY")
-    wanted = text["indicator"].map({i.id: i.frequency for i in catalogue.indicators}).fillna("").astype("str")
-    wrong_freq = known & good_period & (freq != wanted)
-    if wrong_freq.any():
-        got.add(
-            wrong_freq, "period", wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"]
-        )
-    first = earliest_year()
-    year = pd.to_numeric(text["period"].str.slice(0, 4).where(good_period), errors="coerce")
-    early = good_period & (year < first)
-    got.add(early, "period", f"a period from {first} on (the earliest accepted year; {ENV_EARLIEST_YEAR} "
-            "changes it)")
-    start = per_unique(text["period"].where(good_period & ~early, str(first)), period_start)
-    future = good_period & (start > pd.Timestamp(today))
-    got.add(future, "period", f"a period that has started by {today.isoformat()}")
-
-    raw = text["value"]
-    present = raw != ""
-    numeric = per_unique(raw, lambda u: u.str.fullmatch(_NUMBER_RE).fillna(False)).astype(bool)
-    got.add(present & ~numeric, "value", "a number, or an empty cell for a missing value")
-    value = per_unique(raw.where(numeric, ""), lambda u: pd.to_numeric(u.where(u != ""), errors="coerce"))
-    value = value.astype("float64") + 0.0  # "-0" is stored as 0, never as -0.0
-    percent = text["indicator"].isin([i.id for i in catalogue.indicators if i.unit == "percent"])
-    got.add(numeric & percent & ((value < 0) | (value > 100)), "value", "a percentage from 0 to 100")
-    got.add(numeric & ~percent & (value < 0), "value", "a count of 0 or more")
-    # Counts of persons or passports are whole: only percentages take fractions ("12.5", "1e-320").
-    units = text["indicator"].map({i.id: i.unit for i in catalogue.indicators}).fillna("").astype("str")
-    got.add(numeric & known & ~percent & (value >= 0) & (np.floor(value) != value), "value",
-            "a whole number of " + units)
-    # Overflowing (9e999 reads as infinity) or absurd counts would break the statistics.
-    got.add(numeric & ~percent & (value >= MAX_COUNT), "value", f"a count below {MAX_COUNT:.0e}")
-
+    known = _check_ids(got, text, catalogue)
+    start = _check_periods(got, text, catalogue, known, today)
+    value = _check_values(got, text, catalogue, known)
     flag = text["flag"]
     got.add(~flag.isin(("", *FLAGS)), "flag", "one of " + ", ".join(FLAGS) + " or an empty cell")
-
-    keys = ["indicator", "geo", "period"]
-    keyed = pd.DataFrame({k: text[k] for k in keys}).assign(line=frame["line"])
-    dup = keyed.duplicated(keys, keep="first")
-    if dup.any():
-        first = keyed.groupby(keys, sort=False)["line"].transform("first")
-        found = "a second row for " + text["indicator"] + ", " + text["geo"] + ", " + text["period"]
-        got.add(
-            dup,
-            None,
-            "one row per indicator, geo and period (first on line " + first.astype(str) + ")",
-            found=found,
-        )
-
+    _check_duplicates(got, text, frame["line"])
     rows = pd.DataFrame(
         {
             "line": frame["line"].astype("int64"),
@@ -287,6 +235,80 @@ def check_rows(
         }
     )
     return Checked(rows if got.count == 0 else rows.iloc[0:0], got.problems(), got.count)
+
+
+def _check_ids(got: _Collector, text: dict, catalogue: Catalogue) -> pd.Series:
+    """Indicator ids from the catalogue and geo codes; returns which rows name a known indicator."""
+    ids = list(catalogue.ids)
+    known = text["indicator"].isin(ids)
+    got.add(~known, "indicator", f"an indicator id from the catalogue ({', '.join(ids)}); {INDICATOR_HINT}")
+    got.add(
+        ~text["geo"].str.fullmatch(GEO_PATTERN.pattern.strip("^$")),
+        "geo",
+        "a geo code: a capital letter, then 1 to 15 capital letters, digits or _ (e.g. DE, EU27_2020)",
+    )
+    return known
+
+
+def _check_periods(got: _Collector, text: dict, catalogue: Catalogue, known: pd.Series, today: dt.date) -> pd.Series:
+    """Period form, the indicator's frequency, the earliest year and the future; returns the starts."""
+    freq = per_unique(text["period"], frequency_of)
+    good_period = freq != ""
+    got.add(~good_period, "period", "a period YYYY-MM, YYYY-Qn or YYYY")
+    wanted = text["indicator"].map({i.id: i.frequency for i in catalogue.indicators}).fillna("").astype("str")
+    wrong_freq = known & good_period & (freq != wanted)
+    if wrong_freq.any():
+        got.add(wrong_freq, "period", wanted.map(PERIOD_FORMS).fillna("") + " for " + text["indicator"])
+    first = earliest_year()
+    year = pd.to_numeric(text["period"].str.slice(0, 4).where(good_period), errors="coerce")
+    early = good_period & (year < first)
+    got.add(early, "period", f"a period from {first} on (the earliest accepted year; {ENV_EARLIEST_YEAR} "
+            "changes it)")
+    start = per_unique(text["period"].where(good_period & ~early, str(first)), period_start)
+    future = good_period & (start > pd.Timestamp(today))
+    got.add(future, "period", f"a period that has started by {today.isoformat()}")
+    return start
+
+
+def _check_values(got: _Collector, text: dict, catalogue: Catalogue, known: pd.Series) -> pd.Series:
+    """Numbers (ASCII digits only), in range and whole for counts; returns them as float."""
+    raw = text["value"]
+    present = raw != ""
+    numeric = per_unique(raw, lambda u: u.str.fullmatch(NUMBER_RE).fillna(False)).astype(bool)
+    other = present & ~numeric
+    for pattern, found, expected in COMMA_NUMBERS if other.any() else ():
+        hit = other & per_unique(raw, lambda u, p=pattern: u.str.fullmatch(p)).astype(bool)
+        if hit.any():
+            got.add(hit, "value", expected, found=raw[hit].map(quoted) + f" ({found})")
+            other &= ~hit
+    got.add(other, "value", "a number, or an empty cell for a missing value")
+    value = per_unique(raw.where(numeric, ""), lambda u: pd.to_numeric(u.where(u != ""), errors="coerce"))
+    value = value.astype("float64") + 0.0  # "-0" is stored as 0, never as -0.0
+    percent = text["indicator"].isin([i.id for i in catalogue.indicators if i.unit == "percent"])
+    got.add(numeric & percent & ((value < 0) | (value > 100)), "value", "a percentage from 0 to 100")
+    got.add(numeric & ~percent & (value < 0), "value", "a count of 0 or more")
+    # Counts of persons or passports are whole: only percentages take fractions ("12.5", "1e-320").
+    units = text["indicator"].map({i.id: i.unit for i in catalogue.indicators}).fillna("").astype("str")
+    got.add(numeric & known & ~percent & (value >= 0) & (np.floor(value) != value), "value",
+            "a whole number of " + units)
+    # Overflowing (9e999 reads as infinity) or absurd counts would break the statistics.
+    got.add(numeric & ~percent & (value >= MAX_COUNT), "value", f"a count below {MAX_COUNT:.0e}")
+    return value
+
+
+def _check_duplicates(got: _Collector, text: dict, line: pd.Series) -> None:
+    keys = ["indicator", "geo", "period"]
+    keyed = pd.DataFrame({k: text[k] for k in keys}).assign(line=line)
+    dup = keyed.duplicated(keys, keep="first")
+    if dup.any():
+        first = keyed.groupby(keys, sort=False)["line"].transform("first")
+        found = "a second row for " + text["indicator"] + ", " + text["geo"] + ", " + text["period"]
+        got.add(
+            dup,
+            None,
+            "one row per indicator, geo and period (first on line " + first.astype(str) + ")",
+            found=found,
+        )
 
 
 def with_indicator_hint(problems: Sequence[Problem], hint: str) -> list[Problem]:

@@ -15,12 +15,11 @@ from scipy import stats
 from monitoring.statistics.baselines import (
     GLMSettings,
     _design,
-    anscombe_weights,
-    fit_reweighted,
     glm_baseline,
     glm_bounds,
     glm_p_value,
 )
+from monitoring.statistics.glm_fit import anscombe_weights, fit_reweighted
 from monitoring.statistics.levels import channel_levels
 
 ALPHA = GLMSettings().alpha  # 0.05

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from monitoring.statistics.baselines import _irls, anscombe_weights, fit_reweighted
+from monitoring.statistics.glm_fit import _irls, anscombe_weights, fit_reweighted
 
 
 def _design(rng, n=58, blocks=10):

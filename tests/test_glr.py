@@ -9,11 +9,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from monitoring.statistics.baselines import anscombe_weights
-from monitoring.statistics.glr import (
+from monitoring.statistics.glm_fit import anscombe_weights
+from monitoring.statistics.glr import GLRSettings, glr_baseline
+from monitoring.statistics.likelihood_ratio import (
     CALIBRATION,
-    GLRSettings,
-    glr_baseline,
     glr_codes,
     glr_p_value,
     glr_threshold,

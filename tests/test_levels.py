@@ -1,4 +1,4 @@
-"""Levels from channels: rules, provisional falls, persistence, rethreshold == combine, monotonicity."""
+"""Levels from channels: rules worked by hand, provisional falls, persistence, monotonicity."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def test_no_alarm_on_flat_or_zero_series(direction, level):
     assert (result.level == "normal").all() and (result.channels == "").all()
 
 
-# -------------------------------------------------------------- rethreshold == combine
+# ------------------------------------------------------------------ levels by hand
 
 
 def _stored_many() -> pd.DataFrame:
@@ -177,25 +177,73 @@ def _stored_many() -> pd.DataFrame:
 STORED = _stored_many()
 
 
-@pytest.mark.parametrize("level_settings", [LevelSettings(), LevelSettings(watch_alpha=0.1, alert_alpha=0.001,
-                                                                           persistence=3, reporting_lag=2,
-                                                                           channels=("glm", "stl"))])
-def test_rethreshold_of_stored_equals_combine(level_settings):
-    again = rethreshold(STORED, level_settings)
-    for geo, rows in STORED.groupby("geo"):
-        seed = int(geo[1:])
-        direction = rows.direction.iloc[0]
-        series = _seasonal(seed=seed)
-        series.iloc[80:86] *= 1.7 if direction != "down" else 0.5
-        flags = _no_flags(series)
-        flags.iloc[-2:] = True
-        direct = combine(_channels(series, direction), direction=direction, provisional=flags, series=series,
-                         settings=level_settings)
-        mine = again[again.geo == geo].set_index("period")
-        assert (direct.level != "normal").any()
-        for col in ("level", "channels", "provisional", "persistent"):
-            assert list(mine[col]) == list(direct[col]), col
-        np.testing.assert_allclose(mine.expected, direct.expected)
+def _hand_frame() -> pd.DataFrame:
+    """Three series worked out by hand below (no fitting): GLM p-values, a CUSUM, EARS, the guards."""
+    def series(geo, direction, p, **columns):
+        n = len(p)
+        frame = pd.DataFrame({"indicator": "asylum_applications", "geo": geo, "direction": direction,
+                              "period": [str(x) for x in pd.period_range("2024-01", periods=n, freq="M")],
+                              "observed": 60.0, "recent_sum": 200.0, "glm_expected": 50.0, "glm_p_value": p,
+                              "provisional_flag": False})
+        for name, values in columns.items():
+            frame[name] = values
+        return frame
+
+    a = series("A", "up", [0.2, 0.04, 0.008, 0.04, 0.2, 0.2],
+               cusum_statistic=[0, 0, 0, 0, 0, 5.0], cusum_side=1.0, cusum_expected=50.0)
+    b = series("B", "down", [0.005, 0.005, 0.03, 0.005], observed=30.0,
+               provisional_flag=[False, False, False, True])
+    c = series("C", "up", [0.001, 0.001, np.nan, 0.001, 0.001], observed=[50.0, 60.0, 60.0, 60.0, np.nan],
+               recent_sum=[200.0, 4.0, 200.0, 200.0, 200.0], glm_expected=[50.0, 50.0, np.nan, 50.0, 50.0],
+               ears_p_value=[0.5, 0.5, 0.001, 0.001, 0.5], ears_expected=40.0)
+    return pd.concat([a, b, c], ignore_index=True)
+
+
+def test_levels_worked_by_hand_at_the_default_alphas_with_persistence_3():
+    """watch_alpha 0.05, alert_alpha 0.01, persistence 3, cusum_h 5 (watch), min_count 5.
+
+    A (up, observed 60 > expected 50, recent sum 200):
+      Jan p 0.2 -> normal; Feb p 0.04 <= 0.05 -> watch; Mar p 0.008 <= 0.01 -> alert;
+      Apr p 0.04 -> watch, the third period running at watch or above -> alert by persistence;
+      May p 0.2 -> normal (the run breaks); Jun p 0.2 but the CUSUM at 5 >= h on its rising side -> watch.
+    B (down, observed 30 < expected 50; 4 * 50 >= 5):
+      Jan, Feb p 0.005 -> alert; Mar p 0.03 -> watch, third running -> alert by persistence;
+      Apr p 0.005 but provisional: a fall never alarms there -> normal.
+    C (up):
+      Jan observed 50 = expected: no rise at or below expected -> normal; Feb recent sum 4 < 5 -> normal;
+      Mar no GLM result, EARS p 0.001 -> alert (ears); Apr GLM p 0.001 -> alert (glm; EARS is ignored
+      where the GLM scored); May no observed value -> no_data.
+    """
+    result = rethreshold(_hand_frame(), LevelSettings(persistence=3))
+    assert list(result.level) == ["normal", "watch", "alert", "alert", "normal", "watch",
+                                  "alert", "alert", "alert", "normal",
+                                  "normal", "normal", "alert", "alert", "no_data"]
+    assert list(result.persistent) == [False, False, False, True, False, False,
+                                       False, False, True, False,
+                                       False, False, False, False, False]
+    assert list(result.channels) == ["", "glm", "glm", "glm", "", "cusum",
+                                     "glm", "glm", "glm", "",
+                                     "", "", "ears", "glm", ""]
+    assert list(result.provisional) == [False] * 9 + [True] + [False] * 5
+
+
+def test_levels_worked_by_hand_at_stricter_alphas_without_persistence():
+    """watch_alpha 0.01, alert_alpha 0.005, persistence 0 (same frame).
+
+    A: p 0.2, 0.04, 0.008, 0.04, 0.2 -> normal, normal, watch (0.008 <= 0.01), normal, normal; Jun the
+       CUSUM -> watch. B: p 0.005 <= 0.005 -> alert, alert; 0.03 -> normal; provisional fall -> normal.
+    C: as before but for the alphas: p 0.001 <= 0.005 -> alert where the guards let it through.
+    """
+    result = rethreshold(_hand_frame(), LevelSettings(watch_alpha=0.01, alert_alpha=0.005))
+    assert list(result.level) == ["normal", "normal", "watch", "normal", "normal", "watch",
+                                  "alert", "alert", "normal", "normal",
+                                  "normal", "normal", "alert", "alert", "no_data"]
+    assert not result.persistent.any()
+    only_glm = rethreshold(_hand_frame(), LevelSettings(channels=("glm",)))  # no CUSUM, no EARS
+    assert list(only_glm.level[:6]) == ["normal", "watch", "alert", "watch", "normal", "normal"]
+    assert only_glm.level.iloc[12] == "normal" and only_glm.channels.iloc[13] == "glm"
+    alert_cusum = rethreshold(_hand_frame(), LevelSettings(cusum_alert=True))
+    assert alert_cusum.level.iloc[5] == "alert" and alert_cusum.channels.iloc[5] == "cusum"
 
 
 def test_rethreshold_accepts_shuffled_rows_and_text_periods():

@@ -283,3 +283,74 @@ def test_a_real_eurostat_file_with_combined_flags_loads(tmp_path, store, catalog
     rows = stored_observations.series(store, "asylum_applications", "DE")
     assert [None if pd.isna(f) else f for f in rows["flag"]] == ["p", None, "b"]
     assert rows["value"].iloc[0] == 315 and pd.isna(rows["value"].iloc[1])
+
+
+# --- quoting: tidy CSV fields are read as RFC 4180 CSV (DuckDB's reader), never split by hand ---
+
+GEO_RULE = "a geo code: a capital letter, then 1 to 15 capital letters, digits or _ (e.g. DE, EU27_2020)"
+
+
+def test_a_quoted_field_holding_a_comma_is_one_field(tmp_path, store, catalogue, today):
+    path = write(
+        tmp_path,
+        "comma.csv",
+        HEADER + 'asylum_applications,DE,2024-01,5,\nasylum_applications,"Germany, Federal Republic",2024-02,6,\n',
+    )
+    with pytest.raises(LoadError) as info:  # once "found 6 fields; expected 5"
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert str(info.value) == f'{path}, line 3, column 2 (geo): found "Germany, Federal Republic"; expected {GEO_RULE}'
+    assert observations(store).empty
+
+
+def test_a_doubled_quote_inside_quotes_is_one_quote(tmp_path, store, catalogue, today):
+    path = write(tmp_path, "doubled.csv", HEADER + '"asylum_applications","D""E","2024-01","5",\n')
+    with pytest.raises(LoadError) as info:  # once found "D""E" (quotes kept, doubled)
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert str(info.value) == f'{path}, line 2, column 2 (geo): found "D\\"E"; expected {GEO_RULE}'
+
+
+def test_quoted_fields_with_commas_and_quotes_load_and_keep_their_lines(tmp_path, store, catalogue, today):
+    path = write(
+        tmp_path,
+        "quoted.csv",
+        "# source: \"GAM\", monthly\n"
+        '"indicator","geo","period","value","flag"\n\n'
+        '"asylum_applications","DE","2024-01","1","p"\n'
+        'asylum_applications,FR,2024-01,"",\n'
+        'asylum_applications,SE,2024-01,"2,5",\n',  # line 6: a decimal comma inside quotes
+    )
+    with pytest.raises(LoadError) as info:
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert str(info.value) == (
+        f'{path}, line 6, column 4 (value): found "2,5" (a decimal comma); expected a number with a decimal '
+        "point, such as 5.5"
+    )
+    path.write_text(path.read_text(encoding="utf-8").replace('"2,5"', '"41"'), encoding="utf-8")
+    [report] = load_files(store, [path], catalogue=catalogue, today=today)
+    assert report.new == 3
+    assert rows_of(store, "asylum_applications", "DE") == [("2024-01", 1.0, "p")]
+    assert rows_of(store, "asylum_applications", "FR") == [("2024-01", None, None)]
+    assert rows_of(store, "asylum_applications", "SE") == [("2024-01", 41.0, None)]
+
+
+def test_a_quoted_line_break_in_a_tidy_csv_is_refused_with_its_line(tmp_path, store, catalogue, today):
+    path = write(tmp_path, "multi.csv", HEADER + "asylum_applications,DE,2024-01,5,\n" + 'asylum_applications,"D\nE",2024-02,5,\n')
+    with pytest.raises(LoadError) as info:
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert str(info.value) == (
+        f"{path}, line 3: found a quoted field that continues onto the next line (an odd number of double "
+        "quotes); expected each row on one line, with no line breaks inside quoted fields"
+    )
+
+
+@pytest.mark.parametrize("cell", ['"12"34', '"12" 34', '"1"2"3"'], ids=["digits", "space", "quotes"])
+def test_text_after_a_closing_quote_is_refused_not_cut(tmp_path, store, catalogue, today, cell):
+    # DuckDB's lenient reader would read "12"34 as 12: the line is refused instead.
+    path = write(tmp_path, "after.csv", HEADER + 'asylum_applications,DE,2024-01,"5",\n' + f"asylum_applications,DE,2024-02,{cell},\n")
+    with pytest.raises(LoadError) as info:
+        load_files(store, [path], catalogue=catalogue, today=today)
+    assert str(info.value) == (
+        f'{path}, line 3: found a quoted field with text after its closing quote (such as "12"34); expected each '
+        'field wholly in double quotes or not quoted at all (such as "1234" or 1234)'
+    )
+    assert observations(store).empty

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import monitoring.statistics.baselines
-import monitoring.statistics.impact
+import monitoring.statistics.glm_fit
 from monitoring.statistics.baselines import glm_baseline
 from monitoring.statistics.impact import visa_free_impact
 from tests.apptest_support import PAGES, app
@@ -20,12 +19,11 @@ class Fitted(AssertionError):
 
 @pytest.fixture
 def no_fitting(monkeypatch):
-    """Every GLM fit, however it is reached, goes through these two functions: make them fail."""
+    """Every GLM fit, however it is reached, goes through this one function: make it fail."""
     def refuse(*args, **kwargs):
         raise Fitted("a model was fitted while a page was being drawn")
 
-    monkeypatch.setattr(monitoring.statistics.baselines, "fit_reweighted", refuse)
-    monkeypatch.setattr(monitoring.statistics.impact, "fit_reweighted", refuse)
+    monkeypatch.setattr(monitoring.statistics.glm_fit, "fit_reweighted", refuse)
 
 
 def test_the_guard_catches_a_fit(no_fitting):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 
 import numpy as np
 import pandas as pd
@@ -331,3 +332,21 @@ def test_a_series_that_cannot_be_scored_is_named_and_the_others_are_scored(tmp_p
     again = scan(store, catalogue, MonitorSettings(), today=TODAY, workers=1)  # tried again, now scored
     assert again.skipped == () and again.series_refitted == 1
     assert "FR" in set(results.read_results(store)["geo"])
+
+
+def _blas_threads_seen() -> dict:
+    import numpy  # noqa: F401 - what a scan worker imports first
+
+    return {name: os.environ.get(name) for name in scan_module.BLAS_THREADS}
+
+
+def test_scan_workers_start_with_one_blas_thread_and_the_environment_is_restored(monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a setting of the user's is kept, not overridden
+    with scan_module._single_threaded_blas(), ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        seen = pool.submit(_blas_threads_seen).result(timeout=120)
+    assert seen["OPENBLAS_NUM_THREADS"] == "1" and seen["MKL_NUM_THREADS"] == "3"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["MKL_NUM_THREADS"] == "3"

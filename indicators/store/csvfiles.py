@@ -1,18 +1,23 @@
 """Reading delimited text files with DuckDB's CSV reader (no database involved).
 
-Two readers, both giving exact physical line numbers (blank and comment lines counted):
+``read_records`` parses every format with DuckDB's reader, all columns as text, no type sniffing:
 
-* ``read_fields`` reads every line as one string and splits it on the delimiter in SQL. That is
-  exact for Eurostat TSV (no quoting; the first column's codes are comma-separated by Eurostat's
-  own convention) and for tidy CSV, whose messages name a number split by its commas (``"41,250"``
-  is reported as a thousands separator); with ``unquote`` a field wrapped in double quotes loses
-  the quotes.
-* ``read_records`` parses with DuckDB's RFC 4180 reader (quoted fields with delimiters, doubled
-  quotes), for SDMX-CSV, where a quoted dataset title holds commas. Records are matched to lines
-  by order: DuckDB skips exactly the empty lines, and a record never spans lines, because a line
-  with an odd number of double quotes (a quoted field running onto the next line) is refused
-  first (``MultilineRecord``). Labelled cells (``XK:Kosovo*``) can be cut to their code in SQL, so
-  the filters (e.g. citizen = XK) hold before anything reaches Python.
+* tidy CSV and SDMX-CSV as RFC 4180 CSV (``quote``): a quoted field may hold the delimiter
+  (``"Germany, Federal Republic"``) and doubled quotes (``""`` inside quotes is one quote);
+* Eurostat TSV with no quoting, tab-separated, whose first field holds the dimension codes
+  separated by commas (Eurostat's own convention; ``first_codes`` cuts it in SQL).
+
+Records are matched to physical lines by order, so every message names the exact line (blank and
+comment lines counted): DuckDB skips exactly the empty lines, and a record never spans lines,
+because a record with a line break inside a quoted field is refused (``MultilineRecord``) at the
+line it starts on, and a file whose record count differs from its line count is refused. A quoted
+field followed by text (``"12"34``, which DuckDB's lenient reader cuts to 12) is refused too
+(``TextAfterQuote``). Labelled
+cells (``XK:Kosovo*``) can be cut to their code in SQL, so the filters (e.g. citizen = XK) hold
+before anything reaches Python.
+
+The path is read as a plain path: callers pass a private copy whose name has no glob characters
+(DuckDB's reader would expand ``*``, ``?``, ``[...]``, ``{...}``), see ``loaders.exact_copy``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,14 @@ class MultilineRecord(StoreError):
         super().__init__(f"{path}, line {line}: a quoted field continues onto the next line")
 
 
+class TextAfterQuote(StoreError):
+    """A quoted field followed by more text before the delimiter (``"12"34``) on ``line``."""
+
+    def __init__(self, path, line: int):
+        self.line = line
+        super().__init__(f"{path}, line {line}: text after a closing quote")
+
+
 # One column per line: a delimiter and quote that never occur in a text file we accept (the
 # loaders refuse files containing the unit-separator control character, chr(31)).
 _LINES = (
@@ -43,115 +56,6 @@ _LINES = (
     "columns = {'t': 'VARCHAR'}, header = false, auto_detect = false, delim = chr(31), "
     "quote = '', escape = '', all_varchar = true)"
 )
-
-
-def _field(i: int, unquote: bool) -> str:
-    raw = f"trim(f[{i}], ' \t')"
-    if not unquote:
-        return f"{raw} AS c{i}"
-    return (
-        f"CASE WHEN length({raw}) >= 2 AND starts_with({raw}, '\"') AND ends_with({raw}, '\"') "
-        f"THEN substr({raw}, 2, length({raw}) - 2) ELSE {raw} END AS c{i}"
-    )
-
-
-def read_fields(
-    path: str | Path,
-    *,
-    first_line: int,
-    width: int,
-    delim: str = ",",
-    split_pattern: str | None = None,
-    unquote: bool = False,
-    filters: Mapping[int, Sequence[str]] | None = None,
-) -> tuple[pd.DataFrame, int]:
-    """The non-blank lines from ``first_line`` on, split into fields.
-
-    Returns a DataFrame with ``line`` (1-based), ``n_fields`` and string columns ``c1`` ..
-    ``c<width>`` (absent fields are missing), ordered by line, and the number of non-blank lines
-    before ``filters`` (field number -> accepted values, all must hold) were applied.
-    ``split_pattern`` (a regular expression) replaces ``delim`` when given.
-    """
-    if width < 1:
-        raise ValueError("width must be at least 1")
-    params: dict[str, object] = {"path": str(path), "first": int(first_line)}
-    if split_pattern is None:
-        params["delim"] = delim
-        split = "string_split(t, $delim)"
-    else:
-        params["pattern"] = split_pattern
-        split = "regexp_split_to_array(t, $pattern)"
-    where = []
-    for n, (index, values) in enumerate(sorted((filters or {}).items())):
-        params[f"v{n}"] = [str(v) for v in values]
-        where.append(f"list_contains($v{n}, c{int(index)})")
-    columns = ", ".join(_field(i, unquote) for i in range(1, width + 1))
-    lines = (
-        f"SELECT line, {split} AS f FROM ({_LINES}) "  # noqa: S608
-        "WHERE line >= $first AND t IS NOT NULL AND trim(t, ' \t') <> ''"
-    )
-    fields = f"SELECT line, len(f) AS n_fields, {columns} FROM ({lines})"  # noqa: S608
-    # Identifiers and positions come from code, never from data: values are parameters.
-    if where:
-        query = (
-            f"WITH rows AS MATERIALIZED ({fields}) SELECT *, "  # noqa: S608
-            f"(SELECT count(*) FROM rows) AS total FROM rows WHERE {' AND '.join(where)} ORDER BY line"
-        )
-    else:
-        query = fields + " ORDER BY line"
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET python_enable_replacements = false")
-        frame = con.sql(query, params=params).to_arrow_table().to_pandas()
-    except duckdb.Error as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"DuckDB could not read {path}: {first}") from None
-    finally:
-        con.close()
-    total = len(frame)
-    if where:
-        total = int(frame["total"].iloc[0]) if len(frame) else _count(path, first_line)
-        frame = frame.drop(columns="total")
-    frame["line"] = frame["line"].astype("int64")
-    frame["n_fields"] = frame["n_fields"].astype("int64")
-    for i in range(1, width + 1):
-        frame[f"c{i}"] = frame[f"c{i}"].astype("str")
-    return frame, total
-
-
-def _count(path: str | Path, first_line: int) -> int:
-    con = duckdb.connect(":memory:")
-    try:
-        query = (
-            f"SELECT count(*) FROM ({_LINES}) "  # noqa: S608
-            "WHERE line >= $first AND t IS NOT NULL AND trim(t, ' \t') <> ''"
-        )
-        return int(con.execute(query, {"path": str(path), "first": int(first_line)}).fetchall()[0][0])
-    except duckdb.Error as exc:
-        raise StoreError(f"DuckDB could not read {path}: {exc}") from None
-    finally:
-        con.close()
-
-
-_QUOTES = "(length(t) - length(replace(t, '\"', '')))"
-
-
-def _records(width: int) -> str:
-    """DuckDB's CSV reader over the records after the header, numbered in file order; ``width``
-    columns, shorter records padded with NULL (an empty field is '', never NULL: see nullstr)."""
-    columns = ", ".join(f"'r{i}': 'VARCHAR'" for i in range(1, width + 1))
-    return (
-        "SELECT row_number() OVER () AS rn, * FROM read_csv($path, header = false, skip = $skip, "  # noqa: S608
-        "delim = $delim, quote = '\"', escape = '\"', auto_detect = false, all_varchar = true, "
-        f"null_padding = true, strict_mode = false, nullstr = $null, columns = {{{columns}}})"
-    )
-
-
-def _cell(i: int, code_only: bool) -> str:
-    raw = f"coalesce(r{i}, '')"
-    if code_only:  # "XK:Kosovo*", "M: Monthly" -> the code
-        raw = f"split_part({raw}, ':', 1)"
-    return f"trim({raw}, ' \t') AS c{i}"
 
 
 def _run(query: str, params: dict, path) -> pd.DataFrame:
@@ -166,11 +70,35 @@ def _run(query: str, params: dict, path) -> pd.DataFrame:
         con.close()
 
 
-def _record_rows(path, first_line: int, width: int, delim: str, codes: Iterable[int]) -> tuple[str, dict]:
-    """SQL for the records from ``first_line`` on: rn (record number), n_fields, c1..c<width>.
+def _records(width: int, quote: bool) -> str:
+    """DuckDB's CSV reader over the records after the header, numbered in file order; ``width``
+    columns, shorter records padded with NULL (an empty field is '', never NULL: see nullstr)."""
+    columns = ", ".join(f"'r{i}': 'VARCHAR'" for i in range(1, width + 1))
+    # DuckDB's parallel scanner refuses quoted line breaks with null_padding: with quoting on, one
+    # thread reads, so that such a record is read and refused with its line (MultilineRecord).
+    quoting = "quote = '\"', escape = '\"', parallel = false" if quote else "quote = '', escape = ''"
+    return (
+        "SELECT row_number() OVER () AS rn, * FROM read_csv($path, header = false, skip = $skip, "  # noqa: S608
+        f"delim = $delim, {quoting}, auto_detect = false, all_varchar = true, "
+        f"null_padding = true, strict_mode = false, nullstr = $null, columns = {{{columns}}})"
+    )
 
-    One column more than ``width`` is read, so a record with too many fields shows as
-    ``n_fields = width + 1`` (its exact count is taken from its line, see ``read_records``)."""
+
+def _cell(raw: str, i: int, code_only: bool) -> str:
+    if code_only:  # "XK:Kosovo*", "M: Monthly" -> the code
+        raw = f"split_part({raw}, ':', 1)"
+    return f"trim({raw}, ' \t') AS c{i}"
+
+
+def _record_rows(
+    path, first_line: int, width: int, delim: str, codes: Iterable[int], quote: bool, first_codes: int
+) -> tuple[str, dict]:
+    """SQL for the records from ``first_line`` on: rn (record number), n_fields, c1..c<width> and
+    ``broken`` (a read field holds a line break: a quoted field ran onto the next line).
+
+    One field more than ``width`` is read, so a record with too many fields shows as
+    ``n_fields = width + 1`` (its exact count is taken from its line, see ``read_records``).
+    ``first_codes`` > 0: the first field is that many comma-separated codes (c1..c<first_codes>)."""
     if first_line < 2:
         raise ValueError("first_line must follow a header line")
     params: dict[str, object] = {
@@ -180,9 +108,18 @@ def _record_rows(path, first_line: int, width: int, delim: str, codes: Iterable[
         "null": chr(31),  # never in a file we accept (textfile.decode refuses it)
     }
     codes = set(codes)
-    cells = ", ".join(_cell(i, i in codes) for i in range(1, width + 1))
-    n_fields = " + ".join(f"(r{i} IS NOT NULL)::INTEGER" for i in range(1, width + 2))
-    sql = f"SELECT rn, {n_fields} AS n_fields, {cells} FROM ({_records(width + 1)})"  # noqa: S608
+    fields = width + 1 - max(first_codes - 1, 0)  # fields read by DuckDB
+    raw = [f"coalesce(r{i}, '')" for i in range(1, fields + 1)]
+    counted = [f"(r{i} IS NOT NULL)::INTEGER" for i in range(1, fields + 1)]
+    if first_codes:
+        raw = [f"coalesce(string_split(r1, ',')[{i}], '')" for i in range(1, first_codes + 1)] + raw[1:]
+        counted[0] = "len(string_split(coalesce(r1, ''), ','))"
+    cells = ", ".join(_cell(r, i, i in codes) for i, r in enumerate(raw[:width], 1))
+    broken = " OR ".join(f"contains(coalesce(r{i}, ''), chr(10))" for i in range(1, fields + 1)) if quote else "false"
+    sql = (
+        f"SELECT rn, {' + '.join(counted)} AS n_fields, {cells}, {broken} AS broken "  # noqa: S608
+        f"FROM ({_records(fields, quote)})"
+    )
     return sql, params
 
 
@@ -194,21 +131,57 @@ def _where(filters: Mapping[int, Sequence[str]] | None, params: dict) -> list[st
     return where
 
 
-def _line_layout(path, first_line: int) -> tuple[int, np.ndarray, np.ndarray, int | None]:
-    """(lines from ``first_line`` on, empty lines, blank lines holding only spaces or tabs, first line
-    with an odd number of double quotes) in one pass over the physical lines."""
+def _well_quoted(delim: str) -> str:
+    """A line whose every field is plain or wholly quoted: a quoted field ends at its closing quote
+    (DuckDB's lenient reader would read ``"12"34`` as 12, silently)."""
+    d = "\\t" if delim == "\t" else "\\" + delim
+    field = f'(?:[ \\t]*"(?:[^"]|"")*"[ \\t]*|[ \\t]*(?:[^{d}" \\t][^{d}]*)?)'
+    return f"^{field}(?:{d}{field})*$"
+
+
+def _line_layout(path, first_line: int, delim: str, quote: bool) -> tuple[int, np.ndarray, np.ndarray, int | None]:
+    """(lines from ``first_line`` on, empty lines, blank lines holding only spaces or tabs, the first
+    line with text after a closing quote) in one pass over the physical lines."""
+    params = {"path": str(path), "first": int(first_line), "quoted": _well_quoted(delim)}
+    junk = "min(line) FILTER (contains(t, '\"') AND NOT regexp_full_match(t, $quoted))" if quote else "NULL"
     query = (
         "SELECT count(*) AS n, list(line ORDER BY line) FILTER (t IS NULL OR t = '') AS empty, "  # noqa: S608
-        "list(line ORDER BY line) FILTER (t <> '' AND trim(t, ' \t') = '') AS blank, "
-        f"min(line) FILTER ({_QUOTES} % 2 = 1) AS odd FROM ({_LINES}) WHERE line >= $first"
+        f"list(line ORDER BY line) FILTER (t <> '' AND trim(t, ' \t') = '') AS blank, {junk} AS junk "
+        f"FROM ({_LINES}) WHERE line >= $first"
     )
-    row = _run(query, {"path": str(path), "first": int(first_line)}, path).iloc[0]
+    if not quote:
+        del params["quoted"]
+    row = _run(query, params, path).iloc[0]
 
     def lines(value) -> np.ndarray:
         return np.asarray([] if value is None else list(value), dtype="int64")
 
-    odd = None if pd.isna(row["odd"]) else int(row["odd"])
-    return int(row["n"]), lines(row["empty"]), lines(row["blank"]), odd
+    junk_line = None if pd.isna(row["junk"]) else int(row["junk"])
+    return int(row["n"]), lines(row["empty"]), lines(row["blank"]), junk_line
+
+
+def _record_lines(rn: np.ndarray, first_line: int, empty: np.ndarray) -> np.ndarray:
+    """The physical line of each record number: record k is the k-th non-empty line from
+    ``first_line`` on, i.e. k plus the empty lines before it (searchsorted on the empty lines'
+    positions among the non-empty ones)."""
+    position = empty - first_line + 1 - np.arange(len(empty))
+    return first_line - 1 + rn + np.searchsorted(position, rn, side="right")
+
+
+def _true_field_counts(path, frame: pd.DataFrame, width: int, delim: str, quote: bool, first_codes: int) -> None:
+    """The exact field count of the records wider than read, from their lines (a handful at most)."""
+    wide = frame.index[frame["n_fields"] > width]
+    if not len(wide):
+        return
+    text = _lines_text(path, frame.loc[wide, "line"].tolist())
+
+    def count(line: str) -> int:
+        if quote:
+            return len(next(csv.reader([line], delimiter=delim)))
+        first, *rest = line.split(delim)
+        return (len(first.split(",")) if first_codes else 1) + len(rest)
+
+    frame.loc[wide, "n_fields"] = [count(text[n]) for n in frame.loc[wide, "line"]]
 
 
 def read_records(
@@ -217,50 +190,52 @@ def read_records(
     first_line: int,
     width: int,
     delim: str = ",",
+    quote: bool = True,
+    first_codes: int = 0,
     codes: Iterable[int] = (),
     filters: Mapping[int, Sequence[str]] | None = None,
-    quotes: bool = True,
 ) -> tuple[pd.DataFrame, int]:
-    """The records from ``first_line`` on, parsed as RFC 4180 CSV; shaped as ``read_fields``.
+    """The records from ``first_line`` on (the line after the header), parsed by DuckDB.
 
+    Returns a DataFrame with ``line`` (1-based physical line), ``n_fields`` (the record's true
+    field count, even beyond ``width``) and string columns ``c1`` .. ``c<width>`` (absent fields
+    are ''), ordered by line, with lines holding only spaces or tabs dropped; and the number of
+    records before ``filters`` (field number -> accepted values, all must hold) were applied.
     ``codes`` are field numbers whose cells are cut at the first ``:`` (``XK:Kosovo*`` -> ``XK``)
-    before ``filters`` apply. ``n_fields`` is the record's true field count, even beyond
-    ``width``. Raises ``MultilineRecord`` when a quoted field spans lines (a line with an odd
-    number of double quotes; checked when ``quotes``: the file holds a double quote at all).
-
-    Line numbers: DuckDB's reader skips exactly the empty lines, so record k is the k-th non-empty
-    line from ``first_line`` on; lines holding only spaces are records, dropped here as blank.
+    before ``filters`` apply. ``quote``: RFC 4180 quoting (else none, as in Eurostat TSV).
+    Raises ``MultilineRecord`` when a quoted field spans lines, ``TextAfterQuote`` when a quoted
+    field is followed by text (``"12"34``, which DuckDB's lenient reader would read as 12).
     """
     if width < 1:
         raise ValueError("width must be at least 1")
-    n_lines, empty, blank, odd = _line_layout(path, first_line)
-    if quotes and odd is not None:
-        raise MultilineRecord(path, odd)
-    rows, params = _record_rows(path, first_line, width, delim, codes)
-    where = _where(filters, params) or ["true"]
-    query = (
-        f"SELECT *, count(*) OVER () AS n FROM ({rows}) WHERE {' AND '.join(where)} "  # noqa: S608
-        f"UNION ALL SELECT NULL, NULL, {', '.join(['NULL'] * width)}, count(*) FROM ({_records(1)}) ORDER BY rn"
-    )
-    frame = _run(query, params, path)
-    n_records = int(frame["n"].iloc[-1])
-    frame = frame.iloc[:-1]
+    n_lines, empty, blank, junk = _line_layout(path, first_line, delim, quote)
+    rows, params = _record_rows(path, first_line, width, delim, codes, quote, first_codes)
+    where = _where(filters, params)
+    if where:  # the records' count before the filters, from a one-column read
+        query = (
+            f"SELECT *, count(*) OVER () AS n FROM ({rows}) WHERE ({' AND '.join(where)}) OR broken "  # noqa: S608
+            f"UNION ALL SELECT NULL, NULL, {', '.join(['NULL'] * width)}, false, count(*) "
+            f"FROM ({_records(1, quote)}) ORDER BY rn"
+        )
+        frame = _run(query, params, path)
+        n_records, frame = int(frame["n"].iloc[-1]), frame.iloc[:-1].drop(columns="n")
+    else:
+        frame = _run(f"{rows} ORDER BY rn", params, path)  # noqa: S608
+        n_records = len(frame)
+    lines = _record_lines(frame["rn"].to_numpy(dtype="int64"), first_line, empty)
+    broken = frame["broken"].to_numpy(dtype=bool)
+    if broken.any():  # the records before it are single lines, so its line is exact
+        raise MultilineRecord(path, int(lines[broken.argmax()]))
+    if junk is not None:
+        raise TextAfterQuote(path, junk)
     if n_records != n_lines - len(empty):  # a record that is not one line: refuse rather than mislabel
         raise StoreError(f"DuckDB could not read {path}: its records do not match its lines")
-    # The k-th non-empty line: k plus the empty lines before it (searchsorted on the empty lines'
-    # positions among the non-empty ones).
-    position = empty - first_line + 1 - np.arange(len(empty))
-    k = frame["rn"].to_numpy(dtype="int64")
-    lines = first_line - 1 + k + np.searchsorted(position, k, side="right")
     frame = frame.assign(line=lines)
-    frame = frame[~np.isin(lines, blank)].drop(columns=["rn", "n"])
+    frame = frame[~np.isin(lines, blank)]
     frame = frame[["line", "n_fields", *(f"c{i}" for i in range(1, width + 1))]].reset_index(drop=True)
     frame["line"] = frame["line"].astype("int64")
     frame["n_fields"] = frame["n_fields"].astype("int64")
-    wide = frame.index[frame["n_fields"] > width]
-    if len(wide):  # the exact count of a record wider than read, from its line (a handful at most)
-        text = _lines_text(path, frame.loc[wide, "line"].tolist())
-        frame.loc[wide, "n_fields"] = [len(next(csv.reader([text[n]], delimiter=delim))) for n in frame.loc[wide, "line"]]
+    _true_field_counts(path, frame, width, delim, quote, first_codes)
     for i in range(1, width + 1):
         frame[f"c{i}"] = frame[f"c{i}"].astype("str")
     return frame, n_records - len(blank)
@@ -279,28 +254,16 @@ def distinct_values(
     width: int,
     column: int,
     delim: str = ",",
-    split_pattern: str | None = None,
-    records: bool = False,
+    quote: bool = True,
+    first_codes: int = 0,
     codes: Iterable[int] = (),
     filters: Mapping[int, Sequence[str]] | None = None,
     limit: int = 9,
 ) -> tuple[list[str], int]:
-    """Up to ``limit`` distinct values (sorted) of field ``column`` among the rows that pass
-    ``filters``, and how many distinct values there are; ``records`` reads as ``read_records``,
-    else as ``read_fields`` (for the few lines a refusal names, never for loading)."""
-    if records:
-        rows, params = _record_rows(path, first_line, width, delim, codes)
-    else:
-        params = {"path": str(path), "first": int(first_line)}
-        if split_pattern is None:
-            params["delim"], split = delim, "string_split(t, $delim)"
-        else:
-            params["pattern"], split = split_pattern, "regexp_split_to_array(t, $pattern)"
-        cells = ", ".join(f"trim(coalesce(f[{i}], ''), ' \t') AS c{i}" for i in range(1, width + 1))
-        rows = (
-            f"SELECT line, len(f) AS n_fields, {cells} FROM (SELECT line, {split} AS f FROM ({_LINES}) "  # noqa: S608
-            "WHERE line >= $first AND t IS NOT NULL AND trim(t, ' \t') <> '')"
-        )
+    """Up to ``limit`` distinct values (sorted) of field ``column`` among the records that pass
+    ``filters``, and how many distinct values there are; read as ``read_records`` (for the few
+    values a refusal names, never for loading)."""
+    rows, params = _record_rows(path, first_line, width, delim, codes, quote, first_codes)
     where = _where(filters, params) + [f"n_fields >= {int(column)}"]
     query = (
         f"SELECT c{int(column)} AS v, count(*) OVER () AS n FROM ({rows}) "  # noqa: S608

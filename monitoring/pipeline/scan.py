@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -139,7 +140,6 @@ def _score_one(indicator, geo, values, flags, settings) -> tuple:
 
 def _score_batch(batch: list[tuple]) -> list[tuple]:
     """(stored frame, visa-free impact, why not) of each series of the batch."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     return [_score_one(indicator, geo, values, flags, settings)
             for indicator, geo, values, flags, settings in batch]
 
@@ -159,13 +159,34 @@ def _score_all(todo: Sequence[SeriesInput], settings: MonitorSettings, workers: 
     frames: list[pd.DataFrame] = []
     done = 0
     # spawn, not fork: the dashboard process has threads (and DuckDB's), which fork would copy mid-state.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with _single_threaded_blas(), ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         for batch, result in zip(batches, pool.map(_score_batch, batches), strict=True):
             frames.extend(result)
             done += len(batch)
             if progress:
                 progress(done, len(jobs), f"{batch[-1][0].id} {batch[-1][1]}")
     return frames
+
+
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _single_threaded_blas():
+    """One BLAS thread in each scan worker: the workers are the parallelism (two BLAS pools per core
+    only contend). Set in this process's environment while the pool starts its workers, because a
+    worker reads it when it imports numpy, before any of our code runs there; restored afterwards."""
+    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def scan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, today: pd.Timestamp,

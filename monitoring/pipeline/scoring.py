@@ -12,7 +12,7 @@ from monitoring.statistics.baselines import glm_baseline
 from monitoring.statistics.detectors import ears, nb_cusum, stl_residual
 from monitoring.statistics.glr import glr_baseline
 from monitoring.statistics.impact import visa_free_impact
-from monitoring.statistics.levels import to_stored
+from monitoring.statistics.stored import to_stored
 from monitoring.statistics.visa_rule import visa_rule
 
 

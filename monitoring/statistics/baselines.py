@@ -8,8 +8,8 @@ This is R ``surveillance::farringtonFlexible`` with the Noufaily settings::
 
 rewritten with numpy (one small IRLS per scored period, no formula parsing), so that a fit and its
 prediction take well under a millisecond; a statsmodels GLM costs about 2 ms per fit and would put
-the scan over its speed targets. tests/test_glm_statsmodels.py holds the IRLS, the quasi-Poisson
-dispersion and the weighted refit equal to statsmodels' ``GLM(family=Poisson()).fit(scale="X2")``.
+the scan over its speed targets. The fit itself (IRLS, down-weighting, the trend choice) is
+:mod:`monitoring.statistics.glm_fit`, shared with the other baselines.
 """
 
 from __future__ import annotations
@@ -20,9 +20,15 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from monitoring.statistics.channels import check_direction, empty_result, nb_sizes, periods_per_year, regular
+from monitoring.statistics.channels import (
+    check_direction,
+    empty_result,
+    nb_distribution,
+    periods_per_year,
+    regular,
+)
+from monitoring.statistics.glm_fit import ReweightedFit, fit_trend_or_flat, reweighted
 
 # Half-width of the seasonal window per periods-per-year when GLMSettings.window is None.
 DEFAULT_WINDOW = {12: 1, 4: 0, 1: 0}
@@ -57,7 +63,7 @@ class GLMSettings:
         Anscombe residuals above it are down-weighted (``weightsThreshold``).
     alpha : float
         The stored bounds are the ``alpha`` and ``1 - alpha`` quantiles (re-thresholding recomputes
-        them at any other alpha). The alarm itself is the levels' rule (``monitoring.statistics.levels``):
+        them at any other alpha). The alarm itself is the one rule (``monitoring.statistics.alarm``):
         p-value at most the alert alpha and the count guard of farringtonFlexible's ``limit54``.
     trend_guard : bool
         As farringtonFlexible, drop the (always fitted) trend when the prediction with the trend
@@ -93,27 +99,6 @@ def _arrays(*values) -> list[np.ndarray]:
     return list(np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values)))
 
 
-def _quantile(q: float, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    out = np.full(mu.shape, np.nan)
-    ok = np.isfinite(mu) & np.isfinite(phi)
-    nb = ok & (phi > 1 + 1e-8) & (mu > 0)
-    pois = ok & ~nb
-    out[nb] = stats.nbinom.ppf(q, nb_sizes(mu[nb], phi[nb]), 1 / phi[nb])
-    out[pois] = stats.poisson.ppf(q, np.maximum(mu[pois], 0))
-    return out
-
-
-def _cdf(k: np.ndarray, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """P(Y <= k) for the NB with mean mu and variance phi * mu (Poisson when phi <= 1)."""
-    out = np.full(mu.shape, np.nan)
-    ok = np.isfinite(mu) & np.isfinite(phi) & ~np.isnan(k)
-    nb = ok & (phi > 1 + 1e-8) & (mu > 0)
-    pois = ok & ~nb
-    out[nb] = stats.nbinom.cdf(k[nb], nb_sizes(mu[nb], phi[nb]), 1 / phi[nb])
-    out[pois] = stats.poisson.cdf(k[pois], np.maximum(mu[pois], 0))
-    return out
-
-
 def glm_bounds(expected, dispersion, alpha: float, direction: str = "up"):
     """Lower and upper bounds of the baseline at level alpha, without refitting.
 
@@ -142,7 +127,8 @@ def glm_bounds(expected, dispersion, alpha: float, direction: str = "up"):
     check_direction(direction)
     mu, phi = _arrays(expected, dispersion)
     a = alpha / 2 if direction == "both" else alpha
-    return _as_output(_quantile(a, mu, phi), expected), _as_output(_quantile(1 - a, mu, phi), expected)
+    return (_as_output(nb_distribution("ppf", a, mu, phi), expected),
+            _as_output(nb_distribution("ppf", 1 - a, mu, phi), expected))
 
 
 def glm_p_value(observed, expected, dispersion, direction: str = "up"):
@@ -167,8 +153,8 @@ def glm_p_value(observed, expected, dispersion, direction: str = "up"):
     """
     check_direction(direction)
     y, mu, phi = _arrays(observed, expected, dispersion)
-    up = 1 - _cdf(np.ceil(y) - 1, mu, phi)
-    down = _cdf(np.floor(y), mu, phi)
+    up = 1 - nb_distribution("cdf", np.ceil(y) - 1, mu, phi)
+    down = nb_distribution("cdf", np.floor(y), mu, phi)
     p = {"up": up, "down": down}.get(direction)
     if p is None:
         p = np.minimum(1.0, 2 * np.minimum(up, down))
@@ -217,91 +203,6 @@ def _design(ppy: int, years: int, window: int, blocks: int, exclude: int) -> tup
     return lags, level
 
 
-def _irls(X: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int = 25, eps: float = 1e-8):
-    """Poisson log-link IRLS as R's glm.fit (start mu = y + 0.1; deviance criterion)."""
-    mu = y + 0.1
-    eta = np.log(mu)
-    ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
-    dev_old = 2 * np.sum(w * (ylogy - y * eta - (y - mu)))
-    converged = False
-    for _ in range(maxit):
-        z = eta + (y - mu) / mu
-        wx = X * (w * mu)[:, None]
-        beta = np.linalg.solve(wx.T @ X, wx.T @ z)
-        eta = X @ beta
-        mu = np.exp(eta)
-        dev = 2 * np.sum(w * (ylogy - y * eta - (y - mu)))
-        if not np.isfinite(dev):
-            break
-        if abs(dev - dev_old) / (abs(dev) + 0.1) < eps:
-            converged = True
-            break
-        dev_old = dev
-    return beta, mu, converged
-
-
-def fit_reweighted(X: np.ndarray, y: np.ndarray, threshold: float, *, smooth: bool = False):
-    """Quasi-Poisson fit, Anscombe down-weighting of outliers, refit (algo.farrington.fitGLM.flexible;
-    ``smooth``: the continuous weights of :func:`anscombe_weights`).
-
-    Returns (beta, unscaled covariance, phi, converged of the first fit).
-    """
-    n, k = X.shape
-    ones = np.ones(n)
-    beta, mu, converged = _irls(X, y, ones)
-    if not converged:
-        return None
-    phi = max(np.sum((y - mu) ** 2 / mu) / (n - k), 1.0)
-    weights = anscombe_weights(y, mu, X, phi, threshold, smooth=smooth)
-    beta, mu, _ = _irls(X, y, weights)
-    wx = X * (weights * mu)[:, None]
-    cov = np.linalg.inv(wx.T @ X)
-    phi = max(np.sum(weights * (y - mu) ** 2 / mu) / (n - k), 1.0)
-    return beta, cov, phi
-
-
-def anscombe_weights(y: np.ndarray, mu: np.ndarray, X: np.ndarray, phi: float, threshold: float, *,
-                     smooth: bool = False) -> np.ndarray:
-    """Farrington's weights from scaled Anscombe residuals of a Poisson-log fit.
-
-    Parameters
-    ----------
-    y, mu : ndarray
-        Counts and fitted means.
-    X : ndarray
-        Design matrix (for the hat values).
-    phi : float
-        Dispersion (>= 1).
-    threshold : float
-        Residuals above it are down-weighted.
-    smooth : bool
-        False: Farrington's step, ``s^-2`` above the threshold and 1 below (a residual crossing the
-        threshold loses 85% of its weight at once, so a baseline fitted month after month notches
-        when one past count crosses it). True: ``(threshold / s)^2`` above it, continuous at the
-        threshold (Huber's form), as the GLR baseline uses.
-
-    Returns
-    -------
-    ndarray of weights omega.
-
-    Notes
-    -----
-    ``s_i = 3/2 (y_i^(2/3) mu_i^(-1/6) - mu_i^(1/2)) / sqrt(phi (1 - h_ii))`` with ``h_ii`` the
-    diagonal of ``W^(1/2) X (X'WX)^(-1) X' W^(1/2)``, ``W = diag(mu)``;
-    ``omega_i = gamma s_i^(-2)`` when ``s_i > threshold``, else ``gamma``, where
-    ``gamma = n / sum_i (s_i^(-2) if s_i > threshold else 1)`` makes the weights sum to n
-    (surveillance's ``anscombe.residuals`` and ``algo.farrington.assign.weights``).
-    """
-    wx = X * mu[:, None]
-    hat = np.einsum("ij,jk,ik->i", wx, np.linalg.inv(wx.T @ X), X)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - np.sqrt(mu)) / np.sqrt(phi * np.maximum(1 - hat, 1e-12))
-    s = np.nan_to_num(s, nan=0.0)
-    high = s > threshold
-    inv2 = np.where(high, (threshold if smooth else 1.0) ** 2 / np.where(high, s, 1.0) ** 2, 1.0)
-    return len(s) / inv2.sum() * inv2
-
-
 def _fit_period(values: np.ndarray, pos: int, lags: np.ndarray, level: np.ndarray, ppy: int,
                 settings: GLMSettings):
     """(expected, phi, se_log, n_baseline, trend) for the period at position pos; NaNs when unfittable."""
@@ -314,24 +215,17 @@ def _fit_period(values: np.ndarray, pos: int, lags: np.ndarray, level: np.ndarra
         return nothing
     dummies = [(lev == j).astype(float) for j in np.unique(lev) if j != 0]
     X = np.column_stack([np.ones(n), -lag / ppy, *dummies])
-    for trend in (True, False):
-        design = X if trend else np.delete(X, 1, axis=1)
-        if n <= design.shape[1]:
-            continue
-        try:
-            fit = fit_reweighted(design, y, settings.reweight_threshold)
-        except np.linalg.LinAlgError:
-            fit = None
-        if fit is None:
-            continue
-        beta, cov, phi = fit
-        expected = math.exp(beta[0]) if beta[0] < 700 else math.inf
-        if trend and settings.trend_guard and expected > y.max():
-            continue
-        if not math.isfinite(expected):
-            return nothing
-        return expected, phi, math.sqrt(phi * cov[0, 0]), n, trend
-    return nothing
+    chosen = fit_trend_or_flat(lambda trend: X if trend else np.delete(X, 1, axis=1), y,
+                               reweighted(settings.reweight_threshold),
+                               _at_reference, trend_guard=settings.trend_guard)
+    if chosen is None or not math.isfinite(chosen.prediction[0]):
+        return nothing
+    return chosen.prediction[0], chosen.phi, math.sqrt(chosen.phi * chosen.cov[0, 0]), n, chosen.trend
+
+
+def _at_reference(fit: ReweightedFit, trend: bool) -> np.ndarray:
+    """exp(beta_0): the expected value at the scored period (time 0, the window's level)."""
+    return np.array([math.exp(fit.beta[0]) if fit.beta[0] < 700 else math.inf])
 
 
 def excluded_periods(months: int, ppy: int) -> int:

@@ -11,7 +11,7 @@ these columns (after the R ``surveillance`` vocabulary):
 - ``p_value``   probability of a value at least this extreme in the bad direction
 
 No channel decides an alarm: the one alarm rule turns channel results into levels
-(``monitoring.statistics.levels.rethreshold``; :func:`monitoring.statistics.levels.channel_levels` for one channel).
+(:func:`monitoring.statistics.alarm.alarm_levels`, through ``levels.rethreshold``; ``levels.channel_levels`` for one channel).
 
 Channels use past data only: the row for period t depends on values up to t (the observed value
 itself is used only to score it, never to fit its own baseline).
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 COLUMNS = ("observed", "expected", "lower", "upper", "score", "p_value")
 
@@ -70,3 +71,23 @@ def nb_sizes(expected, dispersion) -> np.ndarray:
     phi = np.broadcast_to(np.asarray(dispersion, dtype=float), mu.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(phi > 1 + 1e-8, mu / (phi - 1), np.inf)
+
+
+def nb_distribution(kind: str, x, expected, dispersion) -> np.ndarray:
+    """The count law of every baseline at ``x``: ``kind`` 'cdf' gives ``P(Y <= x)``, 'ppf' the quantile.
+
+    ``Y ~ NB(size = mu / (phi - 1), prob = 1 / phi)`` (mean mu, variance phi * mu), Poisson(mu) where
+    ``phi <= 1`` or ``mu <= 0`` (``mu`` floored at 0); NaN where mu, phi or x is missing. ``x`` (a
+    count, or a probability for 'ppf') broadcasts against mu and phi.
+    """
+    law = {"cdf": (stats.nbinom.cdf, stats.poisson.cdf), "ppf": (stats.nbinom.ppf, stats.poisson.ppf)}.get(kind)
+    if law is None:
+        raise ValueError(f"kind must be 'cdf' or 'ppf', not {kind!r}")
+    x, mu, phi = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, expected, dispersion)))
+    out = np.full(mu.shape, np.nan)
+    ok = np.isfinite(mu) & np.isfinite(phi) & ~np.isnan(x)
+    nb = ok & (phi > 1 + 1e-8) & (mu > 0)
+    pois = ok & ~nb
+    out[nb] = law[0](x[nb], nb_sizes(mu[nb], phi[nb]), 1 / phi[nb])
+    out[pois] = law[1](x[pois], np.maximum(mu[pois], 0))
+    return out

@@ -18,6 +18,9 @@ from monitoring.statistics.channels import check_direction, empty_result, nb_siz
 # shift is flagged within 3 months in 69% of runs at mean 20 (27% with phi 2) and 87-100% at
 # mean 100. h = 4 halves the in-control run length, h = 6 doubles it.
 CUSUM_H = 5.0
+# The normal-consistency constant of the STL scale, as R's mad(): 1.4826 (scipy's scale="normal" is
+# 1 / Phi^-1(3/4) = 1.482602218..., which would move the stored STL bounds in the 6th digit).
+MAD_NORMAL = 1.4826
 
 
 def _two_sided(up: np.ndarray, down: np.ndarray, direction: str) -> np.ndarray:
@@ -123,6 +126,23 @@ def _llr_coefficients(mu: np.ndarray, phi: np.ndarray, k: float) -> tuple[np.nda
     return c, np.nan_to_num(d)
 
 
+def _cusum_path(y, c, d, h: float, clip: float, side: int, bound, best, side_of, start) -> None:
+    """One CUSUM's recursion (:func:`nb_cusum`'s notes) with increments ``c y + d``; updates in place the
+    bound of its side and, where it is the largest so far, the best statistic, its side and run start."""
+    s_prev, run_start = 0.0, -1
+    for t in range(len(y)):
+        if np.isfinite(y[t]):
+            if h - s_prev <= clip:
+                b = (h - s_prev - d[t]) / c[t]
+                bound[t] = min(bound[t], b) if side == 1 else max(bound[t], b)
+            s_new = min(h, max(0.0, s_prev + min(c[t] * y[t] + d[t], clip)))
+            if s_new > 0 and s_prev == 0:
+                run_start = t
+            s_prev = s_new
+        if s_prev > best[t]:
+            best[t], side_of[t], start[t] = s_prev, side, run_start
+
+
 def nb_cusum(series: pd.Series, expected: pd.Series, dispersion: float | pd.Series, *,
              shifts: tuple[float, ...] = (1.3, 1.5), h: float = CUSUM_H, direction: str = "up",
              clip: float | None = None) -> pd.DataFrame:
@@ -182,20 +202,8 @@ def nb_cusum(series: pd.Series, expected: pd.Series, dispersion: float | pd.Seri
     bound = {1: np.full(len(index), np.inf), -1: np.full(len(index), -np.inf)}
     for side in sides:
         for shift in shifts:
-            k = shift if side == 1 else 1 / shift
-            c, d = _llr_coefficients(mu, phi, k)
-            s_prev, run_start = 0.0, -1
-            for t in range(len(index)):
-                if np.isfinite(y[t]):
-                    if h - s_prev <= clip:
-                        b = (h - s_prev - d[t]) / c[t]
-                        bound[side][t] = min(bound[side][t], b) if side == 1 else max(bound[side][t], b)
-                    s_new = min(h, max(0.0, s_prev + min(c[t] * y[t] + d[t], clip)))
-                    if s_new > 0 and s_prev == 0:
-                        run_start = t
-                    s_prev = s_new
-                if s_prev > best[t]:
-                    best[t], side_of[t], start[t] = s_prev, side, run_start
+            c, d = _llr_coefficients(mu, phi, shift if side == 1 else 1 / shift)
+            _cusum_path(y, c, d, h, clip, side, bound[side], best, side_of, start)
     out = empty_result(index, ("statistic", "side", "shift_start"))
     out["observed"] = y
     out["expected"] = mu
@@ -217,6 +225,31 @@ _TRANSFORMS = {
     "power23": (lambda x: np.power(x, 2 / 3), lambda v: np.power(np.maximum(v, 0), 1.5),
                 lambda mu: (2 / 3) * np.power(mu, 1 / 6)),
 }
+
+
+def _stl_forecasts(g: np.ndarray, index: pd.PeriodIndex, starts: range, period: int, fit_years: int,
+                   score_from: pd.Period | None) -> tuple[np.ndarray, np.ndarray]:
+    """(forecast f, scale) on the transformed scale, one STL fit per block of one seasonal cycle
+    (:func:`stl_residual`'s notes); NaN in blocks not scored."""
+    f = np.full(len(g), np.nan)
+    scale = np.full(len(g), np.nan)
+    for start in starts:
+        stop = min(start + period, len(g))
+        if score_from is not None and index[stop - 1] < score_from:
+            continue
+        past = pd.Series(g[max(0, start - fit_years * period):start])
+        if past.isna().mean() > 0.2:  # too gappy to decompose
+            continue
+        past = past.interpolate(limit_direction="both")
+        fit = STL(past.to_numpy(), period=period, robust=True).fit()
+        trend, seasonal = fit.trend, fit.seasonal
+        n, steps = len(trend), np.arange(1, stop - start + 1)
+        slope = (trend[-1] - trend[-1 - period]) / period
+        f[start:stop] = trend[-1] + steps * slope + seasonal[n - period + steps - 1]
+        # error of last cycle's seasonal as a forecast: remainder plus the seasonal's yearly drift
+        err = fit.resid[period:] + seasonal[period:] - seasonal[:-period]
+        scale[start:stop] = MAD_NORMAL * stats.median_abs_deviation(err)
+    return f, scale
 
 
 def stl_residual(series: pd.Series, *, period: int = 12, transform: str = "log", alpha: float = 0.05,
@@ -274,24 +307,8 @@ def stl_residual(series: pd.Series, *, period: int = 12, transform: str = "log",
     g = forward(np.maximum(y, 0))
     into_year = values.index[0].month - 1 if ppy == 12 else values.index[0].quarter - 1
     first_block = -into_year % period  # blocks start at the first period of a year
-    f = np.full(len(y), np.nan)
-    scale = np.full(len(y), np.nan)
-    for start in range(first_block + min_years * period, len(y), period):
-        stop = min(start + period, len(y))
-        if score_from is not None and values.index[stop - 1] < score_from:
-            continue
-        past = pd.Series(g[max(0, start - fit_years * period):start])
-        if past.isna().mean() > 0.2:  # too gappy to decompose
-            continue
-        past = past.interpolate(limit_direction="both")
-        fit = STL(past.to_numpy(), period=period, robust=True).fit()
-        trend, seasonal = fit.trend, fit.seasonal
-        n, steps = len(trend), np.arange(1, stop - start + 1)
-        slope = (trend[-1] - trend[-1 - period]) / period
-        f[start:stop] = trend[-1] + steps * slope + seasonal[n - period + steps - 1]
-        # error of last cycle's seasonal as a forecast: remainder plus the seasonal's yearly drift
-        err = fit.resid[period:] + seasonal[period:] - seasonal[:-period]
-        scale[start:stop] = 1.4826 * np.median(np.abs(err - np.median(err)))
+    starts = range(first_block + min_years * period, len(y), period)
+    f, scale = _stl_forecasts(g, values.index, starts, period, fit_years, score_from)
     mu = inverse(f)
     s = np.fmax(scale, poisson_sd(np.maximum(mu, 0)))
     z_a = stats.norm.ppf(1 - (alpha / 2 if direction == "both" else alpha))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from monitoring.statistics.baselines import GLMSettings, fit_reweighted
+from monitoring.statistics.baselines import GLMSettings
 from monitoring.statistics.channels import nb_sizes, periods_per_year, regular
+from monitoring.statistics.glm_fit import ReweightedFit, fit_trend_or_flat, reweighted
 
 COLUMNS = ("observed", "expected", "lower", "upper", "excess", "cumulative_excess", "cumulative_lower",
            "cumulative_upper")
@@ -25,6 +26,21 @@ def _design(index: pd.PeriodIndex, start: pd.Period, ppy: int, trend: bool) -> n
 
 MIN_MEAN = 1e-9
 MAX_FACTOR = 1000.0
+
+
+def _simulate(beta, cov, phi: float, X_post: np.ndarray, largest: float, n_sim: int, seed: int) -> np.ndarray:
+    """Counterfactual counts (n_sim, periods): ``beta* ~ N(beta, phi cov)``, then NB (Poisson) draws."""
+    rng = np.random.default_rng(seed)
+    betas = rng.multivariate_normal(beta, phi * cov, size=n_sim, method="cholesky")
+    # A season that was always zero before the start drives its coefficient towards -inf with a huge
+    # variance: simulated means underflow to 0 (the NB draw refuses size 0) or overflow. Bound them:
+    # from MIN_MEAN (such a month's counterfactual is 0 anyway) to MAX_FACTOR times the largest count
+    # before the start (a counterfactual beyond that says nothing).
+    ceiling = np.log(MAX_FACTOR * (largest + 1.0))
+    mu = np.exp(np.clip(betas @ X_post.T, np.log(MIN_MEAN), ceiling))
+    if phi > 1 + 1e-8:
+        return rng.negative_binomial(nb_sizes(mu, phi), 1 / phi).astype(float)
+    return rng.poisson(mu).astype(float)
 
 
 def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
@@ -74,39 +90,20 @@ def visa_free_impact(series: pd.Series, *, start: pd.Period = EXEMPTION_START,
     if len(pre) < settings.min_years * ppy or post.empty:
         return empty.iloc[:0]
     y = pre.to_numpy()
-    fit, trend = None, False
-    for with_trend in (True, False):
-        X = _design(pre.index, start, ppy, with_trend)
-        if len(y) <= X.shape[1]:
-            continue
-        try:
-            candidate = fit_reweighted(X, y, settings.reweight_threshold)
-        except np.linalg.LinAlgError:
-            continue
-        if candidate is None:
-            continue
-        at_start = float(np.exp(_design(pd.PeriodIndex([start]), start, ppy, with_trend) @ candidate[0])[0])
-        if with_trend and settings.trend_guard and at_start > y.max():
-            continue
-        fit, trend = candidate, with_trend
-        break
-    if fit is None:
+
+    def at_start(fit: ReweightedFit, trend: bool) -> np.ndarray:
+        return np.exp(_design(pd.PeriodIndex([start]), start, ppy, trend) @ fit.beta)
+
+    chosen = fit_trend_or_flat(lambda trend: _design(pre.index, start, ppy, trend), y,
+                               reweighted(settings.reweight_threshold),
+                               at_start, trend_guard=settings.trend_guard)
+    if chosen is None:
         return empty
-    beta, cov, phi = fit
+    beta, cov, phi = chosen.fit
+    trend = chosen.trend
     X_post = _design(post.index, start, ppy, trend)
     expected = np.exp(X_post @ beta)
-    rng = np.random.default_rng(seed)
-    betas = rng.multivariate_normal(beta, phi * cov, size=n_sim, method="cholesky")
-    # A season that was always zero before the start drives its coefficient towards -inf with a huge
-    # variance: simulated means underflow to 0 (the NB draw refuses size 0) or overflow. Bound them:
-    # from MIN_MEAN (such a month's counterfactual is 0 anyway) to MAX_FACTOR times the largest count
-    # before the start (a counterfactual beyond that says nothing).
-    ceiling = np.log(MAX_FACTOR * (float(np.max(y)) + 1.0))
-    mu = np.exp(np.clip(betas @ X_post.T, np.log(MIN_MEAN), ceiling))
-    if phi > 1 + 1e-8:
-        draws = rng.negative_binomial(nb_sizes(mu, phi), 1 / phi).astype(float)
-    else:
-        draws = rng.poisson(mu).astype(float)
+    draws = _simulate(beta, cov, phi, X_post, float(np.max(y)), n_sim, seed)
     observed = post.to_numpy()
     seen = ~np.isnan(observed)
     excess = observed - expected

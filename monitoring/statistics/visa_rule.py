@@ -84,6 +84,16 @@ def change_levels(change, guard_ok, watch: float, alert: float, direction: str) 
     return np.where(ok, code, 0)
 
 
+def criterion_code(change_yoy, ok_yoy, change_ref, ok_ref, settings: VisaRuleSettings,
+                   direction: str) -> np.ndarray:
+    """The criterion's status code 0/1/2: the higher of its two legal comparisons (a year earlier, the
+    reference months), each counted only where its guard holds (:func:`change_levels`). The one
+    rule of the status, for :func:`visa_rule` and for the stored rows
+    (:func:`monitoring.statistics.criterion.criterion_status`)."""
+    return np.maximum(change_levels(change_yoy, ok_yoy, settings.watch, settings.alert, direction),
+                      change_levels(change_ref, ok_ref, settings.watch, settings.alert, direction))
+
+
 def _window_sums(values: pd.Series, n: int) -> pd.Series:
     return values.rolling(n, min_periods=n).sum()
 
@@ -187,8 +197,7 @@ def visa_rule(series: pd.Series, settings: VisaRuleSettings = VisaRuleSettings()
         change_adjusted = observed.to_numpy() / adjusted - 1
     guard_yoy = (observed + expected >= settings.min_count).to_numpy()
     guard_ref = (observed + reference >= settings.min_count).to_numpy()
-    code = np.maximum(change_levels(change_yoy, guard_yoy, settings.watch, settings.alert, direction),
-                      change_levels(change_ref, guard_ref, settings.watch, settings.alert, direction))
+    code = criterion_code(change_yoy, guard_yoy, change_ref, guard_ref, settings, direction)
     yoy = np.where(guard_yoy, change_yoy, np.nan)
     ref = np.where(guard_ref, change_ref, np.nan)
     if direction == "up":

@@ -224,10 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         " sum >= 5; observed above expected), 0 elsewhere, over the windows the reset allows (glr_codes)."
         " Tail probability shipped = the share of in-control months alarming at threshold s (with the reset)"
         f" x {MARGIN} (margin: alpha 0.01 -> about {1 / MARGIN:.1f}% here), on a grid"
-        f" while at least {MIN_EXCEEDANCES} months reach the value; monitoring.statistics.glr interpolates log-linearly"
+        f" while at least {MIN_EXCEEDANCES} months reach the value; monitoring.statistics.likelihood_ratio interpolates log-linearly"
         " and extrapolates with the last slope.",
         "",
-        "## The table (monitoring/statistics/glr.py `CALIBRATION`)", "",
+        "## The table (monitoring/statistics/likelihood_ratio.py `CALIBRATION`)", "",
         "| statistic s | months with max_k LR_k >= s (no reset) | months alarming at threshold s (with reset) |"
         " shipped tail probability |", "|---|---|---|---|",
     ]

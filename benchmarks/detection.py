@@ -102,7 +102,7 @@ def glr_inputs(series: pd.Series, settings=None, score_from: pd.Period | None = 
                engine: str = "numpy") -> tuple[pd.DataFrame, np.ndarray]:
     """The GLR baseline of a rising-is-bad series and its window LRs with the product's rule applied.
 
-    Returns (baseline frame, lr) with lr of shape (periods, windows): :func:`monitoring.statistics.glr.window_lr`
+    Returns (baseline frame, lr) with lr of shape (periods, windows): :func:`monitoring.statistics.likelihood_ratio.window_lr`
     of the windows of 1..windows periods, set to 0 (no alarm possible) where the rule forbids a
     rise alarm: the observed value at or below its expected value, or the count guard (the last 4
     periods, missing as 0, sum to fewer than 5). NaN windows (a missing value) are not available.
@@ -127,7 +127,7 @@ def glr_levels(series: pd.Series, settings=None, alert_alpha: float = ALPHA, wat
     """The GLR detector's levels: 'alert' where glr_p_value <= alert_alpha, 'watch' <= watch_alpha.
 
     With the count guard, no rise alarm at or below expected (:func:`glr_inputs`), and the reset
-    after an alarm (:func:`monitoring.statistics.glr.glr_codes`). ``thresholds`` (watch, alert) replace the
+    after an alarm (:func:`monitoring.statistics.likelihood_ratio.glr_codes`). ``thresholds`` (watch, alert) replace the
     shipped calibration's (for settings variants calibrated apart).
     """
     from monitoring.statistics.likelihood_ratio import glr_codes, glr_threshold

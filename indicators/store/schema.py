@@ -46,7 +46,7 @@ _V1 = [
 ]
 
 _SCORE_COLUMNS = (
-    # The monitoring layer's stored frame (monitoring/statistics/levels.py): per-period channel parameters
+    # The monitoring layer's stored frame (monitoring/statistics/stored.py): per-period channel parameters
     # from which levels are recomputed at any threshold without refitting.
     "direction VARCHAR, observed DOUBLE, provisional_flag BOOLEAN, recent_sum DOUBLE, last_year DOUBLE, "
     "glm_expected DOUBLE, glm_lower DOUBLE, glm_upper DOUBLE, glm_score DOUBLE, glm_p_value DOUBLE, "

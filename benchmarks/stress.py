@@ -39,8 +39,8 @@ from indicators.loaders import load_files  # noqa: E402
 from indicators.store import Store, episodes, observations, results  # noqa: E402
 from monitoring.pipeline.scan import current_results, relevel, scan  # noqa: E402
 from monitoring.settings import MonitorSettings  # noqa: E402
-from monitoring.statistics.episodes import reconciler  # noqa: E402
 from monitoring.statistics.levels import LevelSettings  # noqa: E402
+from monitoring.statistics.reconciliation import reconciler  # noqa: E402
 
 TODAY = pd.Timestamp("2026-11-26")
 READS = {"read_results": 30, "read_scores": 10, "alerts": 20, "coverage": 20}

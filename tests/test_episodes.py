@@ -23,9 +23,8 @@ from monitoring.statistics.episodes import (
     compute_episodes,
     latest_changes,
     open_episodes,
-    reconcile,
-    reconciler,
 )
+from monitoring.statistics.reconciliation import reconcile, reconciler
 
 NOW = dt.datetime(2026, 11, 26, 9, 0)
 

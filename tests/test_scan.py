@@ -15,7 +15,7 @@ from indicators.store import episodes, observations, results
 from monitoring.__main__ import OUT_COLUMNS, main
 from monitoring.pipeline.scan import relevel, scan
 from monitoring.settings import MonitorSettings, parse_settings
-from monitoring.statistics.episodes import reconciler
+from monitoring.statistics.reconciliation import reconciler
 
 TODAY = pd.Timestamp("2026-11-26")
 SPIKE = ("asylum_applications", "FR", "2026-05")

@@ -50,7 +50,7 @@ def episode_actions(store: Store, episode_id: int | None = None) -> pd.DataFrame
 
 def _write_episodes(con, reconcile: Callable, now: datetime, run_id: int | None) -> tuple[int, int]:
     """Inside a write: reconcile the stored episodes (``reconcile(stored, now, run_id)`` returns a
-    ``monitoring.statistics.episodes.Reconciled``), update and insert them, record reopenings; returns the
+    ``monitoring.statistics.reconciliation.Reconciled``), update and insert them, record reopenings; returns the
     open episodes (alert, watch)."""
     stored = con.execute("SELECT * FROM episodes ORDER BY id").df()
     out = reconcile(stored, now, run_id)

@@ -17,7 +17,7 @@ RESULT_COLUMNS = ("indicator", "geo", "period", "period_start", "observed", "exp
                   "last_year", "reason", "tested_periods", "tested_observed", "tested_expected", "tested_bound",
                   "shift_start", "change_adjusted", "criterion", "criterion_since", "criterion_crossed")
 ALARM_LEVELS = ("watch", "alert")
-# The episodes of new levels: ``monitoring.statistics.episodes.reconciler(levels, ...)``, called inside the write.
+# The episodes of new levels: ``monitoring.statistics.reconciliation.reconciler(levels, ...)``, called inside the write.
 Episodes = Callable | None
 
 

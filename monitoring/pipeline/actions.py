@@ -29,7 +29,8 @@ from indicators.validation import LoadError, with_indicator_hint
 from monitoring.i18n import DEFAULT_LANG, t
 from monitoring.pipeline.scan import ScanReport, relevel, scan
 from monitoring.settings import MonitorSettings, load_settings, settings_from_json
-from monitoring.statistics.episodes import reconciler, resolve_after_of
+from monitoring.statistics.episodes import resolve_after_of
+from monitoring.statistics.reconciliation import reconciler
 
 Progress = Callable[[int, int, str], None]
 # One process for the dashboard's scans: a spawned worker pool costs more than it saves for a

@@ -29,10 +29,10 @@ from monitoring.statistics.episodes import (
     EpisodeCount,
     open_by_indicator,
     open_episodes,
-    reconciler,
     resolve_after_of,
 )
 from monitoring.statistics.levels import rethreshold
+from monitoring.statistics.reconciliation import reconciler
 from monitoring.statistics.visa_rule import criterion_applies
 
 Progress = Callable[[int, int, str], None]

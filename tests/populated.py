@@ -14,7 +14,7 @@ from indicators.loaders import load_files
 from indicators.store import Store, episodes, events, results
 from monitoring.pipeline.scan import relevel, scan
 from monitoring.settings import MonitorSettings
-from monitoring.statistics.episodes import reconciler
+from monitoring.statistics.reconciliation import reconciler
 
 TODAY = pd.Timestamp("2026-11-26")
 HEADER = "indicator,geo,period,value,flag\n"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from indicators.store.csvfiles import distinct_values
 from indicators.validation import NUMBER_RE, Problem, problem, quoted
 
 MAP_PATH = Path(__file__).with_name("eurostat_map.toml")
@@ -260,6 +261,22 @@ def field_count(file: str, frame: pd.DataFrame, width: int, what: str) -> list[P
         problem(file, int(r.line), f"{int(r.n_fields)} fields", f"{width} ({what})")
         for r in bad.head(50).itertuples()
     ]
+
+
+def checked_rows(ex: Extract, file: str, path, frame: pd.DataFrame, total: int, width: int, what: str,
+                 dims: list[str], entries: list[Entry], chosen: dict[int, list[str]], reading: dict):
+    """The rows of the expected width and each entry's row mask; the problems (rows of another width,
+    or why the selection found nothing) are added to ``ex``. ``reading`` as given to ``read_records``."""
+    ex.problems += field_count(file, frame, width, what)
+    frame = frame[frame["n_fields"] == width]
+    masks = select(frame, dims, entries)
+    if not ex.problems and not any(mask.any() for _, _, mask in masks):
+
+        def distinct(column: int, filters: dict[int, list[str]]) -> tuple[list[str], int]:
+            return distinct_values(path, column=column, filters=filters, **reading)
+
+        ex.problems.append(no_rows(file, total, frame, dims, entries, chosen, distinct))
+    return frame, masks
 
 
 def finish(ex: Extract, long: pd.DataFrame, entries: list[Entry]) -> Extract:

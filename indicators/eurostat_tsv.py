@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from indicators.eurostat import Entry, Extract, entries_for, field_count, finish, no_rows
+from indicators.eurostat import Entry, Extract, checked_rows, entries_for, finish
 from indicators.eurostat import prefilter as shared_filter
-from indicators.eurostat import select as select_rows
 from indicators.periods import normalise_eurostat
-from indicators.store.csvfiles import distinct_values, read_records
+from indicators.store.csvfiles import read_records
 from indicators.validation import Problem, problem, quoted
 
 
@@ -72,15 +71,8 @@ def parse_tsv(
     chosen = shared_filter(entries, dims)
     reading = {"first_line": header_line + 1, "width": width, "delim": "\t", "quote": False, "first_codes": len(dims)}
     frame, total = read_records(path, filters=chosen, **reading)
-    ex.problems += field_count(file, frame, width, f"{len(dims)} dimension codes and {len(labels)} cells")
-    frame = frame[frame["n_fields"] == width]
-    masks = select_rows(frame, dims, entries)
-    if not ex.problems and not any(mask.any() for _, _, mask in masks):
-
-        def distinct(column: int, filters: dict[int, list[str]]) -> tuple[list[str], int]:
-            return distinct_values(path, column=column, filters=filters, **reading)
-
-        ex.problems.append(no_rows(file, total, frame, dims, entries, chosen, distinct))
+    frame, masks = checked_rows(ex, file, path, frame, total, width,
+                                f"{len(dims)} dimension codes and {len(labels)} cells", dims, entries, chosen, reading)
     if ex.problems:
         return ex
     long, matched = _long_rows(frame, masks, dims, labels, periods)

@@ -25,16 +25,14 @@ import pandas as pd
 from indicators.eurostat import (
     Entry,
     Extract,
+    checked_rows,
     dataset_from_dataflow,
     entries_for,
-    field_count,
     finish,
-    no_rows,
 )
 from indicators.eurostat import prefilter as shared_filter
-from indicators.eurostat import select as select_rows
 from indicators.periods import normalise_eurostat
-from indicators.store.csvfiles import MultilineRecord, TextAfterQuote, distinct_values, read_records
+from indicators.store.csvfiles import MultilineRecord, TextAfterQuote, read_records
 from indicators.tidy import quoting_problem
 from indicators.validation import problem, quoted
 
@@ -154,15 +152,8 @@ def parse_sdmx(
     except (MultilineRecord, TextAfterQuote) as exc:
         ex.problems.append(quoting_problem(file, exc))
         return ex
-    ex.problems += field_count(file, frame, width, ",".join(head.names))
-    frame = frame[frame["n_fields"] == width]
-    masks = select_rows(frame, dims, entries)
-    if not ex.problems and not any(mask.any() for _, _, mask in masks):
-
-        def distinct(column: int, filters: dict[int, list[str]]) -> tuple[list[str], int]:
-            return distinct_values(path, column=column, filters=filters, **reading)
-
-        ex.problems.append(no_rows(file, total, frame, dims, entries, chosen, distinct))
+    frame, masks = checked_rows(ex, file, path, frame, total, width, ",".join(head.names), dims, entries, chosen,
+                                reading)
     if ex.problems:
         return ex
     long, matched = _long_rows(frame, masks, col, fcol, icol, head.names)

@@ -71,17 +71,12 @@ def small_multiples_figure(
         recent = history[starts > starts.max() - pd.DateOffset(years=years)] if len(history) else history
         x = pd.to_datetime(recent["period_start"])
         scored = recent[recent["expected"].notna()]
-        if not scored.empty:
+        for column, dash in (("upper", "dot"), ("expected", "dash")):  # the upper bound, then the expected
+            if scored.empty:
+                break
             fig.add_trace(
-                go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["upper"], mode="lines",
-                           line={"color": EXPECTED, "width": 1, "dash": "dot"}, showlegend=False,
-                           hoverinfo="skip"),
-                row=row,
-                col=col,
-            )
-            fig.add_trace(
-                go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored["expected"], mode="lines",
-                           line={"color": EXPECTED, "width": 1, "dash": "dash"}, showlegend=False,
+                go.Scatter(x=pd.to_datetime(scored["period_start"]), y=scored[column], mode="lines",
+                           line={"color": EXPECTED, "width": 1, "dash": dash}, showlegend=False,
                            hoverinfo="skip"),
                 row=row,
                 col=col,

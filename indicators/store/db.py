@@ -234,11 +234,22 @@ def _writer() -> duckdb.DuckDBPyConnection:
         return _WRITER
 
 
+def _drop_writer(owner: duckdb.DuckDBPyConnection) -> None:
+    # After a failed write the next one starts a new instance: a fatal DuckDB error invalidates the
+    # whole instance, and one bad write must not fail every later write of the process. The old
+    # instance closes when its last cursor does.
+    global _WRITER
+    with _WRITER_LOCK:
+        if _WRITER is owner:
+            _WRITER = None
+
+
 @contextmanager
 def _attached(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     name = f"w_{uuid.uuid4().hex[:12]}"
-    cur = _writer().cursor()
-    attached = False
+    owner = _writer()
+    cur = owner.cursor()
+    attached = failed = False
     try:
         cur.execute("SET python_enable_replacements = false")
         cur.execute(f"ATTACH $path AS {name}", {"path": str(tmp)})
@@ -246,11 +257,19 @@ def _attached(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         cur.execute(f"USE {name}")
         yield cur
         cur.execute(f"CHECKPOINT {name}")
+    except BaseException:
+        failed = True
+        _drop_writer(owner)
+        raise
     finally:
         try:
             if attached:
                 cur.execute("USE memory")
                 cur.execute(f"DETACH {name}")
+        except duckdb.Error:
+            _drop_writer(owner)
+            if not failed:  # not published: write_copy removes the copy
+                raise
         finally:
             cur.close()
 

@@ -55,6 +55,27 @@ def test_a_failed_write_changes_nothing_and_leaves_no_temporary_file(store):
     assert not list(store.path.parent.glob(store.path.name + ".tmp-*"))
 
 
+def test_after_a_failed_write_the_next_one_works_on_a_new_writer_instance(store):
+    from indicators.store import db
+
+    with store.write() as con:
+        _append(con)
+    kept = db._WRITER
+    with store.write() as con:  # the instance is kept between writes
+        _append(con)
+    assert db._WRITER is kept
+    with pytest.raises(ValueError, match="boom"), store.write() as con:
+        _append(con)
+        raise ValueError("boom")
+    with store.write() as con:
+        _append(con, "after")
+    assert db._WRITER is not kept
+    assert _count(store) == 3
+    with kept.cursor() as cur:  # the failed write's copy is detached from the dropped instance
+        names = [r[0] for r in cur.execute("SELECT database_name FROM duckdb_databases()").fetchall()]
+    assert not [n for n in names if n.startswith("w_")]
+
+
 def test_a_reader_keeps_its_snapshot_while_a_write_is_published(store):
     with store.read() as cur:
         with store.write() as con:

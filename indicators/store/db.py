@@ -219,6 +219,72 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+# Writers attach their private copy to one in-memory DuckDB instance kept per process: starting a
+# database instance per write (``duckdb.connect(file)``) cost more than copying an 8 MB file
+# (benchmarks/writes.py). A restore (``fresh``) still gets an instance of its own (IMPORT DATABASE).
+_WRITER: duckdb.DuckDBPyConnection | None = None
+_WRITER_LOCK = threading.Lock()
+
+
+def _writer() -> duckdb.DuckDBPyConnection:
+    global _WRITER
+    with _WRITER_LOCK:
+        if _WRITER is None:
+            _WRITER = duckdb.connect(":memory:")
+        return _WRITER
+
+
+def _drop_writer(owner: duckdb.DuckDBPyConnection) -> None:
+    # After a failed write the next one starts a new instance: a fatal DuckDB error invalidates the
+    # whole instance, and one bad write must not fail every later write of the process. The old
+    # instance closes when its last cursor does.
+    global _WRITER
+    with _WRITER_LOCK:
+        if _WRITER is owner:
+            _WRITER = None
+
+
+@contextmanager
+def _attached(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    name = f"w_{uuid.uuid4().hex[:12]}"
+    owner = _writer()
+    cur = owner.cursor()
+    attached = failed = False
+    try:
+        cur.execute("SET python_enable_replacements = false")
+        cur.execute(f"ATTACH $path AS {name}", {"path": str(tmp)})
+        attached = True
+        cur.execute(f"USE {name}")
+        yield cur
+        cur.execute(f"CHECKPOINT {name}")
+    except BaseException:
+        failed = True
+        _drop_writer(owner)
+        raise
+    finally:
+        try:
+            if attached:
+                cur.execute("USE memory")
+                cur.execute(f"DETACH {name}")
+        except duckdb.Error:
+            _drop_writer(owner)
+            if not failed:  # not published: write_copy removes the copy
+                raise
+        finally:
+            cur.close()
+
+
+@contextmanager
+def _own_instance(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("SET python_enable_replacements = false")
+        yield con
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
 @contextmanager
 def write_copy(path: Path, timeout: float, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection on a private copy, published atomically if the block succeeds.
@@ -230,17 +296,13 @@ def write_copy(path: Path, timeout: float, *, fresh: bool = False) -> Iterator[d
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         if path.exists() and not fresh:
             shutil.copyfile(path, tmp)
-        con = duckdb.connect(str(tmp))
         try:
-            con.execute("SET python_enable_replacements = false")
-            yield con
-            con.execute("CHECKPOINT")
-            con.close()
+            with (_own_instance if fresh else _attached)(tmp) as con:
+                yield con
             _fsync(tmp)
             os.replace(tmp, path)
             _fsync(path.parent)
         except BaseException:
-            con.close()
             tmp.unlink(missing_ok=True)
             raise
         finally:

@@ -215,7 +215,7 @@ def test_a_quarterly_signal_names_its_visa_reference_as_the_quarter():
     from monitoring.briefing.contents import visa_figures
     from monitoring.settings import MonitorSettings
 
-    # a stored period of the rule (``monitoring.pipeline.criterion.stored_rule``): window totals and changes
+    # a stored period of the rule (``monitoring.pipeline.criterion_view.stored_rule``): window totals and changes
     stored = {"observed": 200.0, "year_before": 100.0, "reference": 100.0, "change_yoy": 1.0, "change_ref": 1.0}
     cat = load_catalogue()
     figures = visa_figures(stored, cat["return_decisions"], "2026-Q3", MonitorSettings(), "en")

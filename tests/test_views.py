@@ -210,7 +210,7 @@ def test_the_visa_rule_is_read_as_the_scan_stored_it(demo):
     one computed from the observations (``visa_rule``), for every monthly and quarterly count series."""
     from indicators.periods import PANDAS_FREQ, to_period
     from monitoring.briefing.contents import visa_figures
-    from monitoring.pipeline import criterion
+    from monitoring.pipeline import criterion_view as criterion
     from monitoring.statistics.visa_rule import visa_rule
 
     settings = load_settings()

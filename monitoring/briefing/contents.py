@@ -20,7 +20,7 @@ from indicators.periods import to_period
 from indicators.store import Store, episodes, observations, results
 from monitoring.i18n import DEFAULT_LANG, month_name, number, percent, period_label, strings, t
 from monitoring.narrative import geo_name, sentence, value_text
-from monitoring.pipeline.criterion import reference_label, status_at, stored_rule
+from monitoring.pipeline.criterion_view import reference_label, status_at, stored_rule
 from monitoring.pipeline.session import Desk
 from monitoring.pipeline.views import history_frame, indicator_of
 from monitoring.settings import MonitorSettings
@@ -166,7 +166,7 @@ def _missing(value) -> bool:
 def visa_figures(rule: dict | None, indicator: Indicator, period: str, settings: MonitorSettings,
                  lang: str) -> VisaFigures | None:
     """The visa rule's window sums and changes at ``period``, as the scan stored them (``rule``: the row
-    of ``monitoring.pipeline.criterion.stored_rule`` at that period), at the thresholds of ``settings``;
+    of ``monitoring.pipeline.criterion_view.stored_rule`` at that period), at the thresholds of ``settings``;
     None for rates and annual series, where it does not apply, and where the scan stored none."""
     if indicator.unit == "percent" or indicator.frequency == "A" or rule is None:
         return None

@@ -18,7 +18,7 @@ from indicators.store import Store, episodes, events, observations, results
 from monitoring.i18n import number, percent, period_label, t
 from monitoring.narrative import channel_names, sentence, value_text
 from monitoring.pipeline.breakdown import BreakdownTotal, breakdown, breakdown_total
-from monitoring.pipeline.criterion import (
+from monitoring.pipeline.criterion_view import (
     CRITERION_COLUMNS,
     criterion_status,
     criterion_table,

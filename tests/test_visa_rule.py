@@ -152,3 +152,13 @@ def test_status_since_and_crossings_of_a_standing_status():
                                   [False, True, True, False, False, False, False, False, True, False])
     # since: the first row of the current run at or above the status
     np.testing.assert_array_equal(run_starts(code, new), [-1, 1, 2, 2, 2, 1, 6, -1, 8, 8])
+
+
+def test_adjusted_change_is_the_window_over_the_seasonal_reference_and_missing_when_undefined():
+    from monitoring.statistics.visa_rule import adjusted_change
+
+    # 78 persons against a reference of 60 rescaled by a season factor of 1.3 (78): no change;
+    # 120 against 60 x 0.8 = 48: +150%; a zero or missing reference: no change can be stated.
+    got = adjusted_change([78, 120, 5, 5], [60 * 1.3, 60 * 0.8, 0, np.nan])
+    assert got[0] == pytest.approx(0.0, abs=1e-12) and got[1] == pytest.approx(1.5)
+    assert np.isnan(got[2]) and np.isnan(got[3])

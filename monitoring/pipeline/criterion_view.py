@@ -22,7 +22,7 @@ from monitoring.i18n import month_name, period_label, t
 from monitoring.narrative import criterion_text
 from monitoring.pipeline.labels import geo_label
 from monitoring.statistics.derived import indicator_of
-from monitoring.statistics.visa_rule import VisaRuleSettings, change_levels
+from monitoring.statistics.visa_rule import VisaRuleSettings, adjusted_change, change_levels
 
 SINCE = dt.date(2023, 1, 1)  # the changes are shown from the year before the exemption on
 # The scan's stored columns of the rule, and their names here (``year_before``: the same window a year earlier).
@@ -48,9 +48,7 @@ def stored_rule(store: Store, *, since: dt.date | None = SINCE, indicator: str |
     if scores.empty or not set(STORED) <= set(scores.columns):
         return pd.DataFrame(columns=list(RULE_COLUMNS))
     rule = scores[["indicator", "geo", "period", "period_start", *STORED]].rename(columns=STORED)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        adjusted = rule["observed"].to_numpy(dtype=float) / rule["reference_adjusted"].to_numpy(dtype=float) - 1
-    rule = rule.assign(change_adjusted=np.where(np.isfinite(adjusted), adjusted, np.nan))
+    rule = rule.assign(change_adjusted=adjusted_change(rule["observed"], rule["reference_adjusted"]))
     return rule.reset_index(drop=True)
 
 

@@ -13,7 +13,13 @@ import pandas as pd
 
 from monitoring.statistics.alarm import Rows
 from monitoring.statistics.stored import column
-from monitoring.statistics.visa_rule import VisaRuleSettings, criterion_code, crossings, run_starts
+from monitoring.statistics.visa_rule import (
+    VisaRuleSettings,
+    adjusted_change,
+    criterion_code,
+    crossings,
+    run_starts,
+)
 
 
 def criterion_status(stored: pd.DataFrame, visa: VisaRuleSettings, rows: Rows, periods,
@@ -39,12 +45,11 @@ def criterion_status(stored: pd.DataFrame, visa: VisaRuleSettings, rows: Rows, p
     period_text = np.asarray(periods.astype(str) if not isinstance(periods, pd.PeriodIndex) else periods.astype(str),
                              dtype=object)
     since = np.where(compared & (starts >= 0), period_text[np.maximum(starts, 0)] if n else period_text, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        adjusted = v_obs / column(stored, "visa_reference_adjusted") - 1
+    adjusted = adjusted_change(v_obs, column(stored, "visa_reference_adjusted"))
     return {
         "change_yoy": np.where(applies, yoy, np.nan),
         "change_ref": np.where(applies, ref, np.nan),
-        "change_adjusted": np.where(applies & np.isfinite(adjusted), adjusted, np.nan),
+        "change_adjusted": np.where(applies, adjusted, np.nan),
         "criterion": np.asarray(status, dtype=object),
         "criterion_since": np.asarray(since, dtype=object),
         # a crossing is a status not held in the previous quarter's periods (3 months; 1 quarter or year)

@@ -84,6 +84,14 @@ def change_levels(change, guard_ok, watch: float, alert: float, direction: str) 
     return np.where(ok, code, 0)
 
 
+def adjusted_change(observed, reference_adjusted) -> np.ndarray:
+    """The change against the reference rescaled to the season, ``O_t / (R f_m) - 1``, from the window
+    total and the adjusted reference (as :func:`visa_rule` stores them); NaN where not finite."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.asarray(observed, dtype=float) / np.asarray(reference_adjusted, dtype=float) - 1
+    return np.where(np.isfinite(change), change, np.nan)
+
+
 def criterion_code(change_yoy, ok_yoy, change_ref, ok_ref, settings: VisaRuleSettings,
                    direction: str) -> np.ndarray:
     """The criterion's status code 0/1/2: the higher of its two legal comparisons (a year earlier, the

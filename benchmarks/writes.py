@@ -1,6 +1,6 @@
 """Write latency against database size and concurrent writers (issue 14, "Scale").
 
-    python benchmarks/writes.py [--series 1000] [--repeat 15] [--threads 1,5,20] [--skip-demo]
+    python benchmarks/writes.py [--series 1000] [--replicate 60] [--repeat 15] [--threads 1,5,20] [--skip-demo]
 
 Every write copies the whole database file (``indicators/store/db.py``: copy, write, checkpoint,
 fsync, ``os.replace``). This measures, on the demo database and on one with ``--series`` simulated
@@ -42,7 +42,7 @@ import pandas as pd  # noqa: E402
 
 from indicators.catalogue import load_catalogue  # noqa: E402
 from indicators.loaders import load_files  # noqa: E402
-from indicators.store import Store, db, observations, open_store  # noqa: E402
+from indicators.store import Store, copy_database, db, observations, open_store  # noqa: E402
 from indicators.store import episodes as store_episodes  # noqa: E402
 from monitoring.pipeline import actions  # noqa: E402
 from monitoring.pipeline.scan import relevel  # noqa: E402
@@ -72,6 +72,35 @@ def _build_simulated(path: Path, n: int) -> None:
     csv.unlink()
 
 
+def _build_replicated(path: Path, source: Path, copies: int) -> None:
+    """The scanned demo database with every series repeated ``copies`` times under new geo codes
+    (``DE_1``, ``DE_2``, ...): observations, revisions, scores, results, impact, series state and
+    episodes, so the file has the size and row counts of ``83 * copies`` scanned series without
+    scanning them (a 5,000-series scan takes 20 minutes here). Its contents are not a realistic
+    corpus; the write paths only need its size."""
+    copy_database(source, path)
+    store = Store(path)
+    tables = ("observations", "revisions", "scores", "results", "impact", "series_state")
+    with store.write() as con:
+        for table in tables:
+            con.execute(f"CREATE TEMP TABLE base_{table} AS SELECT * FROM {table}")  # noqa: S608
+        con.execute("CREATE TEMP TABLE base_episodes AS SELECT * EXCLUDE (id) FROM episodes")
+        names = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                           "table_name = 'episodes' AND column_name <> 'id' "
+                                           "ORDER BY ordinal_position").fetchall()]
+        for k in range(1, copies):
+            for table in tables:
+                cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                                  "table_name = $t ORDER BY ordinal_position", {"t": table}).fetchall()]
+                select = ", ".join(f"geo || '_{k}'" if c == "geo" else f'"{c}"' for c in cols)
+                con.execute(f"INSERT INTO {table} SELECT {select} FROM base_{table}")  # noqa: S608
+            select = ", ".join(f"geo || '_{k}'" if c == "geo" else f'"{c}"' for c in names)
+            con.execute(f"INSERT INTO episodes (id, {', '.join(names)}) "  # noqa: S608
+                        f"SELECT nextval('episode_ids'), {select} FROM base_episodes")
+        for table in (*tables, "episodes"):
+            con.execute(f"DROP TABLE base_{table}")  # noqa: S608
+
+
 def cached(name: str, build) -> tuple[Path, float | None]:
     """The cached database ``name`` (built when missing) and the build time (None when reused)."""
     CACHE.mkdir(exist_ok=True)
@@ -85,8 +114,10 @@ def cached(name: str, build) -> tuple[Path, float | None]:
     build(part)
     elapsed = time.perf_counter() - t0
     db.forget_snapshots()
-    os.replace(part, path)
-    Path(str(part) + ".lock").unlink(missing_ok=True)
+    copy_database(part, path)  # with its journal
+    for leftover in CACHE.glob(part.name + "*"):
+        leftover.unlink()
+    part.unlink(missing_ok=True)
     return path, elapsed
 
 
@@ -227,7 +258,7 @@ def _one_row_csv(folder: Path, store: Store, i: int) -> Path:
 
 def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Path) -> dict:
     path = work / f"{label}.duckdb"
-    shutil.copyfile(source, path)
+    copy_database(source, path)
     db.forget_snapshots()
     store = Store(path)
     catalogue = load_catalogue()
@@ -414,6 +445,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")], default=[1, 5, 20])
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--replicate", type=int, default=0, help="also the demo's series repeated N times")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "writes.md")
     args = parser.parse_args(argv)
@@ -429,6 +461,13 @@ def main(argv=None) -> int:
         sources.append((f"{args.series} simulated", path))
         if took:
             builds[f"{args.series} simulated"] = took
+    if args.replicate:
+        demo, _ = cached("demo", _build_demo)
+        path, took = cached(f"rep-{args.replicate}", lambda p: _build_replicated(p, demo, args.replicate))
+        label = f"{83 * args.replicate} replicated"
+        sources.append((label, path))
+        if took:
+            builds[label] = took
     if args.build_only:
         print(builds, sources)
         return 0

@@ -186,9 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _backup(args, out) -> int:
     store = Store(args.db or default_db_path())
     manifest = backup.backup(store, args.dir)
-    rows = sum(manifest["tables"].values())
+    tables = {**manifest["tables"], **{f"journal.{t}": n for t, n in manifest.get("journal_tables", {}).items()}}
+    rows = sum(tables.values())
     print(
-        f"backed up {store.path} into {args.dir.resolve()}: {len(manifest['tables'])} tables, {rows} rows",
+        f"backed up {store.path} into {args.dir.resolve()}: {len(tables)} tables, {rows} rows",
         file=out,
     )
     return 0

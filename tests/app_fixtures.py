@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import streamlit as st
 
+from indicators.store import copy_database
 from indicators.store import db as store_db
 from tests.apptest_support import TODAY, build_demo, build_one_series
 
@@ -25,7 +25,7 @@ def one_series_master(tmp_path_factory) -> Path:
 
 def copy_db(master: Path, tmp_path: Path) -> Path:
     target = tmp_path / "monitor.duckdb"
-    shutil.copyfile(master, target)
+    copy_database(master, target)
     return target
 
 

@@ -3,7 +3,6 @@ month (a new alert episode at the latest data), built once per test process and 
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -46,5 +45,7 @@ def _master() -> Path:
 
 
 def copy_to(target: Path) -> Path:
-    shutil.copyfile(_master(), target)
+    from indicators.store import copy_database
+
+    copy_database(_master(), target)
     return target

@@ -11,7 +11,7 @@ import pandas as pd
 
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, episodes, events, results
+from indicators.store import Store, copy_database, episodes, events, results
 from monitoring.pipeline.scan import relevel, scan
 from monitoring.settings import MonitorSettings
 from monitoring.statistics.reconciliation import reconciler
@@ -63,10 +63,9 @@ _MASTER: dict[str, Path] = {}
 
 def master_copy(tmp_path_factory, target: Path) -> Store:
     """A copy of the populated database at ``target`` (built once per test session)."""
-    import shutil
 
     if "db" not in _MASTER:
         folder = tmp_path_factory.mktemp("populated")
         _MASTER["db"] = build(folder / "master.duckdb", folder).path
-    shutil.copyfile(_MASTER["db"], target)
+    copy_database(_MASTER["db"], target)
     return Store(target)

@@ -29,15 +29,21 @@ def db(tmp_path_factory, tmp_path) -> Store:
 
 
 def _without_audit(tables: dict) -> dict:
-    return {k: v for k, v in tables.items() if k != "audit"}
+    # A restore's own traces: its audit row and the token that ties the restored database to its journal.
+    kept = {k: v for k, v in tables.items() if k not in ("audit", "journal.audit")}
+    for name in ("meta", "journal.meta"):
+        kept[name] = [r for r in kept.get(name, []) if r[0] not in ("restore_token", "changes")]
+    return kept
 
 
 def test_round_trip_restores_every_table_exactly(db, tmp_path):
     before = dump(db)
-    assert all(before[t] for t in ("observations", "revisions", "scores", "results", "episodes", "episode_actions",
-                                   "settings_log", "runs", "events", "loads", "audit"))  # something to compare
+    assert all(before[t] for t in ("observations", "revisions", "scores", "results", "episodes",
+                                   "journal.episode_actions", "journal.reviews", "settings_log", "runs",
+                                   "journal.events", "loads", "audit", "journal.audit"))  # something to compare
     manifest = backup(db, tmp_path / "bk")
-    assert manifest["tables"] == {t: len(rows) for t, rows in before.items()}
+    assert manifest["tables"] == {t: len(rows) for t, rows in before.items() if not t.startswith("journal.")}
+    assert manifest["journal_tables"] == {t[8:]: len(rows) for t, rows in before.items() if t.startswith("journal.")}
     target = Store(tmp_path / "restored.duckdb")
     report = restore(target, tmp_path / "bk", who="admin")
     after = dump(target)
@@ -62,7 +68,7 @@ def test_restore_rolls_back_data_but_keeps_later_audit_rows_and_never_reuses_ids
     assert _without_audit(now) == _without_audit(at_backup)
     # The audit log lost nothing: every row logged before the restore, then the restore itself.
     assert read_audit(db).iloc[:-1].equals(later_audit)
-    assert report.audit_rows_kept == len(later_audit) - len(at_backup["audit"]) == 3
+    assert report.audit_rows_kept == len(later_audit) - len(at_backup["audit"]) - len(at_backup["journal.audit"]) == 3
     # Sequences continue past every id handed out, before or after the backup.
     assert events.add_event(db, "2026-07-01", "after restore", "bo") == later_event + 1
     assert results.save_settings(db, "{}", who="bo", reason="again") == later_settings + 1
@@ -133,8 +139,8 @@ REFUSED = {
         lambda f: (f / "extra.parquet").write_bytes(b"PAR1"),
         "cannot restore from {f}: extra.parquet is not part of the backup; refusing a changed backup"),
     "a file removed from the backup": (
-        lambda f: (f / "events.parquet").unlink(),
-        "cannot restore from {f}: events.parquet is missing; the backup is incomplete"),
+        lambda f: (f / "loads.parquet").unlink(),
+        "cannot restore from {f}: loads.parquet is missing; the backup is incomplete"),
     "row count mismatch": (_damaged,
                            "cannot restore from {f}: the backup is damaged (table observations has 351 rows; "
                            "the manifest says 352)"),

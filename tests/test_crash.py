@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, StoreError, open_store
+from indicators.store import Store, StoreError, copy_database, open_store
 from indicators.store.backup import backup, restore
 from indicators.store.db import forget_snapshots
 from monitoring.pipeline.scan import scan
@@ -68,6 +67,16 @@ elif mode == "before_publish":
         if ".tmp-" in Path(path).name:
             pause(mode)
     store_db._fsync = fsync
+elif mode == "after_publish":  # a restore: the database published, its journal not yet committed
+    original_replace = store_db.os.replace
+    class _Os:
+        def __getattr__(self, name):
+            return getattr(os, name)
+        def replace(self, src, dst):
+            original_replace(src, dst)
+            pause(mode)
+    import os
+    store_db.os = _Os()
 store = Store(db)
 print("ready", flush=True)
 if action == "load":
@@ -90,9 +99,13 @@ def state(store: Store) -> dict:
             "loads": "SELECT id, file, rows_new, rows_revised FROM loads ORDER BY id",
             "runs": "SELECT id, series_refitted, periods_scored FROM runs ORDER BY id",
             "results": "SELECT indicator, geo, period, level, expected, upper FROM results ORDER BY ALL",
-            "events": "SELECT id, label FROM events ORDER BY id",
         }
-        return {k: cur.execute(sql).fetchall() for k, sql in q.items()}
+        found = {k: cur.execute(sql).fetchall() for k, sql in q.items()}
+    with store.journal.read() as j:  # the journal's side of a restore
+        found["events"] = j.execute("SELECT id, label FROM events ORDER BY id").fetchall()
+        found["reviews"] = j.execute("SELECT episode_id, status FROM reviews ORDER BY episode_id").fetchall()
+        found["audit"] = j.execute("SELECT id, action FROM audit ORDER BY id").fetchall()
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +129,7 @@ def cases(tmp_path_factory):
     expected = {}
     for action, (db, arg) in out.items():
         ref = Store(folder / f"{action}-after.duckdb")
-        shutil.copyfile(db, ref.path)
+        copy_database(db, ref.path)
         started = time.perf_counter()
         if action == "load":
             load_files(ref, [arg], catalogue=catalogue, today=TODAY.date())
@@ -171,7 +184,7 @@ DETERMINISTIC = [(a, m) for a in ("load", "scan") for m in ("in_write", "before_
 def test_killed_while_holding_the_write_lock_changes_nothing(cases, tmp_path, action, mode):
     paths, expected = cases
     db = tmp_path / "m.duckdb"
-    shutil.copyfile(paths[action][0], db)
+    copy_database(paths[action][0], db)
     before, after, _ = expected[action]
     assert before != after  # the operation does change something
     outcome = _kill_child(db, action, paths[action][1], mode, None, tmp_path / "marker")
@@ -185,7 +198,7 @@ def test_killed_while_holding_the_write_lock_changes_nothing(cases, tmp_path, ac
 def test_killed_after_a_random_delay_is_all_or_nothing(cases, tmp_path, action, seed):
     paths, expected = cases
     db = tmp_path / "m.duckdb"
-    shutil.copyfile(paths[action][0], db)
+    copy_database(paths[action][0], db)
     before, after, duration = expected[action]
     delay = random.Random(f"{action}{seed}").uniform(0, duration * 1.2)
     _kill_child(db, action, paths[action][1], "none", delay, tmp_path / "marker")
@@ -195,9 +208,26 @@ def test_killed_after_a_random_delay_is_all_or_nothing(cases, tmp_path, action, 
 def test_a_restore_killed_midway_can_be_run_again(cases, tmp_path):
     paths, expected = cases
     db = tmp_path / "m.duckdb"
-    shutil.copyfile(paths["restore"][0], db)
+    copy_database(paths["restore"][0], db)
     _kill_child(db, "restore", paths["restore"][1], "before_publish", None, tmp_path / "marker")
     restore(Store(db), paths["restore"][1])
     assert state(Store(db)) == expected["restore"][1]
     with pytest.raises(StoreError):
         restore(Store(db), tmp_path)  # and a bad folder still changes nothing
+
+
+def test_a_restore_killed_between_the_database_and_its_journal_says_so_and_can_be_run_again(cases, tmp_path):
+    paths, expected = cases
+    db = tmp_path / "m.duckdb"
+    copy_database(paths["restore"][0], db)
+    before_events = state(Store(db))["events"]
+    assert _kill_child(db, "restore", paths["restore"][1], "after_publish", None, tmp_path / "marker") == "killed"
+    forget_snapshots()
+    assert state(Store(db))["events"] == before_events  # the journal as it was: its transaction never committed
+    with pytest.raises(StoreError, match=r"a restore of this database was interrupted .* run the same restore again"):
+        open_store(db)
+    restore(Store(db), paths["restore"][1])
+    forget_snapshots()
+    open_store(db)  # whole again
+    found, wanted = state(Store(db)), expected["restore"][1]
+    assert {k: v for k, v in found.items() if k != "audit"} == {k: v for k, v in wanted.items() if k != "audit"}

@@ -131,7 +131,7 @@ def test_events_add_update_soft_delete_with_audit(store):
     delete_event(store, event_id, "lead")
     assert event_id not in list_events(store)["id"].tolist()
     assert list_events(store, include_deleted=True).set_index("id").loc[event_id, "deleted"]
-    actions = [(r[2], r[3], r[4]) for r in sorted(dump(store)["audit"])]
+    actions = [(r[2], r[3], r[4]) for r in sorted(dump(store)["journal.audit"])]
     assert actions == [
         ("analyst", "event.add", f"event {event_id}"),
         ("lead", "event.update", f"event {event_id}"),

@@ -1,32 +1,41 @@
 """Backups with DuckDB's EXPORT DATABASE / IMPORT DATABASE (Parquet files, a schema and a manifest).
 
 A backup reads one consistent snapshot (writers are not held up) and writes ``schema.sql``,
-``load.sql``, one Parquet file per table and, last, ``backup.json`` (the manifest: schema version,
-time, row count per table, a SHA-256 checksum per file). A folder without the manifest is not a
-backup (or an unfinished one); a restore refuses a folder whose files do not match their checksums.
+``load.sql``, one Parquet file per table, ``journal.sqlite`` (a copy of the journal: reviews, events,
+digest records, made with SQLite's backup API) and, last, ``backup.json`` (the manifest: schema
+version, time, row count per table, a SHA-256 checksum per file). A folder without the manifest is
+not a backup (or an unfinished one); a restore refuses a folder whose files do not match their
+checksums.
 
-A restore is a writer like any other: under the writers' lock it imports the backup into a new
-temporary database, checks every table's row count against the manifest, migrates an older schema,
-keeps the audit rows logged since the backup, moves every sequence past the ids the current
-database has used (so no id is ever handed out twice), logs itself and atomically replaces the live
-file. Killed or refused at any point, it leaves the live database as it was.
+A restore is a writer like any other: under the writers' lock (and holding the journal's) it
+imports the backup into a new temporary database, checks every table's row count against the
+manifest, migrates an older schema, keeps the audit rows logged since the backup, moves every
+sequence past the ids the current database and journal have used (so no id is ever handed out
+twice), logs itself, replaces the journal's contents in one transaction and atomically replaces the
+live file. Killed or refused before that, it leaves both as they were; the one step between the
+two commits is covered by the backup of the replaced database it makes first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import sqlite3
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from indicators.store import Store, StoreError, audit, schema
+from indicators.store import Store, StoreError, journal, schema
 from indicators.store.db import SNAPSHOT
 
 MANIFEST = "backup.json"
+JOURNAL = "journal.sqlite"
 KIND = "ew-monitor backup"
 _SCRIPTS = {
     "schema.sql": re.compile(r"CREATE (SEQUENCE [a-z_]+ [A-Z0-9 ]+|TABLE [a-z_]+\((?!.*\bAS\b)[^;]*\));"),
@@ -45,13 +54,27 @@ class RestoreReport:
     saved_to: Path | None = None  # the backup of the database the restore replaced
 
 
-def _backed_up_audit(folder: Path) -> int:
-    """The last audit id the backup holds (0 when it holds none)."""
+def _backed_up_audit(folder: Path) -> set[int]:
+    """The audit ids the backup holds (both logs)."""
     with duckdb.connect(":memory:") as con:
         con.execute("SET python_enable_replacements = false")
-        rows = con.execute("SELECT coalesce(max(id), 0) FROM read_parquet($p)",
-                           {"p": str(folder / "audit.parquet")}).fetchall()
-    return int(rows[0][0])
+        ids = {int(r[0]) for r in con.execute("SELECT id FROM read_parquet($p)",
+                                              {"p": str(folder / "audit.parquet")}).fetchall()}
+    if (folder / JOURNAL).is_file():
+        j = sqlite3.connect(f"file:{folder / JOURNAL}?mode=ro", uri=True)
+        try:
+            ids |= {int(r[0]) for r in j.execute("SELECT id FROM audit")}
+        finally:
+            j.close()
+    return ids
+
+
+def _audit_rows(cur, j) -> list[tuple]:
+    """Every audit row of both logs, by id, each ending with where it is kept (``database`` or ``journal``)."""
+    own = [(*r, "database") for r in cur.execute("SELECT * FROM audit ORDER BY id").fetchall()]
+    kept = [(*r[:1], pd.Timestamp(r[1]).to_pydatetime(), *r[2:], "journal")
+            for r in j.execute("SELECT * FROM audit ORDER BY id").fetchall()]
+    return sorted(own + kept, key=lambda r: r[0])
 
 
 def _describe(row: tuple) -> str:
@@ -77,10 +100,10 @@ def changes_since(store: Store, folder: str | Path) -> list[str]:
     read_manifest(folder)
     if not store.path.exists():
         return []
-    last = _backed_up_audit(folder)
-    with store.read() as cur:
-        rows = cur.execute("SELECT * FROM audit WHERE id > $last ORDER BY id", {"last": last}).fetchall()
-    return [_describe(r) for r in rows]
+    backed_up = _backed_up_audit(folder)
+    with store.read() as cur, store.journal.read() as j:
+        rows = _audit_rows(cur, j)
+    return [_describe(r) for r in rows if r[0] not in backed_up]
 
 
 def _literal(path: Path) -> str:
@@ -144,18 +167,37 @@ def backup(store: Store, folder: str | Path, *, now=None) -> dict:
         version = schema.version_of(cur)
         counts = _counts(cur)
         cur.execute(f"EXPORT DATABASE {SNAPSHOT} TO {_literal(folder)} (FORMAT parquet)")
+    journal_counts = _copy_journal(store, folder / JOURNAL) if version >= 8 else None
     manifest = {
         "kind": KIND,
         "schema_version": version,
         "created_at": str(now or store.clock()),
         "source": str(store.path),
         "tables": counts,
+        **({"journal_tables": journal_counts} if journal_counts is not None else {}),
         "files": {f.name: _sha256(f) for f in sorted(folder.iterdir()) if f.is_file()},
     }
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, folder / MANIFEST)  # written last: a folder with the manifest is a complete backup
     return manifest
+
+
+def _journal_counts(j) -> dict[str, int]:
+    return {t: int(j.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in journal.TABLES}  # noqa: S608
+
+
+def _copy_journal(store: Store, target: Path) -> dict[str, int]:
+    """Copy the journal into one self-contained SQLite file (no write-ahead log beside it); its row counts."""
+    with store.journal.read() as src:
+        counts = _journal_counts(src)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+    return counts
 
 
 def read_manifest(folder: str | Path) -> dict:
@@ -195,15 +237,15 @@ def read_manifest(folder: str | Path) -> dict:
     return manifest
 
 
-def _current(store: Store) -> tuple[dict[str, int], dict[str, int], list[tuple], str]:
-    """Row counts, next sequence values and audit rows of the live database (empty when unreadable)."""
+def _current(store: Store, j) -> tuple[dict[str, int], dict[str, int], list[tuple], str]:
+    """Row counts, next sequence values and audit rows (both logs) of the live database (empty when
+    unreadable); ``j``: the live journal, in the restore's transaction."""
     if not store.path.exists():
         return {}, {}, [], "there was no current database"
     try:
         with store.read() as cur:
-            rows = cur.execute("SELECT * FROM audit ORDER BY id").fetchall()
-            return _counts(cur), _next_values(cur), rows, ""
-    except (duckdb.Error, StoreError) as exc:
+            return _counts(cur), _next_values(cur), _audit_rows(cur, j), ""
+    except (duckdb.Error, StoreError, sqlite3.Error) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return (
             {},
@@ -213,8 +255,35 @@ def _current(store: Store) -> tuple[dict[str, int], dict[str, int], list[tuple],
         )
 
 
+def _journal_sequences(j, schema_name: str = "main") -> dict[str, int]:
+    rows = j.execute(f"SELECT name, seq FROM {schema_name}.sqlite_sequence").fetchall()  # noqa: S608
+    return {name: int(seq) for name, seq in rows}
+
+
+def _refill_journal(j, folder: Path, manifest: dict) -> dict[str, int]:
+    """Inside the live journal's transaction: replace its rows with the backup's (none for a backup made
+    before the journal: the migration then moves its reviews and events in); the backup's row counts."""
+    for table in journal.TABLES:
+        j.execute(f"DELETE FROM main.{table}")  # noqa: S608 (constant names)
+    j.execute("DELETE FROM main.meta WHERE key NOT IN ('version', 'changes')")
+    if "journal_tables" not in manifest:
+        j.execute("INSERT OR REPLACE INTO main.meta VALUES ('next_audit_id', '1')")
+        return {}
+    for table in journal.TABLES:
+        j.execute(f"INSERT INTO main.{table} SELECT * FROM bk.{table}")  # noqa: S608 (constant names)
+    j.execute("INSERT OR REPLACE INTO main.meta SELECT * FROM bk.meta WHERE key NOT IN ('version', 'changes')")
+    for name, seq in _journal_sequences(j, "bk").items():
+        journal.move_ids_past(j, name, seq)
+    counts = _journal_counts(j)
+    for table, rows in manifest["journal_tables"].items():
+        if counts.get(table) != rows:
+            raise StoreError(f"cannot restore from {folder}: the backup is damaged (journal table {table} has "
+                             f"{counts.get(table, 'no')} rows; the manifest says {rows})")
+    return counts
+
+
 def restore(store: Store, folder: str | Path, *, who: str = "local", keep: str | Path | None = None) -> RestoreReport:
-    """Replace the database with the backup in ``folder`` (see the module docstring).
+    """Replace the database and its journal with the backup in ``folder`` (see the module docstring).
 
     The database it replaces is first backed up into ``keep`` (default: a new folder beside the
     database, ``<name>.before-restore-<time>``), and the restore's audit row lists what it undid.
@@ -222,52 +291,82 @@ def restore(store: Store, folder: str | Path, *, who: str = "local", keep: str |
     folder = Path(folder).resolve()
     manifest = read_manifest(folder)
     now = store.clock()
-    with store.write(fresh=True) as con:
-        # Read under the writers' lock: no write can land between this and the replace.
-        before, live_next, live_audit, note = _current(store)
-        saved_to = None
-        if before:  # a readable database with tables: kept before it is replaced
-            saved_to = Path(keep) if keep else _free(store.path.parent / f"{store.path.name}.before-restore-"
-                                                                       f"{now:%Y%m%d-%H%M%S}")
-            backup(store, saved_to, now=now)
+    store.journal.ensure()
+    live = sqlite3.connect(store.journal.path, timeout=store.lock_timeout, isolation_level=None, uri=True)
+    try:
+        if "journal_tables" in manifest:
+            live.execute("ATTACH ? AS bk", (f"file:{folder / JOURNAL}?mode=ro",))
         try:
-            con.execute(f"IMPORT DATABASE {_literal(folder)}")
-        except duckdb.Error as exc:
-            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            with store.write(fresh=True) as con:
+                live.execute("BEGIN IMMEDIATE")  # no review or event lands between reading and replacing the journal
+                report = _restore(store, con, live, folder, manifest, now, who, keep)
+            # The database is published; its journal follows. Killed between the two, the database names a
+            # restore token the journal does not have: opening it then says to run the restore again.
+            live.execute("COMMIT")
+        except BaseException:
+            if live.in_transaction:
+                live.execute("ROLLBACK")
+            raise
+    finally:
+        live.close()
+    return report
+
+
+def _restore(store: Store, con, j, folder: Path, manifest: dict, now, who: str, keep) -> RestoreReport:
+    # Read under the writers' lock: no write can land between this and the replace.
+    before, live_next, live_audit, note = _current(store, j)
+    live_sequences = _journal_sequences(j)
+    live_rows = _journal_counts(j)
+    live_next_audit = journal.next_audit_id(j)
+    saved_to = None
+    if before:  # a readable database with tables: kept before it is replaced
+        saved_to = Path(keep) if keep else _free(store.path.parent / f"{store.path.name}.before-restore-"
+                                                                   f"{now:%Y%m%d-%H%M%S}")
+        backup(store, saved_to, now=now)
+    try:
+        con.execute(f"IMPORT DATABASE {_literal(folder)}")
+    except duckdb.Error as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise StoreError(
+            f"cannot restore from {folder}: the backup could not be imported ({first})"
+        ) from None
+    imported = _counts(con)
+    for table, rows in manifest["tables"].items():
+        if imported.get(table) != rows:
             raise StoreError(
-                f"cannot restore from {folder}: the backup could not be imported ({first})"
-            ) from None
-        imported = _counts(con)
-        for table, rows in manifest["tables"].items():
-            if imported.get(table) != rows:
-                raise StoreError(
-                    f"cannot restore from {folder}: the backup is damaged (table {table} has "
-                    f"{imported.get(table, 'no')} rows; the manifest says {rows})"
-                )
-        schema.migrate(con, now)
-        backed_up = int(con.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0])
-        kept = [r for r in live_audit if r[0] > backed_up]
-        for row in kept:
-            con.execute("INSERT INTO audit VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", list(row))
-        for name, value in _next_values(con).items():
-            start = max(
-                value, live_next.get(name, 0), (kept[-1][0] + 1) if kept and name == "audit_ids" else 0
+                f"cannot restore from {folder}: the backup is damaged (table {table} has "
+                f"{imported.get(table, 'no')} rows; the manifest says {rows})"
             )
-            if start != value:  # names come from the catalog; a sequence cannot be moved, only recreated
-                con.execute(f"DROP SEQUENCE {name}")
-                con.execute(f"CREATE SEQUENCE {name} START {int(start)}")
-        undone = tuple(_describe(r) for r in kept if r[3] != "restore")
-        after = {"backup": str(folder), "created_at": manifest["created_at"], "tables": imported,
-                 "undone": list(undone), "replaced_database_saved_to": str(saved_to) if saved_to else None}
-        audit.append(
-            con,
-            now,
-            who,
-            "restore",
-            str(folder),
-            json.dumps({"tables": before}, sort_keys=True),
-            json.dumps(after, sort_keys=True),
-            note or None,
-        )
-    return RestoreReport(folder, str(manifest["created_at"]), sum(imported.values()), len(kept), note, undone,
-                         saved_to)
+    journal_rows = _refill_journal(j, folder, manifest)
+    schema.migrate(con, now, lambda: contextlib.nullcontext(j))
+    backed_up = {int(r[0]) for r in con.execute("SELECT id FROM audit").fetchall()}
+    backed_up |= {int(r[0]) for r in j.execute("SELECT id FROM main.audit").fetchall()}
+    kept = [r for r in live_audit if r[0] not in backed_up]
+    for row in kept:
+        if row[-1] == "database":
+            con.execute("INSERT INTO audit VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", list(row[:8]))
+        else:
+            j.execute("INSERT INTO main.audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      [journal.sql_value(v) for v in row[:8]])
+    for name, value in _next_values(con).items():
+        start = max(value, live_next.get(name, 0))
+        if start != value:  # names come from the catalog; a sequence cannot be moved, only recreated
+            con.execute(f"DROP SEQUENCE {name}")
+            con.execute(f"CREATE SEQUENCE {name} START {int(start)}")
+    for name, seq in live_sequences.items():
+        journal.move_ids_past(j, name, seq)
+    journal.move_audit_ids_past(j, max([live_next_audit, *(r[0] for r in kept)]))
+    token = uuid.uuid4().hex
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('restore_token', $t)", {"t": token})
+    j.execute("INSERT OR REPLACE INTO main.meta VALUES ('restore_token', ?)", (token,))
+    j.execute("UPDATE main.meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes'")
+    undone = tuple(_describe(r) for r in kept if r[3] != "restore")
+    after = {"backup": str(folder), "created_at": manifest["created_at"], "tables": imported,
+             "journal_tables": journal_rows, "undone": list(undone),
+             "replaced_database_saved_to": str(saved_to) if saved_to else None}
+    con.execute("INSERT INTO audit VALUES ($id, $now, $who, 'restore', $target, $before, $after, $reason)",
+                {"id": journal.next_audit_id(j), "now": now, "who": who, "target": str(folder),
+                 "before": json.dumps({"tables": before, "journal_tables": live_rows}, sort_keys=True),
+                 "after": json.dumps(after, sort_keys=True), "reason": note or None})
+    return RestoreReport(folder, str(manifest["created_at"]), sum(imported.values()) + sum(journal_rows.values()),
+                         len(kept), note, undone, saved_to)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from indicators.store import Store, audit
+from indicators.store import Store, audit, episodes
 
 DELETION = "deletion"  # the load log's format of a deletion
 _MATCH = ("indicator = $i AND geo = $g AND ($since IS NULL OR period_start >= $since) "
@@ -78,7 +78,7 @@ def _listing(con, params: dict) -> str:
     return text + ("; …" if len(rows) > _LISTED else "")
 
 
-def _withdraw_episodes(con, params: dict, now, who: str, what: str) -> int:
+def _withdraw_episodes(con, params: dict) -> list[int]:
     """Withdraw the series' episodes overlapping the range (all of them when the series is gone)."""
     ids = [r[0] for r in con.execute(
         "SELECT id FROM episodes WHERE indicator = $i AND geo = $g AND state <> 'withdrawn' "
@@ -87,9 +87,7 @@ def _withdraw_episodes(con, params: dict, now, who: str, what: str) -> int:
     for episode_id in ids:
         con.execute("UPDATE episodes SET state = 'withdrawn', current_level = 'normal' WHERE id = $id",
                     {"id": episode_id})
-        con.execute("INSERT INTO episode_actions VALUES (nextval('episode_action_ids'), $id, 'data_deleted', "
-                    "$who, $now, $what, NULL, NULL)", {"id": episode_id, "who": who, "now": now, "what": what})
-    return len(ids)
+    return ids
 
 
 def delete(store: Store, indicator: str, geo: str, *, who: str, since: date | None = None,
@@ -102,12 +100,15 @@ def delete(store: Store, indicator: str, geo: str, *, who: str, since: date | No
     now = store.clock()
     try:
         with store.write() as con:
-            return _delete(con, params, now, who, reason)
+            done, withdrawn = _delete(con, store, params, now, who, reason)
     except _Vanished:  # deleted meanwhile: nothing published
         return Deletion(indicator, geo, 0)
+    # The withdrawn episodes' history says why (the journal; the audit row above already does).
+    episodes.record_actions(store, withdrawn, "data_deleted", who, now, f"deleted {done.what}")
+    return done
 
 
-def _delete(con, params: dict, now, who: str, reason: str | None) -> Deletion:
+def _delete(con, store: Store, params: dict, now, who: str, reason: str | None) -> tuple[Deletion, list[int]]:
     """Inside the write: the load-log row, revisions, removals, withdrawn episodes and the audit row."""
     plan = _plan(con, params)
     if plan.count == 0:
@@ -124,10 +125,11 @@ def _delete(con, params: dict, now, who: str, reason: str | None) -> Deletion:
     for table in ("observations", "scores", "results", "impact"):
         con.execute(f"DELETE FROM {table} WHERE {_MATCH}", params)  # noqa: S608 (constant names)
     con.execute("DELETE FROM series_state WHERE indicator = $i AND geo = $g", {"i": params["i"], "g": params["g"]})
-    withdrawn = _withdraw_episodes(con, params, now, who, what)
-    audit.append(con, now, who, "delete", plan.what, before=f"{plan.count} values: {listing}",
+    ids = _withdraw_episodes(con, params)
+    withdrawn = len(ids)
+    audit.append(con, store, now, who, "delete", plan.what, before=f"{plan.count} values: {listing}",
                  after=f"deleted (deletion {deletion_id}; old values kept as revisions)"
                  + (f"; {withdrawn} episode{'s' if withdrawn != 1 else ''} withdrawn" if withdrawn else ""),
                  reason=reason or None)
     return Deletion(plan.indicator, plan.geo, plan.count, plan.first_period, plan.last_period, plan.whole_series,
-                    deletion_id, withdrawn)
+                    deletion_id, withdrawn), ids

@@ -4,21 +4,26 @@ per-period alert log kept before v6.
 The monitoring layer computes episodes and reconciles them with the stored ones
 (``monitoring/statistics/episodes.py``); the store publishes the result in the same atomic write as the levels
 (``results._write_levels`` calls :func:`_write_episodes` with that reconciliation, run inside the
-write, so a review made while a scan ran is never overwritten). People review an episode with
-:func:`set_episode_status` (history and audit). The tables ``alerts`` and ``alert_actions`` of
+write). Reviews live in the journal (schema v8; ``journal.py``): people review an episode with
+:func:`set_episode_status` (review, history and audit in one journal write, no copy of the database);
+what a scan changes in a review (a reopening when an acknowledged episode worsened) is applied after
+the scan is published, by :func:`apply_review_changes`, and only to the review the scan saw, so a
+review made while a scan ran is never overwritten. The tables ``alerts`` and ``alert_actions`` of
 before v6 are kept as read-only history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
 from indicators.periods import to_period, to_text
-from indicators.store import Store, audit
+from indicators.store import Store, journal
+from indicators.store.schema import REVIEW_COLUMNS
 
 STATUSES = ("open", "acknowledged", "dismissed")
 _RANK = {"no_data": 0, "normal": 0, "watch": 1, "alert": 2}
@@ -33,27 +38,60 @@ def _columns(con, table: str) -> list[tuple[str, str]]:
         "AND table_catalog = current_database() ORDER BY ordinal_position", {"t": table}).fetchall()]
 
 
+def _reviews(store: Store) -> pd.DataFrame:
+    return store.journal.frame("SELECT * FROM reviews ORDER BY episode_id")
+
+
+def with_reviews(episodes: pd.DataFrame, reviews: pd.DataFrame, *, version: bool = False) -> pd.DataFrame:
+    """Episodes (rows of the database's table) with their review from the journal: status ``open`` and no
+    acknowledgement for an episode never reviewed."""
+    reviews = reviews.rename(columns={"episode_id": "id"})
+    keep = ["id", *REVIEW_COLUMNS, *(["version"] if version else [])]
+    out = episodes.merge(reviews[keep], on="id", how="left", sort=False)
+    out["status"] = out["status"].fillna("open").astype(object)
+    out["ack_score"] = out["ack_score"].astype("float64")
+    for column in ("status_at", "expires"):
+        out[column] = out[column].astype("datetime64[us]")
+    return out
+
+
 def read_episodes(store: Store, *, status: str | None = None, indicator: str | None = None) -> pd.DataFrame:
-    """Every episode ever raised (open, resolved and withdrawn), latest start first."""
+    """Every episode ever raised (open, resolved and withdrawn), latest start first, with its review."""
     with store.read() as cur:
-        return cur.execute(
-            "SELECT * FROM episodes WHERE ($s IS NULL OR status = $s) AND ($i IS NULL OR indicator = $i) "
-            "ORDER BY start_date DESC, indicator, geo, id", {"s": status, "i": indicator}).df()
+        frame = cur.execute(
+            "SELECT * FROM episodes WHERE ($i IS NULL OR indicator = $i) "
+            "ORDER BY start_date DESC, indicator, geo, id", {"i": indicator}).df()
+    frame = with_reviews(frame, _reviews(store))
+    if status is not None:
+        frame = frame[frame["status"] == status].reset_index(drop=True)
+    return frame
 
 
 def episode_actions(store: Store, episode_id: int | None = None) -> pd.DataFrame:
     """Acknowledgements, dismissals and reopenings (by people and, on worsening, by the system)."""
-    with store.read() as cur:
-        return cur.execute("SELECT * FROM episode_actions WHERE $e IS NULL OR episode_id = $e ORDER BY id",
-                           {"e": episode_id}).df()
+    return store.journal.frame(
+        "SELECT * FROM episode_actions WHERE :e IS NULL OR episode_id = :e ORDER BY id",
+        {"e": None if episode_id is None else int(episode_id)})
 
 
-def _write_episodes(con, reconcile: Callable, now: datetime, run_id: int | None) -> tuple[int, int]:
-    """Inside a write: reconcile the stored episodes (``reconcile(stored, now, run_id)`` returns a
-    ``monitoring.statistics.reconciliation.Reconciled``), update and insert them, record reopenings; returns the
-    open episodes (alert, watch)."""
-    stored = con.execute("SELECT * FROM episodes ORDER BY id").df()
-    out = reconcile(stored, now, run_id)
+@dataclass(frozen=True)
+class ReviewChange:
+    """A review a scan changed (reopened as worsened, or given its reference peak), applied to the
+    journal after the scan is published, only if nobody reviewed the episode meanwhile."""
+    episode_id: int
+    target: str
+    seen: int | None  # the review's version the scan saw (None: none)
+    values: dict
+    reopened: str | None = None  # the reason, when the scan reopened it
+
+
+def _write_episodes(con, reconcile: Callable, now: datetime, run_id: int | None,
+                    reviews: pd.DataFrame) -> tuple[tuple[int, int], list[ReviewChange]]:
+    """Inside a write: reconcile the stored episodes with their ``reviews`` (``reconcile(stored, now,
+    run_id)`` returns a ``monitoring.statistics.reconciliation.Reconciled``), update and insert them;
+    returns the open episodes (alert, watch) and the review changes for :func:`apply_review_changes`."""
+    stored = with_reviews(con.execute("SELECT * FROM episodes ORDER BY id").df(), reviews, version=True)
+    out = reconcile(stored.drop(columns="version"), now, run_id)
     frame = out.episodes
     if len(frame):
         types = dict(_columns(con, "episodes"))
@@ -79,16 +117,78 @@ def _write_episodes(con, reconcile: Callable, now: datetime, run_id: int | None)
                             f"(SELECT {cast} FROM incoming)")
             finally:
                 con.unregister("incoming")
-    for episode_id, reason in out.reopened:
-        row = con.execute("SELECT indicator, geo, start_period FROM episodes WHERE id = $id",
-                          {"id": episode_id}).fetchall()[0]
-        con.execute("INSERT INTO episode_actions VALUES (nextval('episode_action_ids'), $id, 'reopened', 'system', "
-                    "$now, NULL, NULL, NULL)", {"id": episode_id, "now": now})
-        audit.append(con, now, "system", "episode_status", _target(episode_id, *row), "acknowledged", "open",
-                     reason)
+    changes = _review_changes(stored, frame, dict(out.reopened))
     counts = con.execute("SELECT count(*) FILTER (peak_level = 'alert'), count(*) FILTER (peak_level = 'watch') "
                          "FROM episodes WHERE state = 'open'").fetchall()[0]
-    return int(counts[0]), int(counts[1])
+    return (int(counts[0]), int(counts[1])), changes
+
+
+def _same(a, b) -> bool:
+    if _missing(a) and _missing(b):
+        return True
+    if _missing(a) or _missing(b):
+        return False
+    if isinstance(a, float | np.floating) or isinstance(b, float | np.floating):
+        return float(a) == float(b)
+    return pd.Timestamp(a) == pd.Timestamp(b) if isinstance(a, date | pd.Timestamp) else a == b
+
+
+def _review_changes(stored: pd.DataFrame, frame: pd.DataFrame, reopened: dict[int, str]) -> list[ReviewChange]:
+    if frame.empty or stored.empty:
+        return []
+    before = {int(r["id"]): r for r in stored.to_dict("records")}
+    changes = []
+    for row in frame[frame["id"].notna()].to_dict("records"):
+        old = before.get(int(row["id"]))
+        if old is None:
+            continue
+        values = {c: _plain(row.get(c)) for c in REVIEW_COLUMNS}
+        if all(_same(values[c], old.get(c)) for c in REVIEW_COLUMNS):
+            continue
+        seen = None if _missing(old.get("version")) else int(old["version"])
+        changes.append(ReviewChange(int(row["id"]), _target(int(row["id"]), old["indicator"], old["geo"],
+                                                             old["start_period"]),
+                                    seen, values, reopened.get(int(row["id"]))))
+    return changes
+
+
+def _upsert_review(j, episode_id: int, values: dict, version: int) -> None:
+    cols = ", ".join(REVIEW_COLUMNS)
+    marks = ", ".join("?" for _ in REVIEW_COLUMNS)
+    j.execute(f"INSERT OR REPLACE INTO reviews (episode_id, {cols}, version) VALUES (?, {marks}, ?)",  # noqa: S608
+              (episode_id, *(journal.sql_value(values.get(c)) for c in REVIEW_COLUMNS), version))
+
+
+def apply_review_changes(store: Store, changes: list[ReviewChange], now: datetime) -> int:
+    """After a scan or a re-levelling is published: write its review changes to the journal (a reopening
+    with its history and audit row), skipping an episode reviewed since the scan read it; returns how
+    many were applied. A change lost to a crash before this is made again by the next scan."""
+    if not changes:
+        return 0
+    applied = 0
+    with store.journal.write() as j:
+        for change in changes:
+            row = j.execute("SELECT version FROM reviews WHERE episode_id = ?", (change.episode_id,)).fetchone()
+            if (None if row is None else int(row[0])) != change.seen:
+                continue
+            _upsert_review(j, change.episode_id, change.values, (change.seen or 0) + 1)
+            if change.reopened:
+                j.execute("INSERT INTO episode_actions (episode_id, action, who, acted_at) VALUES (?, 'reopened', "
+                          "'system', ?)", (change.episode_id, journal.sql_value(now)))
+                journal.append_audit(j, now, "system", "episode_status", change.target, "acknowledged", "open",
+                                     change.reopened)
+            applied += 1
+    return applied
+
+
+def record_actions(store: Store, episode_ids: list[int], action: str, who: str, now: datetime,
+                   comment: str | None = None) -> None:
+    """Add the same action (e.g. ``data_deleted``) to the history of some episodes, in one journal write."""
+    if not episode_ids:
+        return
+    with store.journal.write() as j:
+        j.executemany("INSERT INTO episode_actions (episode_id, action, who, acted_at, comment) VALUES (?, ?, ?, ?, ?)",
+                      [(int(e), action, who, journal.sql_value(now), comment) for e in episode_ids])
 
 
 def _target(episode_id: int, indicator: str, geo: str, start: str) -> str:
@@ -97,26 +197,31 @@ def _target(episode_id: int, indicator: str, geo: str, start: str) -> str:
 
 def set_episode_status(store: Store, episode_id: int, *, status: str, who: str, comment: str = "",
                        expires: date | None = None) -> None:
-    """Acknowledge, dismiss or reopen an episode; kept in its history and in the audit log. An
-    acknowledgement remembers the episode's peak then (a worse one later reopens it)."""
+    """Acknowledge, dismiss or reopen an episode; kept in its history and in the audit log, in one journal
+    write. An acknowledgement remembers the episode's peak then (a worse one later reopens it)."""
     if status not in STATUSES:
         raise ValueError(f"unknown episode status {status!r}; expected one of {', '.join(STATUSES)}")
     now = store.clock()
-    with store.write() as con:
-        before = con.execute("SELECT status, indicator, geo, start_period FROM episodes WHERE id = $id",
-                             {"id": int(episode_id)}).fetchall()
-        if not before:
-            raise KeyError(f"no episode {episode_id}")
-        con.execute(
-            "UPDATE episodes SET status = $s, status_by = $who, status_at = $now, comment = $c, expires = $e, "
-            "ack_level = CASE WHEN $s = 'acknowledged' THEN peak_level ELSE ack_level END, "
-            "ack_score = CASE WHEN $s = 'acknowledged' THEN peak_score ELSE ack_score END WHERE id = $id",
-            {"s": status, "who": who, "now": now, "c": comment, "e": expires, "id": int(episode_id)})
-        con.execute("INSERT INTO episode_actions VALUES (nextval('episode_action_ids'), $id, $a, $who, $now, $c, "
-                    "$e, NULL)", {"id": int(episode_id), "a": status, "who": who, "now": now, "c": comment,
-                                  "e": expires})
-        audit.append(con, now, who, "episode_status", _target(int(episode_id), *before[0][1:]), before[0][0],
-                     status, comment)
+    with store.read() as cur:
+        found = cur.execute("SELECT indicator, geo, start_period, peak_level, peak_score FROM episodes "
+                            "WHERE id = $id", {"id": int(episode_id)}).fetchall()
+    if not found:
+        raise KeyError(f"no episode {episode_id}")
+    indicator, geo, start, peak_level, peak_score = found[0]
+    with store.journal.write() as j:
+        row = j.execute("SELECT status, ack_level, ack_score, version FROM reviews WHERE episode_id = ?",
+                        (int(episode_id),)).fetchone()
+        before, ack_level, ack_score, version = row if row else ("open", None, None, 0)
+        if status == "acknowledged":
+            ack_level, ack_score = peak_level, peak_score
+        values = {"status": status, "status_by": who, "status_at": now, "comment": comment, "expires": expires,
+                  "ack_level": ack_level, "ack_score": ack_score}
+        _upsert_review(j, int(episode_id), values, int(version) + 1)
+        j.execute("INSERT INTO episode_actions (episode_id, action, who, acted_at, comment, expires) "
+                  "VALUES (?, ?, ?, ?, ?, ?)",
+                  (int(episode_id), status, who, journal.sql_value(now), comment, journal.sql_value(expires)))
+        journal.append_audit(j, now, who, "episode_status", _target(int(episode_id), indicator, geo, start),
+                             before, status, comment)
 
 
 # --- the v6 migration: the per-period alert log into episodes --------------------------------------

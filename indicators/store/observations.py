@@ -16,7 +16,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from indicators.store import Store
+from indicators.store import Store, audit, journal
 
 _KEY = "indicator, geo, period"
 _CHANGED = "(o.value IS DISTINCT FROM i.value OR o.flag IS DISTINCT FROM i.flag)"
@@ -91,7 +91,7 @@ def _plan(con: duckdb.DuckDBPyConnection, item: Incoming) -> Applied:
 
 
 def _apply(
-    con: duckdb.DuckDBPyConnection, item: Incoming, planned: Applied, who: str, now: datetime
+    con: duckdb.DuckDBPyConnection, store: Store, item: Incoming, planned: Applied, who: str, now: datetime
 ) -> Applied:
     """Write one planned file (its rows are in ``incoming``): revisions, updates, inserts, load log."""
     load_id = con.execute("SELECT nextval('load_ids')").fetchall()[0][0]
@@ -132,17 +132,8 @@ def _apply(
             "unchanged": planned.unchanged,
         },
     )
-    con.execute(
-        "INSERT INTO audit (id, logged_at, who, action, target, after) "
-        "VALUES (nextval('audit_ids'), $now, $who, 'load', $file, $after)",
-        {
-            "now": now,
-            "who": who,
-            "file": item.file,
-            "after": f"load {load_id}: {planned.new} new, {planned.revised} revised, {planned.unchanged} "
-            "unchanged",
-        },
-    )
+    audit.append(con, store, now, who, "load", item.file,
+                 after=f"load {load_id}: {planned.new} new, {planned.revised} revised, {planned.unchanged} unchanged")
     return dataclasses.replace(planned, load_id=load_id)
 
 
@@ -206,7 +197,7 @@ def apply_load(store: Store, incoming: Sequence[Incoming], *, who: str, catalogu
                     continue
                 planned = _plan(con, item)
                 changes = planned.new + planned.revised > 0
-                results.append(_apply(con, item, planned, who, now) if changes else planned)
+                results.append(_apply(con, store, item, planned, who, now) if changes else planned)
             if not stale and all(r.new + r.revised == 0 for r in results):
                 raise _NothingChanged
     except _NothingChanged:
@@ -331,7 +322,11 @@ def observation_count(store: Store) -> int:
 
 
 def dump(store: Store) -> dict[str, list[tuple]]:
-    """Every row of every table, sorted (for comparing database contents before and after)."""
+    """Every row of every table, sorted (for comparing database contents before and after); the journal's
+    tables as ``journal.<name>``."""
+    with store.journal.read() as j:
+        kept = {f"journal.{t}": sorted(j.execute(f"SELECT * FROM {t}").fetchall(), key=repr)  # noqa: S608
+                for t in journal.TABLES}
     with store.read() as cur:
         tables = [
             r[0]
@@ -341,4 +336,5 @@ def dump(store: Store) -> dict[str, list[tuple]]:
             ).fetchall()
         ]
         # Table names come from the catalog itself, never from input.
-        return {t: cur.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables}  # noqa: S608
+        return {**{t: cur.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables},  # noqa: S608
+                **kept}

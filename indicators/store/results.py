@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from indicators.store import Store
-from indicators.store.episodes import _write_episodes
+from indicators.store import Store, audit
+from indicators.store.episodes import _reviews, _write_episodes, apply_review_changes
 
 RESULT_COLUMNS = ("indicator", "geo", "period", "period_start", "observed", "expected", "lower", "upper",
                   "score", "p_value", "level", "channels", "provisional", "change_yoy", "change_ref",
@@ -77,7 +77,7 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
         state["run_id"] = run_id
         con.execute("DELETE FROM series_state")
         _insert_frame(con, "series_state", state)
-        opened = _write_levels(con, levels, run_id, store.clock(), episodes)
+        opened, changes = _write_levels(con, store, levels, run_id, store.clock(), episodes)
         alarms = levels["level"].value_counts() if len(levels) else pd.Series(dtype=int)
         con.execute(
             "INSERT INTO runs (id, started_at, finished_at, who, settings, data_vintage, series_total, "
@@ -89,6 +89,7 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
              "periods": 0 if scores is None else len(scores), "alerts": int(alarms.get("alert", 0)),
              "watches": int(alarms.get("watch", 0)), "open_alert": None if opened is None else opened[0],
              "open_watch": None if opened is None else opened[1]})
+    apply_review_changes(store, changes, store.clock())
     return run_id
 
 
@@ -103,19 +104,21 @@ def read_impact(store: Store, indicator: str, geo: str) -> pd.DataFrame:
 def write_levels(store: Store, levels: pd.DataFrame, *, run_id: int | None, episodes: Episodes = None) -> None:
     """Replace the current levels (after a threshold change) and, given, reconcile their episodes."""
     with store.write() as con:
-        _write_levels(con, levels, run_id, store.clock(), episodes)
+        _, changes = _write_levels(con, store, levels, run_id, store.clock(), episodes)
+    apply_review_changes(store, changes, store.clock())
 
 
-def _write_levels(con, levels: pd.DataFrame, run_id: int | None, now: datetime,
-                  episodes: Episodes = None) -> tuple[int, int] | None:
+def _write_levels(con, store: Store, levels: pd.DataFrame, run_id: int | None, now: datetime,
+                  episodes: Episodes = None) -> tuple[tuple[int, int] | None, list]:
     """Replace the results; with ``episodes`` (a reconciler), reconcile and write the episodes in the
-    same write and return the open ones (alert, watch). Without, the episodes stay as they were."""
+    same write and return the open ones (alert, watch) and the review changes to apply once published.
+    Without, the episodes stay as they were."""
     con.execute("DELETE FROM results")
     if len(levels):
         _insert_frame(con, "results", levels)
     if episodes is None:
-        return None
-    return _write_episodes(con, episodes, now, run_id)
+        return None, []
+    return _write_episodes(con, episodes, now, run_id, _reviews(store))
 
 
 def read_results(store: Store, *, levels: tuple[str, ...] | None = None, since: date | None = None,
@@ -174,11 +177,10 @@ def save_settings(store: Store, settings_json: str, *, who: str, reason: str, re
         new_id = con.execute("SELECT nextval('settings_ids')").fetchall()[0][0]
         con.execute("INSERT INTO settings_log VALUES ($id, $now, $who, $s, $r, $rev)",
                     {"id": new_id, "now": now, "who": who, "s": settings_json, "r": reason, "rev": reverts})
-        con.execute("INSERT INTO audit VALUES (nextval('audit_ids'), $now, $who, 'settings', 'thresholds', "
-                    "$before, $after, $r)", {"now": now, "who": who, "before": before[0][0] if before else None,
-                                             "after": settings_json, "r": reason})
-        if levels is not None:
-            _write_levels(con, levels, None, now, episodes)
+        audit.append(con, store, now, who, "settings", "thresholds", before[0][0] if before else None,
+                     settings_json, reason)
+        changes = _write_levels(con, store, levels, None, now, episodes)[1] if levels is not None else []
+    apply_review_changes(store, changes, now)
     return new_id
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import duckdb
 
+from indicators.store import journal
 from indicators.store.db import StoreError
+from indicators.store.journal import Journal
 
 # Known events worth seeding as annotations (DESIGN §3; dates from public sources).
 SEED_EVENTS = (
@@ -185,8 +190,31 @@ _V7 = [
         reason VARCHAR NOT NULL)""",
 ]
 
+# The review of an episode, kept in the journal from v8 (``reviews``, by episode id).
+REVIEW_COLUMNS = ("status", "status_by", "status_at", "comment", "expires", "ack_level", "ack_score")
+
+_V8 = [
+    # The small writes people make between scans move to the journal (indicators/store/journal.py), written in
+    # place instead of copying this file: episode reviews and their history, events, the digest's records. Their
+    # rows are copied there first by _into_journal (below, in migrate); the database's own audit rows stay here,
+    # and from now on both logs take their ids from the journal's counter.
+    "DROP TABLE episode_actions",
+    "DROP SEQUENCE episode_action_ids",
+    "DROP TABLE events",
+    "DROP SEQUENCE event_ids",
+    "DROP TABLE digest_sent",
+    "DROP TABLE digest_recipients",
+    "DROP SEQUENCE recipients_ids",
+    "DROP SEQUENCE audit_ids",
+    *(f"ALTER TABLE episodes DROP COLUMN {c}" for c in REVIEW_COLUMNS),
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8}
+# The tables moved to the journal by v8, with the sequence that numbered them.
+_MOVED = {"episode_actions": "episode_action_ids", "events": "event_ids", "digest_sent": None,
+          "digest_recipients": "recipients_ids"}
+_IMPORTED = "imported_from_database"
 CURRENT_VERSION = max(MIGRATIONS)
 
 
@@ -201,8 +229,71 @@ def version_of(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def migrate(con: duckdb.DuckDBPyConnection, now) -> int:
-    """Bring the database to CURRENT_VERSION; returns the version it had before."""
+def _last_values(con) -> dict[str, int]:
+    """Per sequence, the last value it handed out (its start minus one when none)."""
+    rows = con.execute("SELECT sequence_name, start_value, last_value FROM duckdb_sequences() "
+                       "WHERE database_name = current_database()").fetchall()
+    return {name: (last if last is not None else start - 1) for name, start, last in rows}
+
+
+def _into_journal(con: duckdb.DuckDBPyConnection, target: Callable) -> None:
+    """v8: copy the reviews, episode actions, events and digest records into the journal, with their ids,
+    in one journal transaction (skipped when a migration killed before publishing already did), and bind
+    the journal to this database."""
+    database_id = uuid.uuid4().hex
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('journal_id', $id)", {"id": database_id})
+    last = _last_values(con)
+    with target() as j:
+        done = j.execute("SELECT value FROM meta WHERE key = ?", (_IMPORTED,)).fetchone()
+        if done is None:
+            cols = ", ".join(REVIEW_COLUMNS)
+            reviews = con.execute(f"SELECT id AS episode_id, {cols} FROM episodes "  # noqa: S608
+                                  "WHERE status <> 'open' OR status_by IS NOT NULL OR ack_level IS NOT NULL").df()
+            journal.insert_rows(j, "reviews", reviews, replace=True)
+            for table, sequence in _MOVED.items():
+                journal.insert_rows(j, table, con.execute(f"SELECT * FROM {table}").df(), replace=True)  # noqa: S608
+                if sequence:
+                    journal.move_ids_past(j, table, last.get(sequence, 0))
+            journal.move_audit_ids_past(j, max(last.get("audit_ids", 0),
+                                               con.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0]))
+            j.execute("INSERT INTO meta VALUES (?, '1')", (_IMPORTED,))
+        j.execute("INSERT OR REPLACE INTO meta VALUES ('database_id', ?)", (database_id,))
+
+
+def check_journal(con: duckdb.DuckDBPyConnection, target: Journal) -> None:
+    """The journal beside the database is its own: a new, empty one is bound to it; one bound to another
+    database, or a lost one (the database had a journal, this one is new), is a ``StoreError``."""
+    rows = con.execute("SELECT value FROM meta WHERE key = 'journal_id'").fetchall()
+    if not rows:
+        return
+    expected = rows[0][0]
+    with target.read() as j:
+        found = j.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()
+    if found is not None and found[0] == expected:
+        restored = con.execute("SELECT value FROM meta WHERE key = 'restore_token'").fetchall()
+        if restored:
+            with target.read() as j:
+                token = j.execute("SELECT value FROM meta WHERE key = 'restore_token'").fetchone()
+            if token is None or token[0] != restored[0][0]:
+                raise StoreError(
+                    f"a restore of this database was interrupted after the database and before its journal "
+                    f"{target.path.name} was restored; run the same restore again "
+                    "(`python -m indicators restore FOLDER --yes`)")
+        return
+    if found is not None:
+        raise StoreError(
+            f"the journal {target.path} belongs to another database, not {target.path.name[:-len('.journal.sqlite')]}; "
+            "move it away and put this database's own journal beside it (or restore a backup with "
+            "`python -m indicators restore`)")
+    raise StoreError(
+        f"the journal of this database is missing: {target.path} (it holds the alert reviews, events and "
+        "digest records); put it back beside the database, or restore a backup with "
+        "`python -m indicators restore`")
+
+
+def migrate(con: duckdb.DuckDBPyConnection, now, target: Journal | Callable) -> int:
+    """Bring the database to CURRENT_VERSION; returns the version it had before. ``target`` is its journal,
+    or (a restore) a function giving a journal connection in a write transaction."""
     before = version_of(con)
     if before > CURRENT_VERSION:
         raise StoreError(
@@ -210,6 +301,8 @@ def migrate(con: duckdb.DuckDBPyConnection, now) -> int:
             "upgrade the program"
         )
     for version in range(before + 1, CURRENT_VERSION + 1):
+        if version == 8:
+            _into_journal(con, target.write if isinstance(target, Journal) else target)
         for statement in MIGRATIONS[version]:
             con.execute(statement)
         if version == 1:

@@ -256,7 +256,7 @@ def _one_row_csv(folder: Path, store: Store, i: int) -> Path:
     return path
 
 
-def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Path) -> dict:
+def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Path, save_repeat: int) -> dict:
     path = work / f"{label}.duckdb"
     copy_database(source, path)
     db.forget_snapshots()
@@ -297,8 +297,8 @@ def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Pa
 
     with instrumented():
         result["ack"] = measure(ack, repeat)
-        result["save"] = measure(save, repeat)
-        result["relevel"] = measure(relevel_only, max(5, repeat // 3))
+        result["save"] = measure(save, save_repeat)
+        result["relevel"] = measure(relevel_only, max(3, save_repeat // 3))
         result["load"] = measure(load, repeat)
         result["concurrent"] = {
             n: concurrent_acks(store, ids, n, per_thread=max(2, 40 // n)) for n in threads
@@ -446,6 +446,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")], default=[1, 5, 20])
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--replicate", type=int, default=0, help="also the demo's series repeated N times")
+    parser.add_argument("--save-repeat", type=int, default=3, help="threshold saves on the replicated database")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "writes.md")
     args = parser.parse_args(argv)
@@ -474,7 +475,9 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="writes-", dir=CACHE) as tmp:
         for label, source in sources:
-            rows.append(bench_db(label.replace(" ", "-"), source, args.repeat, args.threads, Path(tmp)))
+            big = "replicated" in label
+            rows.append(bench_db(label.replace(" ", "-"), source, args.repeat, args.threads, Path(tmp),
+                                 args.save_repeat if big else args.repeat))
             print(rows[-1], flush=True)
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(rows, args, builds, load_before, load_after)

@@ -175,7 +175,7 @@ def test_a_version_7_database_moves_its_reviews_events_and_digest_records_into_t
     _as_version_7(path)
     forget_snapshots()
     store = open_store(path)
-    assert store.schema_version() == schema.CURRENT_VERSION == 8
+    assert store.schema_version() == schema.CURRENT_VERSION == 9
     with store.read() as cur:
         tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
                                             "WHERE table_catalog = current_database()").fetchall()}

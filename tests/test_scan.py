@@ -348,3 +348,22 @@ def test_scan_workers_start_with_one_blas_thread_and_the_environment_is_restored
         seen = pool.submit(_blas_threads_seen).result(timeout=120)
     assert seen["OPENBLAS_NUM_THREADS"] == "1" and seen["MKL_NUM_THREADS"] == "3"
     assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["MKL_NUM_THREADS"] == "3"
+
+
+def test_the_derived_tables_have_no_key_index_and_their_writer_keeps_them_unique(loaded, catalogue):
+    from indicators.store import StoreError, schema
+
+    _scan(loaded, catalogue)
+    _scan(loaded, catalogue)  # nothing refitted the second time: the rows stay once each
+    with loaded.read() as cur:
+        assert not cur.execute("SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                               "AND table_name IN ('scores', 'results', 'impact')").fetchall()[0][0]
+        for table in schema.DERIVED:
+            rows, keys = cur.execute(f"SELECT count(*), count(DISTINCT (indicator, geo, period)) FROM {table}"  # noqa: S608
+                                     ).fetchall()[0]
+            assert rows == keys > 0
+    levels = results.read_results(loaded)
+    before = results.read_results(loaded)
+    with pytest.raises(StoreError, match=r"cannot write results: 2 rows repeat a key, such as .*nothing was written"):
+        results.write_levels(loaded, pd.concat([levels, levels.iloc[:1]]), run_id=None)
+    pd.testing.assert_frame_equal(results.read_results(loaded), before)

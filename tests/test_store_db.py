@@ -168,3 +168,37 @@ def test_a_newer_schema_is_refused(store):
     forget_snapshots()
     with pytest.raises(StoreError, match="newer than this program's"):
         open_store(store.path)
+
+
+def test_a_file_mostly_free_blocks_is_compacted_when_next_written(store):
+    from indicators.store import db
+
+    compacted = []
+    original = db._compact
+
+    def spy(cur, name, tmp):
+        out = original(cur, name, tmp)
+        compacted.append(out is not None)
+        return out
+
+    db._compact = spy
+    try:
+        with store.write() as con:  # some MB of rows, then a table behind them, then the rows gone:
+            con.execute("CREATE TABLE filler AS SELECT range AS n, md5(range::VARCHAR) AS text FROM range(1000000)")
+        with store.write() as con:  # DuckDB keeps their blocks, inside the file, as free space
+            con.execute("CREATE TABLE kept AS SELECT md5(range::VARCHAR) AS text FROM range(20000)")
+        grown = store.path.stat().st_size
+        with store.write() as con:
+            con.execute("DROP TABLE filler")
+        for who in ("a", "b"):
+            with store.write() as con:
+                _append(con, who)
+    finally:
+        db._compact = original
+    assert compacted[:2] == [False, False] and any(compacted[2:])  # compacted once mostly free
+    assert grown > 10 * 2**20 and store.path.stat().st_size < grown / 4
+    assert _count(store) == 2  # what it holds is all there
+    with store.read() as cur:
+        assert cur.execute("SELECT count(*) FROM kept").fetchall()[0][0] == 20000
+    assert events.list_events(store)["label"].tolist()  # and the journal beside it is untouched
+    assert not list(store.path.parent.glob(store.path.name + ".tmp-*"))

@@ -6,8 +6,8 @@ sessions are threads of one process) and occasional writers in other processes (
 ``scan``). So nothing ever writes the live file in place:
 
 * A writer takes an exclusive ``flock`` on ``<db>.lock`` (bounded wait), copies the live file to a
-  private temporary file, writes there, checkpoints, fsyncs and atomically ``os.replace``-s it
-  over the live file. A writer killed at any moment leaves the live file untouched (all or
+  private temporary file, writes there, checkpoints (and, when most of the file is free blocks,
+  rewrites it compacted), fsyncs and atomically ``os.replace``-s it over the live file. A writer killed at any moment leaves the live file untouched (all or
   nothing, for free); its temporary file is removed by the next writer. Writers take turns: first
   come, first served within a process, with a short gap between two writes of one process so that
   a writer in another process is not starved (``benchmarks/stress.py``).
@@ -244,8 +244,32 @@ def _drop_writer(owner: duckdb.DuckDBPyConnection) -> None:
             _WRITER = None
 
 
+# DuckDB never gives a file's free blocks back: a file whose free blocks pass this share of it is
+# rewritten into a fresh file (``COPY FROM DATABASE``: tables, constraints and sequences) before it is
+# published, so the file stays about the size of what it holds.
+COMPACT_ABOVE = 0.25
+
+
+def _compact(cur, name: str, tmp: Path) -> Path | None:
+    """Inside a write, after its checkpoint: a compacted copy of the private file when it is mostly free
+    blocks (its path, to publish instead), else None."""
+    total, free = cur.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
+                              "WHERE database_name = $n", {"n": name}).fetchall()[0]
+    if not total or free / total <= COMPACT_ABOVE:
+        return None
+    compact = tmp.with_name(tmp.name + "-compact")
+    other = name + "_c"
+    cur.execute(f"ATTACH $path AS {other}", {"path": str(compact)})
+    try:
+        cur.execute(f"COPY FROM DATABASE {name} TO {other}")
+        cur.execute(f"CHECKPOINT {other}")
+    finally:
+        cur.execute(f"DETACH {other}")
+    return compact
+
+
 @contextmanager
-def _attached(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _attached(tmp: Path, publish: list[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
     name = f"w_{uuid.uuid4().hex[:12]}"
     owner = _writer()
     cur = owner.cursor()
@@ -257,6 +281,10 @@ def _attached(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         cur.execute(f"USE {name}")
         yield cur
         cur.execute(f"CHECKPOINT {name}")
+        cur.execute("USE memory")
+        compacted = _compact(cur, name, tmp)
+        if compacted is not None:
+            publish.append(compacted)
     except BaseException:
         failed = True
         _drop_writer(owner)
@@ -275,7 +303,7 @@ def _attached(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @contextmanager
-def _own_instance(tmp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _own_instance(tmp: Path, publish: list[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET python_enable_replacements = false")
@@ -296,14 +324,20 @@ def write_copy(path: Path, timeout: float, *, fresh: bool = False) -> Iterator[d
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         if path.exists() and not fresh:
             shutil.copyfile(path, tmp)
+        publish: list[Path] = []
         try:
-            with (_own_instance if fresh else _attached)(tmp) as con:
+            with (_own_instance if fresh else _attached)(tmp, publish) as con:
                 yield con
-            _fsync(tmp)
-            os.replace(tmp, path)
+            final = publish[0] if publish else tmp
+            _fsync(final)
+            os.replace(final, path)
             _fsync(path.parent)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            for leftover in (tmp, *publish):
+                leftover.unlink(missing_ok=True)
             raise
         finally:
-            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            for leftover in (tmp, *publish):
+                Path(str(leftover) + ".wal").unlink(missing_ok=True)
+            if publish:
+                tmp.unlink(missing_ok=True)

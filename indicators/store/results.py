@@ -9,8 +9,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from indicators.store import Store, audit
+from indicators.store import Store, StoreError, audit
 from indicators.store.episodes import _reviews, _write_episodes, apply_review_changes
+from indicators.store.schema import DERIVED
 
 RESULT_COLUMNS = ("indicator", "geo", "period", "period_start", "observed", "expected", "lower", "upper",
                   "score", "p_value", "level", "channels", "provisional", "change_yoy", "change_ref",
@@ -43,7 +44,16 @@ def read_scores(store: Store, since: date | None = None) -> pd.DataFrame:
             "ORDER BY indicator, geo, period_start", {"since": since}).df()
 
 
+_KEY = ["indicator", "geo", "period"]
+
+
 def _insert_frame(con, table: str, frame: pd.DataFrame) -> None:
+    if table in DERIVED:  # no primary key on these (schema v9): the writer keeps them unique
+        repeated = frame[frame.duplicated(_KEY, keep=False)]
+        if len(repeated):
+            first = repeated.iloc[0]
+            raise StoreError(f"cannot write {table}: {len(repeated)} rows repeat a key, such as "
+                             f"{first['indicator']}/{first['geo']}/{first['period']}; nothing was written")
     columns = [c for c in _table_columns(con, table) if c in frame.columns]
     con.register("incoming", frame[columns])
     try:
@@ -73,6 +83,12 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
             _insert_frame(con, "scores", scores.assign(run_id=run_id))
         if impact is not None and len(impact):
             _insert_frame(con, "impact", impact.assign(run_id=run_id))
+        for table in ("scores", "impact"):  # the new rows next to those kept: still one per key
+            extra = con.execute(f"SELECT count(*) - count(DISTINCT (indicator, geo, period)) FROM {table}"  # noqa: S608
+                                ).fetchall()[0][0]
+            if extra:
+                raise StoreError(f"cannot write {table}: {extra} rows would repeat a key already stored; "
+                                 "nothing was written")
         state = pd.DataFrame(states, columns=["indicator", "geo", "fingerprint", "fit_hash", "note"])
         state["run_id"] = run_id
         con.execute("DELETE FROM series_state")

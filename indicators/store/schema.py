@@ -209,8 +209,26 @@ _V8 = [
     *(f"ALTER TABLE episodes DROP COLUMN {c}" for c in REVIEW_COLUMNS),
 ]
 
+# The scan's derived tables, one row per (indicator, geo, period), written only by the scan and the re-levelling.
+DERIVED = ("scores", "results", "impact")
+_REQUIRED = {"scores": ("run_id",), "results": ("level",), "impact": ("run_id",)}
+
+_V9 = [
+    # The derived tables without a primary key: its index on three text columns took about as much of the
+    # file as the rows themselves, and these tables are only ever replaced whole (results) or per refitted
+    # series (scores, impact), never looked up for a conflict; their writer keeps the rows unique
+    # (results._insert_frame refuses a frame with a repeated key). Rewritten in series order, so a series
+    # reads from few blocks; the file is compacted after the migration (db.write_copy).
+    *(statement for table in DERIVED for statement in (
+        f"CREATE TABLE {table}_v9 AS SELECT * FROM {table} ORDER BY indicator, geo, period_start",  # noqa: S608
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v9 RENAME TO {table}",
+        *(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"
+          for column in ("indicator", "geo", "period", "period_start", *_REQUIRED[table])))),
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9}
 # The tables moved to the journal by v8, with the sequence that numbered them.
 _MOVED = {"episode_actions": "episode_action_ids", "events": "event_ids", "digest_sent": None,
           "digest_recipients": "recipients_ids"}

@@ -42,7 +42,7 @@ import pandas as pd  # noqa: E402
 
 from indicators.catalogue import load_catalogue  # noqa: E402
 from indicators.loaders import load_files  # noqa: E402
-from indicators.store import Store, copy_database, db, observations, open_store  # noqa: E402
+from indicators.store import Store, copy_database, db, observations, open_store, schema  # noqa: E402
 from indicators.store import episodes as store_episodes  # noqa: E402
 from monitoring.pipeline import actions  # noqa: E402
 from monitoring.pipeline.scan import relevel  # noqa: E402
@@ -79,7 +79,7 @@ def _build_replicated(path: Path, source: Path, copies: int) -> None:
     scanning them (a 5,000-series scan takes 20 minutes here). Its contents are not a realistic
     corpus; the write paths only need its size."""
     copy_database(source, path)
-    store = Store(path)
+    store = open_store(path)  # at the current schema
     tables = ("observations", "revisions", "scores", "results", "impact", "series_state")
     with store.write() as con:
         for table in tables:
@@ -104,7 +104,7 @@ def _build_replicated(path: Path, source: Path, copies: int) -> None:
 def cached(name: str, build) -> tuple[Path, float | None]:
     """The cached database ``name`` (built when missing) and the build time (None when reused)."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"{name}.duckdb"
+    path = CACHE / f"{name}-v{schema.CURRENT_VERSION}.duckdb"  # a database of an older schema is rebuilt
     if path.exists():
         return path, None
     part = CACHE / f"{name}.building.duckdb"
@@ -360,8 +360,8 @@ def report(rows: list[dict], args, builds: dict, load_before: str, load_after: s
         "# Write latency against database size (issue 14)",
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; `python benchmarks/writes.py --series {args.series} --repeat "
-        f"{args.repeat} --threads {','.join(map(str, args.threads))}`. Load average before: {load_before}; "
+        f"Python {platform.python_version()}; `python benchmarks/writes.py --series {args.series} --replicate {args.replicate} "
+        f"--save-repeat {args.save_repeat} --repeat {args.repeat} --threads {','.join(map(str, args.threads))}`. Load average before: {load_before}; "
         f"after: {load_after} (other jobs share the machine).",
         "",
         "Milliseconds. p50 / p95 over the repeats (one thread). `copy` and `fsync` are the medians of the time "

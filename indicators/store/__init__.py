@@ -77,18 +77,13 @@ def copy_database(source: str | Path, target: str | Path) -> Path:
     """Copy a database file and its journal to ``target`` (nothing may be writing ``source``); returns ``target``.
     A database moved without its journal loses its reviews and events: ``ensure_schema`` then refuses it."""
     import shutil
-    import sqlite3
+
+    from indicators.store.journal import copy_file
 
     source, target = Path(source), Path(target)
     shutil.copyfile(source, target)
     if journal_path(source).exists():
-        src = sqlite3.connect(journal_path(source))
-        dst = sqlite3.connect(journal_path(target))
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        copy_file(journal_path(source), journal_path(target), live=True)
     return target
 
 

@@ -191,12 +191,7 @@ def _copy_journal(store: Store, target: Path) -> dict[str, int]:
     """Copy the journal into one self-contained SQLite file (no write-ahead log beside it); its row counts."""
     with store.journal.read() as src:
         counts = _journal_counts(src)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
+        journal.copy_file(src, target)
     return counts
 
 

@@ -175,6 +175,21 @@ class Journal:
             return to_frame(con.execute(sql, params))
 
 
+def copy_file(source: sqlite3.Connection | Path, target: Path, *, live: bool = False) -> None:
+    """Copy a journal (an open connection, or a file nothing is writing) with SQLite's backup API
+    (consistent while others write): a self-contained file for a backup, or (``live``) a journal to be
+    used beside a copied database, in write-ahead-log mode."""
+    src = source if isinstance(source, sqlite3.Connection) else sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute(f"PRAGMA journal_mode = {'WAL' if live else 'DELETE'}")
+    finally:
+        dst.close()
+        if src is not source:
+            src.close()
+
+
 def _raise(exc: sqlite3.OperationalError, journal: Journal):
     if "locked" in str(exc) or "busy" in str(exc):
         raise _busy(journal.path, journal.timeout) from None

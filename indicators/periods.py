@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import pandas as pd
@@ -47,6 +48,7 @@ def normalise_eurostat(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)  # Periods are immutable; a re-level asks for the same few hundred often
 def to_period(text: str) -> pd.Period:
     """A canonical period string as a pandas Period (raises ValueError on anything else)."""
     freq = frequency_of(text)

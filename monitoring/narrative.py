@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 
@@ -37,6 +38,7 @@ def geo_in(code: str, lang: str = DEFAULT_LANG, catalogue: Catalogue | None = No
     return t(key, lang) if key in strings(lang) else geo_name(code, lang, catalogue)
 
 
+@functools.lru_cache(maxsize=8192)
 def year_earlier(period: pd.Period) -> pd.Period:
     """The same period a year earlier (12 months, 4 quarters or 1 year back)."""
     return period - PERIODS_PER_YEAR[period.freqstr[0].replace("Y", "A")]

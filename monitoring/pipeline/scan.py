@@ -273,11 +273,16 @@ def level_frame(stored: pd.DataFrame, catalogue: Catalogue, settings: MonitorSet
 
 def _with_reasons(levels: pd.DataFrame, catalogue: Catalogue, lang: str = "en") -> pd.DataFrame:
     levels = levels.copy()
-    levels["reason"] = [
+    said = levels["level"].isin(("watch", "alert"))
+    if "criterion_crossed" in levels:
+        said |= levels["criterion_crossed"].map(lambda v: v is True or v is np.True_)
+    reasons = np.full(len(levels), "", dtype=object)
+    # only the rows that are said (a fifth or less): building a dict of every row cost more than the sentences
+    reasons[said.to_numpy()] = [
         sentence(row, indicator_of(catalogue, row["indicator"]), row["geo"], lang, catalogue)
-        if row["level"] in ("watch", "alert") or row.get("criterion_crossed") is True else ""
-        for row in levels.to_dict("records")
+        for row in levels[said].to_dict("records")
     ]
+    levels["reason"] = reasons
     return levels
 
 

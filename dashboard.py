@@ -79,12 +79,54 @@ def _progress_panel(lang: str, state: actions.PreparationState) -> None:
         st.caption(t("ui.first_start_note", lang))
 
 
+RELEVEL_POLL_SECONDS = 2  # how often the note of a re-levelling in progress looks whether it is done
+
+
+def relevelling_note(lang: str) -> None:
+    """While the levels of a threshold save are being written: a note above the page, which polls and
+    shows the page at the new levels once they are in. An analyst's visit restarts a re-levelling that a
+    stopped server left undone; a viewer only sees the note."""
+    pending = cache.desk().pending_levels()
+    if pending is None:
+        if st.session_state.pop("_relevel_done", False):  # this session watched it: say it is done, once
+            st.success(t("ui.relevel_done", lang), icon=":material/check_circle:")
+        return
+    if not pending.running and pending.error is None and common.is_analyst():
+        cache.desk().relevel_behind(cache.today())
+    _relevelling_fragment(lang)
+
+
+@st.fragment(run_every=RELEVEL_POLL_SECONDS)
+def _relevelling_fragment(lang: str) -> None:
+    pending = cache.desk().pending_levels()
+    if pending is None:
+        st.session_state["_relevel_done"] = True
+        st.rerun(scope="app")  # the levels are in: the whole page again, at them
+    if pending.settings_id is None:
+        who = t("ui.relevel_defaults", lang)
+    else:
+        who = t("ui.relevel_saved", lang, who=common.md_escape(pending.saved_by),
+                at=pending.saved_at.strftime("%Y-%m-%d %H:%M"))
+    if pending.error is not None:
+        st.warning(t("ui.relevel_failed", lang, what=who, error=common.md_escape(pending.error)),
+                   icon=":material/error:")
+        if common.is_analyst() and st.button(t("ui.relevel_retry", lang), key="relevel_retry"):
+            cache.desk().relevel_behind(cache.today())
+            st.rerun(scope="fragment")
+    elif pending.running:
+        st.info(t("ui.relevelling", lang, what=who), icon=":material/sync:")
+    else:
+        st.info(t("ui.relevel_waiting", lang, what=who), icon=":material/hourglass:")
+
+
 def main() -> None:
     lang = common.language_selector()
     page = st.navigation(common.pages(lang))
     common.sidebar_user()
     try:
         ready = first_start(lang)
+        if ready:
+            relevelling_note(lang)
         if cache.synthetic_in_use():
             st.warning(t("ui.synthetic_banner", lang), icon=":material/science:")
     except Exception as exc:

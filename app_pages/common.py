@@ -156,7 +156,12 @@ def flash(message: str, kind: str = "success", clear: tuple[str, ...] = ()) -> N
 def show_flash() -> None:
     """The flash message of the last write; call before the page draws its widgets."""
     for key in st.session_state.pop("_clear", ()):
-        st.session_state.pop(key, None)
+        # a text (a reason, a comment) is set empty: only dropping its state left the browser showing the old
+        # text in a form; other widgets (a choice) go back to their default
+        if isinstance(st.session_state.get(key), str):
+            st.session_state[key] = ""
+        else:
+            st.session_state.pop(key, None)
     kind, message = st.session_state.pop("_flash", (None, None))
     if message:
         getattr(st, kind)(message)

@@ -102,7 +102,7 @@ def render() -> None:
         ):
             try:
                 actions.save_settings(cache.desk().store, cat, new, who=common.current_user()[0], reason=reason,
-                                      today=cache.today(), lang=lang)
+                                      today=cache.today(), lang=lang, behind=True)
             except ValueError as exc:
                 st.error(str(exc))
             else:
@@ -150,7 +150,7 @@ def _audit(lang: str) -> None:
             try:
                 actions.revert_settings(cache.desk().store, cache.desk().catalogue, int(entry),
                                         who=common.current_user()[0], reason=reason, today=cache.today(),
-                                        lang=lang)
+                                        lang=lang, behind=True)
             except ValueError as exc:
                 st.error(str(exc))
             else:

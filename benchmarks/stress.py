@@ -37,10 +37,10 @@ import pandas as pd  # noqa: E402
 from indicators.catalogue import load_catalogue  # noqa: E402
 from indicators.loaders import load_files  # noqa: E402
 from indicators.store import Store, episodes, observations, results  # noqa: E402
-from monitoring.pipeline.scan import current_results, relevel, scan  # noqa: E402
+from monitoring.pipeline import levelling  # noqa: E402
+from monitoring.pipeline.scan import current_results, scan  # noqa: E402
 from monitoring.settings import MonitorSettings  # noqa: E402
 from monitoring.statistics.levels import LevelSettings  # noqa: E402
-from monitoring.statistics.reconciliation import reconciler  # noqa: E402
 
 TODAY = pd.Timestamp("2026-11-26")
 READS = {"read_results": 30, "read_scores": 10, "alerts": 20, "coverage": 20}
@@ -129,9 +129,8 @@ def session(store: Store, catalogue, deadline: float, number: int, keys: list, d
             elif kind == "save_settings":
                 settings = MonitorSettings(levels=LevelSettings(watch_alpha=rng.choice([0.02, 0.05, 0.1])))
                 reason = f"session {number} change {n}: «tighter» \"watch\""
-                levels = relevel(store, catalogue, settings, today=TODAY)
-                saved = results.save_settings(store, settings.to_json(), who=f"session-{number}", reason=reason,
-                                              levels=levels, episodes=reconciler(levels))
+                saved = results.save_settings(store, settings.to_json(), who=f"session-{number}", reason=reason)
+                levelling.start(store, catalogue, today=TODAY)  # as the dashboard does: the levels follow behind
                 with done.lock:
                     done.settings.append((saved, reason))
             else:

@@ -8,7 +8,9 @@ fsync, ``os.replace``). This measures, on the demo database and on one with ``--
 
 * a bare copy of the file (``shutil.copyfile`` + fsync): the floor copy-on-write puts under each write;
 * acknowledging an alert (``actions.set_episode_status``, what the Alerts page calls), saving a
-  threshold (``actions.save_settings``, the Thresholds page; its re-levelling measured apart), and a
+  threshold (``actions.save_settings(behind=True)``, as the Thresholds page: a journal write, the
+  re-levelling started behind it; the time until its levels are written, and the re-levelling's
+  computation alone, measured apart), and a
   1-row CSV load (``indicators.loaders.load_files``, what ``python -m indicators load`` runs);
 * for each write, the share spent copying and fsyncing (timed inside ``db.write_copy``);
 * acknowledgements from N threads at once (N dashboard sessions saving together);
@@ -44,7 +46,7 @@ from indicators.catalogue import load_catalogue  # noqa: E402
 from indicators.loaders import load_files  # noqa: E402
 from indicators.store import Store, copy_database, db, observations, open_store, schema  # noqa: E402
 from indicators.store import episodes as store_episodes  # noqa: E402
-from monitoring.pipeline import actions  # noqa: E402
+from monitoring.pipeline import actions, levelling  # noqa: E402
 from monitoring.pipeline.scan import relevel  # noqa: E402
 from monitoring.settings import LevelSettings, MonitorSettings, load_settings  # noqa: E402
 
@@ -282,10 +284,25 @@ def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Pa
     def settings_of(i):
         return MonitorSettings(levels=LevelSettings(watch_alpha=alphas[i % len(alphas)]))
 
-    def save(i):
-        actions.save_settings(
-            store, catalogue, settings_of(i), who="bench", reason=f"benchmark {i}", today=TODAY
-        )
+    def saves(repeat: int) -> tuple[dict, dict]:
+        """The save as the Thresholds page makes it (a journal write, the re-levelling started behind it),
+        and the time from the save until its levels are written (``levelling.wait``)."""
+        wall, copy, fsync, applied = [], [], [], []
+        for i in range(repeat):
+            PARTS.reset()
+            t0 = time.perf_counter()
+            actions.save_settings(store, catalogue, settings_of(i), who="bench", reason=f"benchmark {i}",
+                                  today=TODAY, behind=True)
+            wall.append(time.perf_counter() - t0)
+            copy.append(PARTS.copy)
+            fsync.append(PARTS.fsync)
+            levelling.wait(store)
+            applied.append(time.perf_counter() - t0)
+            assert levelling.pending(store) is None
+        out = _stats(wall)
+        out["copy_p50"] = float(np.median(copy) * 1000)
+        out["fsync_p50"] = float(np.median(fsync) * 1000)
+        return out, _stats(applied)
 
     def relevel_only(i):
         relevel(store, catalogue, settings_of(i), today=TODAY)
@@ -297,7 +314,7 @@ def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Pa
 
     with instrumented():
         result["ack"] = measure(ack, repeat)
-        result["save"] = measure(save, save_repeat)
+        result["save"], result["applied"] = saves(save_repeat)
         result["relevel"] = measure(relevel_only, max(3, save_repeat // 3))
         result["load"] = measure(load, repeat)
         result["concurrent"] = {
@@ -368,8 +385,9 @@ def report(rows: list[dict], args, builds: dict, load_before: str, load_after: s
         "spent inside `db.write_copy` copying the live file and fsyncing (the temporary file and the folder).",
         "",
         "| database | MB | bare copy + fsync p50 / p95 | acknowledge p50 / p95 (copy, fsync) | save threshold "
-        "p50 / p95 (copy, fsync) | of which re-level (no write) p50 | 1-row load p50 / p95 (copy, fsync) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "p50 / p95 (copy, fsync) | levels applied after the save p50 / p95 | of which re-level (no write) p50 "
+        "| 1-row load p50 / p95 (copy, fsync) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
 
@@ -380,7 +398,7 @@ def report(rows: list[dict], args, builds: dict, load_before: str, load_after: s
         lines.append(
             f"| {r['label']} ({r['series']} series, {r['episodes']} episodes) | {r['mb']:.1f} | "
             f"{r['copy']['p50']:.0f} / {r['copy']['p95']:.0f} | {cell('ack')} | {cell('save')} | "
-            f"{r['relevel']['p50']:.0f} | {cell('load')} |"
+            f"{r['applied']['p50']:.0f} / {r['applied']['p95']:.0f} | {r['relevel']['p50']:.0f} | {cell('load')} |"
         )
     lines += ["", "Copy-on-write share of each write (median copy + fsync time over median wall time):", ""]
     for r in rows:

@@ -12,9 +12,9 @@ import pandas as pd
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
 from indicators.store import Store, copy_database, episodes, events, results
-from monitoring.pipeline.scan import relevel, scan
+from monitoring.pipeline import levelling
+from monitoring.pipeline.scan import scan
 from monitoring.settings import MonitorSettings
-from monitoring.statistics.reconciliation import reconciler
 
 TODAY = pd.Timestamp("2026-11-26")
 HEADER = "indicator,geo,period,value,flag\n"
@@ -48,9 +48,8 @@ def build(db: Path, folder: Path) -> Store:
     load_files(store, [series_csv(folder / "series_rev.csv", shift=7)], catalogue=catalogue, today=today, who="ana")
     settings = MonitorSettings()
     scan(store, catalogue, settings, today=TODAY, workers=1, who="ana")
-    levels = relevel(store, catalogue, settings, today=TODAY)
-    results.save_settings(store, settings.to_json(), who="ana", reason="baseline settings", levels=levels,
-                          episodes=reconciler(levels))
+    results.save_settings(store, settings.to_json(), who="ana", reason="baseline settings")
+    levelling.catch_up(store, catalogue, today=TODAY)
     episode = episodes.read_episodes(store).iloc[0]
     episodes.set_episode_status(store, int(episode["id"]), status="acknowledged", who="ana", comment="seen",
                                 expires=dt.date(2026, 12, 31))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from indicators.store import open_store, results
 from monitoring.i18n import t
+from monitoring.pipeline import levelling
 from monitoring.settings import saved_settings
 from tests.apptest_support import app, metric, texts
 
@@ -144,49 +145,30 @@ def test_saved_settings_relevel_what_the_overview_shows(demo_db):
     at.text_input(key="th_reason").input("only very unusual periods")
     button(at, t("th.save")).click().run()
     assert not at.exception
+    assert levelling.wait(open_store(demo_db), 120)  # the levels are written behind the save
     at.switch_page("app_pages/overview.py").run()
     after = sum(int(m.value) for m in at.metric if m.label == t("overview.alerts"))
     assert before == expected and after == preview < before  # one count: the preview, then the overview
+    assert not [i for i in texts(at, "info") if t("ui.relevelling", what="")[:12] in i]  # no note once done
 
 
-def test_after_the_first_save_the_shipped_defaults_can_be_restored_and_the_reasons_are_emptied(demo_db):
-    from monitoring.pipeline import actions
-    from monitoring.settings import load_settings
+def test_a_save_whose_levels_are_not_written_is_said_and_an_analyst_visit_writes_them(demo_db, app_env):
+    from monitoring.settings import parse_settings
 
     store = open_store(demo_db)
-    at = app("thresholds")
-    at.select_slider(key="th___all___alert_alpha").set_value(0.001).run()
-    at.text_input(key="th_reason").input("fewer alerts on small series")
-    button(at, t("th.save")).click().run()
-    assert not at.exception and saved_settings(store).levels.alert_alpha == 0.001
-    assert at.text_input(key="th_reason").value == ""  # not kept for the next save
-    first = int(results.settings_log(store)["id"].iloc[0])
-    revert = at.selectbox(key="th_revert_id")
-    assert revert.options == [t("th.defaults")]  # not the version in force: the defaults
-    revert.set_value(actions.DEFAULTS)
-    at.text_input(key="th_revert_reason").input("back to the shipped defaults")
-    button(at, t("th.revert")).click().run()
-    assert not at.exception
-    assert saved_settings(store).to_json() == load_settings().to_json()
-    assert t("th.reverted_defaults") in texts(at, "success")
-    assert at.text_input(key="th_revert_reason").value == ""
-    # now version 1 and the defaults again; blank cells are blank, never "None"
-    assert at.selectbox(key="th_revert_id").options == [t("th.version", id=first, reason="fewer alerts on small "
-                                                           "series"), t("th.defaults")]
-    audit = at.dataframe[-1].value
-    assert "None" not in audit.astype(str).to_numpy() and list(audit["reverts"]) == ["", ""]
-
-
-def test_the_pending_change_names_the_setting_in_the_language(demo_db):
-    at = app("thresholds")
-    at.selectbox(key="lang").set_value("sq").run()
-    at.slider(key="th___all___visa_alert").set_value(70).run()
-    pending = next(m for m in texts(at, "markdown") if m.startswith(t("th.pending", "sq", n=1)))
-    assert "visa_rule" not in pending and "`" not in pending
-    saved = int(round(saved_settings(open_store(demo_db)).visa_rule.alert * 100))
-    assert f"- {t('th.visa_alert', 'sq')}: {saved}% → 70%" in pending.replace("\\", "")
-    at.selectbox(key="th_scope").set_value("asylum_applications").run()
-    at.number_input(key="th_asylum_applications_min_count").set_value(37).run()
-    pending = next(m for m in texts(at, "markdown") if m.startswith(t("th.pending", "sq", n=1)))
-    name = t("th.min_count", "sq")
-    assert f"- Aplikime për azil për herë të parë – {name}: – → 37" in pending.replace("\\", "")
+    strict = parse_settings({"levels": {"alert_alpha": 0.0005, "watch_alpha": 0.0005}}).to_json()
+    before = results.read_results(store)["level"].tolist()
+    results.save_settings(store, strict, who="Ana *B*", reason="stricter")  # its server stopped before the levels
+    app_env.setenv("MONITOR_ROLE", "viewer")
+    viewer = app()
+    waiting = t("ui.relevel_waiting", what="").split(":")[0].strip()
+    notes = [i for i in texts(viewer, "info") if waiting in i]
+    assert len(notes) == 1 and "Ana \\*B\\*" in notes[0], texts(viewer, "info")  # the name as written
+    assert results.read_results(store)["level"].tolist() == before  # a viewer writes nothing
+    assert levelling.pending(store) is not None and not levelling.pending(store).running
+    app_env.delenv("MONITOR_ROLE")
+    analyst = app()
+    assert not analyst.exception
+    assert levelling.wait(store, 120) and levelling.pending(store) is None
+    assert results.levelled_settings(store) == strict
+    assert results.read_results(store)["level"].tolist() != before

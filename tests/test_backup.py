@@ -39,7 +39,7 @@ def _without_audit(tables: dict) -> dict:
 def test_round_trip_restores_every_table_exactly(db, tmp_path):
     before = dump(db)
     assert all(before[t] for t in ("observations", "revisions", "scores", "results", "episodes",
-                                   "journal.episode_actions", "journal.reviews", "settings_log", "runs",
+                                   "journal.episode_actions", "journal.reviews", "journal.settings_log", "runs",
                                    "journal.events", "loads", "audit", "journal.audit"))  # something to compare
     manifest = backup(db, tmp_path / "bk")
     assert manifest["tables"] == {t: len(rows) for t, rows in before.items() if not t.startswith("journal.")}

@@ -242,7 +242,7 @@ def db(tmp_path) -> Store:
 
 
 def publish(store: Store, levels: pd.DataFrame, run_id: int | None = None) -> None:
-    results.write_levels(store, levels, run_id=run_id, episodes=reconciler(levels))
+    results.write_levels(store, levels, levelled="{}", run_id=run_id, episodes=reconciler(levels))
 
 
 def test_a_threshold_change_keeps_ids_comments_and_history_in_the_store(db):

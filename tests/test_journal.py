@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from indicators.store import Store, StoreError, digests, episodes, events, open_store, schema
+from indicators.store import Store, StoreError, digests, episodes, events, open_store, results, schema
 from indicators.store.audit import read_audit
 from indicators.store.db import _file_key, forget_snapshots
 from indicators.store.journal import journal_path
@@ -67,15 +67,15 @@ def test_a_failed_journal_write_changes_nothing(db):
 
 
 def test_audit_ids_are_one_sequence_across_the_database_and_the_journal(db):
-    from indicators.store import results
+    from indicators.store import deletion
 
     episode_id = _open_episode(db)
-    results.save_settings(db, "{}", who="bo", reason="one")  # the database file's log
+    deletion.delete(db, "asylum_applications", "FR", who="bo", since=dt.date(2026, 1, 1), reason="one")  # the file's
     episodes.set_episode_status(db, episode_id, status="dismissed", who="bo", comment="a test")  # the journal's
-    results.save_settings(db, "{}", who="bo", reason="two")
+    deletion.delete(db, "asylum_applications", "DE", who="bo", since=dt.date(2026, 1, 1), reason="two")
     log = read_audit(db)
     assert log["id"].is_unique and log["id"].is_monotonic_increasing
-    assert log["action"].tolist()[-3:] == ["settings", "episode_status", "settings"]
+    assert log["action"].tolist()[-3:] == ["delete", "episode_status", "delete"]
     assert log["id"].tolist()[-3:] == [log["id"].iloc[-3], log["id"].iloc[-3] + 1, log["id"].iloc[-3] + 2]
 
 
@@ -167,6 +167,14 @@ def _as_version_7(path) -> None:
         con.execute("INSERT INTO audit VALUES (nextval('audit_ids'), TIMESTAMP '2026-06-02 09:00:00', 'ana', "
                     "'episode_status', $t, 'open', 'acknowledged', NULL)", {"t": f"row {n}"})
     con.execute("SELECT nextval('event_ids')")  # an id handed out by a write that then failed
+    for n, alpha in enumerate((0.05, 0.1), start=1):
+        con.execute("INSERT INTO settings_log VALUES (nextval('settings_ids'), $at, 'ana', $s, $r, NULL)",
+                    {"at": f"2026-06-0{n} 08:00:00", "s": f'{{"levels": {{"watch_alpha": {alpha}}}}}', "r": f"save {n}"})
+    con.execute("SELECT nextval('settings_ids')")
+    con.execute("INSERT INTO runs (id, started_at, finished_at, who, settings) VALUES "
+                "(nextval('run_ids'), TIMESTAMP '2026-06-01 09:00:00', TIMESTAMP '2026-06-01 09:01:00', 'ana', '{}')")
+    con.execute("INSERT INTO results (indicator, geo, period, period_start, level) VALUES "
+                "('asylum_applications', 'FR', '2026-05', DATE '2026-05-01', 'alert')")
     con.close()
 
 
@@ -175,13 +183,13 @@ def test_a_version_7_database_moves_its_reviews_events_and_digest_records_into_t
     _as_version_7(path)
     forget_snapshots()
     store = open_store(path)
-    assert store.schema_version() == schema.CURRENT_VERSION == 9
+    assert store.schema_version() == schema.CURRENT_VERSION
     with store.read() as cur:
         tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
                                             "WHERE table_catalog = current_database()").fetchall()}
         columns = {r[0] for r in cur.execute("SELECT column_name FROM information_schema.columns "
                                              "WHERE table_name = 'episodes'").fetchall()}
-    assert not tables & {"events", "episode_actions", "digest_sent", "digest_recipients"}
+    assert not tables & {"events", "episode_actions", "digest_sent", "digest_recipients", "settings_log"}
     assert not columns & set(schema.REVIEW_COLUMNS)
     frame = episodes.read_episodes(store).set_index("geo")
     assert frame.loc["FR", ["status", "status_by", "comment", "ack_level", "ack_score"]].tolist() == [
@@ -194,14 +202,21 @@ def test_a_version_7_database_moves_its_reviews_events_and_digest_records_into_t
     assert digests.sent_keys(store) == {("new:asylum_applications:FR:2026-05", "sq", "a@x.org")}
     assert digests.latest_recipients(store) == (1, "{}")
     assert read_audit(store)["id"].tolist() == [1, 2, 3]
+    log = results.settings_log(store)
+    assert log[["id", "who", "reason"]].values.tolist() == [[2, "ana", "save 2"], [1, "ana", "save 1"]]
+    assert log["saved_at"].tolist() == [pd.Timestamp("2026-06-02 08:00:00"), pd.Timestamp("2026-06-01 08:00:00")]
+    # the stored levels were made by the save of 2 June, later than the scan of 1 June: they are at its settings
+    assert results.levelled_settings(store) == '{"levels": {"watch_alpha": 0.1}}'
     # Ids continue past every one handed out before, in both logs and in the moved tables.
+    assert results.save_settings(store, "{}", who="bo", reason="later") == 4
     assert events.add_event(store, "2026-07-01", "later", "bo") == 3
     episodes.set_episode_status(store, 2, status="dismissed", who="bo", comment="known")
-    assert read_audit(store)["id"].tolist() == [1, 2, 3, 4, 5]
+    assert read_audit(store)["id"].tolist() == [1, 2, 3, 4, 5, 6]
     # Opening it again migrates nothing twice.
     forget_snapshots()
     again = open_store(path)
     assert len(events.list_events(again)) == 2 and len(episodes.episode_actions(again)) == 2
+    assert len(results.settings_log(again)) == 3
 
 
 def test_the_journal_is_in_write_ahead_log_mode_so_readers_never_wait(db):

@@ -114,12 +114,12 @@ def test_stricter_alpha_never_adds_alarms_and_first_seen_episodes_are_kept(loade
     _scan(loaded, catalogue)
     first = episodes.read_episodes(loaded).set_index("id")
     loose = relevel(loaded, catalogue, MonitorSettings(), today=TODAY)
-    strict = relevel(loaded, catalogue, parse_settings({"levels": {"alert_alpha": 0.001, "watch_alpha": 0.005,
-                                                                   "persistence": 0}}), today=TODAY)
+    stricter = parse_settings({"levels": {"alert_alpha": 0.001, "watch_alpha": 0.005, "persistence": 0}})
+    strict = relevel(loaded, catalogue, stricter, today=TODAY)
     rank = {"no_data": 0, "normal": 0, "watch": 1, "alert": 2}
     assert (strict["level"].map(rank) <= loose["level"].map(rank)).all()
     assert (strict["level"].map(rank) < loose["level"].map(rank)).any()
-    results.write_levels(loaded, strict, run_id=None, episodes=reconciler(strict))
+    results.write_levels(loaded, strict, levelled=stricter.to_json(), episodes=reconciler(strict))
     after = episodes.read_episodes(loaded).set_index("id")
     assert set(after.index) == set(first.index)  # nothing forgotten, no new episode at a stricter alpha
     columns = ["first_seen", "first_level", "first_observed", "first_reason"]
@@ -223,8 +223,10 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
                        SELECT indicator, geo, start_period, start_date, first_run, first_seen, first_level,
                            first_observed, first_expected, first_upper, first_lower, first_reason, peak_level,
                            last_run FROM episodes""")
-        for statement in schema.MIGRATIONS[1]:  # the tables of version 1 that version 8 moved to the journal
-            if any(name in statement for name in ("TABLE events", "event_ids", "audit_ids")):
+        # the tables of versions 1 and 2 that versions 8 and 10 moved to the journal
+        for statement in schema.MIGRATIONS[1] + schema.MIGRATIONS[2]:
+            if any(name in statement for name in ("TABLE events", "event_ids", "audit_ids", "TABLE settings_log",
+                                                  "settings_ids")):
                 con.execute(statement.replace("audit_ids START 1", "audit_ids START 100"))
         con.execute("DROP TABLE episodes")
         con.execute("DROP SEQUENCE episode_ids")
@@ -365,5 +367,5 @@ def test_the_derived_tables_have_no_key_index_and_their_writer_keeps_them_unique
     levels = results.read_results(loaded)
     before = results.read_results(loaded)
     with pytest.raises(StoreError, match=r"cannot write results: 2 rows repeat a key, such as .*nothing was written"):
-        results.write_levels(loaded, pd.concat([levels, levels.iloc[:1]]), run_id=None)
+        results.write_levels(loaded, pd.concat([levels, levels.iloc[:1]]), levelled="{}")
     pd.testing.assert_frame_equal(results.read_results(loaded), before)

@@ -3,8 +3,8 @@
 Append-only by construction: the write paths insert a row in the same atomic write as the change
 itself, and no function anywhere updates or deletes one (a test reads the source to keep it so).
 The log is kept in two places and read as one: writes of the database file (``observations.apply_load``,
-``results.save_settings``, ``deletion.delete``, ``backup.restore``) log in its ``audit`` table; the
-small writes kept in the journal (``episodes.set_episode_status``, ``events.*``, ``digests.*``) log
+``deletion.delete``, ``backup.restore``) log in its ``audit`` table; the small writes kept in the
+journal (``episodes.set_episode_status``, ``events.*``, ``digests.*``, ``results.save_settings``) log
 in the journal's (``indicators/store/journal.py``). Ids come from one counter, in the journal, so
 the merged log is ordered by id and no id appears twice. A restore carries over the rows logged
 after the backup was taken. Scans and re-levelling are not in it: the ``runs`` table is their log,

@@ -264,8 +264,10 @@ def _refill_journal(j, folder: Path, manifest: dict) -> dict[str, int]:
     if "journal_tables" not in manifest:
         j.execute("INSERT OR REPLACE INTO main.meta VALUES ('next_audit_id', '1')")
         return {}
-    for table in journal.TABLES:
-        j.execute(f"INSERT INTO main.{table} SELECT * FROM bk.{table}")  # noqa: S608 (constant names)
+    present = {r[0] for r in j.execute("SELECT name FROM bk.sqlite_master WHERE type = 'table'").fetchall()}
+    for table in journal.TABLES:  # a backup from before schema v10 has no settings_log: its database has them
+        if table in present:
+            j.execute(f"INSERT INTO main.{table} SELECT * FROM bk.{table}")  # noqa: S608 (constant names)
     j.execute("INSERT OR REPLACE INTO main.meta SELECT * FROM bk.meta WHERE key NOT IN ('version', 'changes')")
     for name, seq in _journal_sequences(j, "bk").items():
         journal.move_ids_past(j, name, seq)

@@ -1,7 +1,7 @@
 """The journal: the small writes people make between scans, written in place.
 
-Acknowledging an alert, annotating an event, saving digest recipients or recording a digest sent
-changes a few rows; copying the whole database file for each (``db.write_copy``) cost 0.5 s at
+Acknowledging an alert, annotating an event, saving thresholds, saving digest recipients or recording
+a digest sent changes a few rows; copying the whole database file for each (``db.write_copy``) cost 0.5 s at
 5,000 series and queued saves for seconds under 20 sessions. These records live in a SQLite file
 beside the database (``<db>.journal.sqlite``) in write-ahead-log mode:
 
@@ -10,13 +10,15 @@ beside the database (``<db>.journal.sqlite``) in write-ahead-log mode:
   never wait and never block a writer;
 * its tables: ``reviews`` (the current review of each alert episode, by episode id: status, who,
   when, comment, expiry and the peak it was acknowledged at), ``episode_actions`` (every review
-  and reopening), ``events``, ``digest_sent``, ``digest_recipients`` and ``audit`` (the audit rows
-  of these writes, in the same transaction as the change);
+  and reopening), ``events``, ``digest_sent``, ``digest_recipients``, ``settings_log`` (every saved
+  version of the thresholds; the levels they produce are written to the database file behind the
+  save, :mod:`monitoring.pipeline.levelling`) and ``audit`` (the audit rows of these writes, in the
+  same transaction as the change);
 * audit ids are handed out here for both logs (:func:`reserve_audit_id` for a write of the
   database file), so the two logs read as one, in order, with ids never handed out twice.
 
-Nothing else lives here: observations, loads, scores, results, episodes (their detection) and
-settings stay in the DuckDB file, written copy-on-write.
+Nothing else lives here: observations, loads, scores, results and episodes (their detection) stay
+in the DuckDB file, written copy-on-write.
 """
 
 from __future__ import annotations
@@ -53,11 +55,15 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS digest_recipients (
         id INTEGER PRIMARY KEY AUTOINCREMENT, saved_at TEXT NOT NULL, who TEXT NOT NULL, recipients TEXT NOT NULL,
         reason TEXT NOT NULL)""",
+    # Every saved version of the settings (thresholds), newest last; reverts: the id of the version saved again.
+    """CREATE TABLE IF NOT EXISTS settings_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, saved_at TEXT NOT NULL, who TEXT NOT NULL, settings TEXT NOT NULL,
+        reason TEXT NOT NULL, reverts INTEGER)""",
     """CREATE TABLE IF NOT EXISTS audit (
         id INTEGER PRIMARY KEY, logged_at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, target TEXT,
         before TEXT, after TEXT, reason TEXT)""",
 )
-TABLES = ("reviews", "episode_actions", "events", "digest_sent", "digest_recipients", "audit")
+TABLES = ("reviews", "episode_actions", "events", "digest_sent", "digest_recipients", "settings_log", "audit")
 # Columns read back as pandas datetimes (as the DuckDB tables give them), and as whole numbers.
 DATES = {"status_at", "expires", "acted_at", "date", "created_at", "updated_at", "sent_at", "saved_at", "logged_at"}
 _BOOLEANS = {"deleted"}
@@ -71,7 +77,7 @@ def journal_path(db_path: Path) -> Path:
 
 def sql_value(value):
     """A Python, numpy or pandas value as SQLite stores it (dates and times as ISO text)."""
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, float | np.floating) and np.isnan(value):
         return None

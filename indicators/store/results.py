@@ -1,5 +1,6 @@
 """Scan results: runs, per-period stored parameters (scores), current levels (results) with the alert
-episodes they make (``episodes``), the threshold settings log, and the per-period alert log of before
+episodes they make (``episodes``) and the settings they were levelled at, the threshold settings log
+(in the journal), and the per-period alert log of before
 schema v6 (``alerts``, ``alert_actions``: read-only history)."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from indicators.store import Store, StoreError, audit
+from indicators.store import Store, StoreError, journal
 from indicators.store.episodes import _reviews, _write_episodes, apply_review_changes
-from indicators.store.schema import DERIVED
+from indicators.store.schema import DERIVED, LEVELLED
 
 RESULT_COLUMNS = ("indicator", "geo", "period", "period_start", "observed", "expected", "lower", "upper",
                   "score", "p_value", "level", "channels", "provisional", "change_yoy", "change_ref",
@@ -93,7 +94,7 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
         state["run_id"] = run_id
         con.execute("DELETE FROM series_state")
         _insert_frame(con, "series_state", state)
-        opened, changes = _write_levels(con, store, levels, run_id, store.clock(), episodes)
+        opened, changes = _write_levels(con, store, levels, run_id, store.clock(), episodes, settings_json)
         alarms = levels["level"].value_counts() if len(levels) else pd.Series(dtype=int)
         con.execute(
             "INSERT INTO runs (id, started_at, finished_at, who, settings, data_vintage, series_total, "
@@ -117,18 +118,48 @@ def read_impact(store: Store, indicator: str, geo: str) -> pd.DataFrame:
             {"i": indicator, "g": geo}).df()
 
 
-def write_levels(store: Store, levels: pd.DataFrame, *, run_id: int | None, episodes: Episodes = None) -> None:
-    """Replace the current levels (after a threshold change) and, given, reconcile their episodes."""
-    with store.write() as con:
-        _, changes = _write_levels(con, store, levels, run_id, store.clock(), episodes)
+_SCORES_TOKEN = "SELECT (SELECT coalesce(max(id), 0) FROM runs) || ':' || (SELECT count(*) FROM scores)"
+
+
+def scores_token(store: Store) -> str:
+    """What the stored parameters are at: changed by every scan and every deletion."""
+    with store.read() as cur:
+        return cur.execute(_SCORES_TOKEN).fetchall()[0][0]
+
+
+def write_levels(store: Store, levels: pd.DataFrame, *, levelled: str, run_id: int | None = None,
+                 episodes: Episodes = None, unless_current: str | None = None,
+                 scores_token: str | None = None) -> bool:
+    """Replace the current levels (after a threshold change), levelled at the settings JSON ``levelled``,
+    and, given, reconcile their episodes; returns whether it wrote. Nothing is written when the stored
+    levels are already at the settings ``unless_current`` (another process re-levelled first), or when
+    the stored parameters are no longer at ``scores_token`` (a scan or deletion replaced them after the
+    levels were computed from them)."""
+    try:
+        with store.write() as con:
+            if unless_current is not None:
+                rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": LEVELLED}).fetchall()
+                if rows and rows[0][0] == unless_current:
+                    raise _Unchanged
+            if scores_token is not None and con.execute(_SCORES_TOKEN).fetchall()[0][0] != scores_token:
+                raise _Unchanged
+            _, changes = _write_levels(con, store, levels, run_id, store.clock(), episodes, levelled)
+    except _Unchanged:  # the private copy is discarded: the database file stays as it was
+        return False
     apply_review_changes(store, changes, store.clock())
+    return True
+
+
+class _Unchanged(Exception):
+    """Raised inside a write to leave the database as it was."""
 
 
 def _write_levels(con, store: Store, levels: pd.DataFrame, run_id: int | None, now: datetime,
-                  episodes: Episodes = None) -> tuple[tuple[int, int] | None, list]:
-    """Replace the results; with ``episodes`` (a reconciler), reconcile and write the episodes in the
-    same write and return the open ones (alert, watch) and the review changes to apply once published.
-    Without, the episodes stay as they were."""
+                  episodes: Episodes, levelled: str) -> tuple[tuple[int, int] | None, list]:
+    """Replace the results, levelled at the settings JSON ``levelled``; with ``episodes`` (a reconciler),
+    reconcile and write the episodes in the same write and return the open ones (alert, watch) and the
+    review changes to apply once published. Without, the episodes stay as they were."""
+    con.execute("INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": LEVELLED, "v": levelled})
     con.execute("DELETE FROM results")
     if len(levels):
         _insert_frame(con, "results", levels)
@@ -176,31 +207,38 @@ def alert_actions(store: Store, indicator: str | None = None, geo: str | None = 
 
 def latest_settings(store: Store) -> tuple[int, str] | None:
     """(id, settings JSON) of the last saved settings, or None."""
-    with store.read() as cur:
-        rows = cur.execute("SELECT id, settings FROM settings_log ORDER BY id DESC LIMIT 1").fetchall()
-    return (rows[0][0], rows[0][1]) if rows else None
+    with store.journal.read() as j:
+        row = j.execute("SELECT id, settings FROM settings_log ORDER BY id DESC LIMIT 1").fetchone()
+    return (int(row[0]), row[1]) if row else None
 
 
-def save_settings(store: Store, settings_json: str, *, who: str, reason: str, reverts: int | None = None,
-                  levels: pd.DataFrame | None = None, episodes: Episodes = None) -> int:
-    """Append settings to the log (with the audit entry) and, given, the levels they produce and their
-    episodes; returns the id."""
+def save_settings(store: Store, settings_json: str, *, who: str, reason: str, reverts: int | None = None) -> int:
+    """Append settings to the log, with their audit entry, in one journal write; returns the id.
+
+    The levels they produce are not written here: :func:`write_levels` does, with ``levelled`` set to
+    these settings (``monitoring.pipeline.levelling`` runs it behind the save)."""
     if not reason.strip():
         raise ValueError("a reason is required to save settings")
+    store.ensure_schema()
     now = store.clock()
-    with store.write() as con:
-        before = con.execute("SELECT settings FROM settings_log ORDER BY id DESC LIMIT 1").fetchall()
-        new_id = con.execute("SELECT nextval('settings_ids')").fetchall()[0][0]
-        con.execute("INSERT INTO settings_log VALUES ($id, $now, $who, $s, $r, $rev)",
-                    {"id": new_id, "now": now, "who": who, "s": settings_json, "r": reason, "rev": reverts})
-        audit.append(con, store, now, who, "settings", "thresholds", before[0][0] if before else None,
-                     settings_json, reason)
-        changes = _write_levels(con, store, levels, None, now, episodes)[1] if levels is not None else []
-    apply_review_changes(store, changes, now)
-    return new_id
+    with store.journal.write() as j:
+        before = j.execute("SELECT settings FROM settings_log ORDER BY id DESC LIMIT 1").fetchone()
+        new_id = j.execute("INSERT INTO settings_log (saved_at, who, settings, reason, reverts) VALUES (?, ?, ?, ?, ?) "
+                           "RETURNING id", (journal.sql_value(now), who, settings_json, reason, reverts)).fetchone()[0]
+        journal.append_audit(j, now, who, "settings", "thresholds", before[0] if before else None, settings_json,
+                             reason)
+    return int(new_id)
 
 
 def settings_log(store: Store) -> pd.DataFrame:
     """Every saved settings version, newest first."""
+    frame = store.journal.frame("SELECT id, saved_at, who, settings, reason, reverts FROM settings_log ORDER BY id DESC")
+    return frame.astype({"id": "int64", "reverts": "Int64"})
+
+
+def levelled_settings(store: Store) -> str | None:
+    """The settings JSON the stored results were levelled at (by the last scan or re-levelling), or None
+    before the first scan."""
     with store.read() as cur:
-        return cur.execute("SELECT * FROM settings_log ORDER BY id DESC").df()
+        rows = cur.execute("SELECT value FROM meta WHERE key = $k", {"k": LEVELLED}).fetchall()
+    return rows[0][0] if rows else None

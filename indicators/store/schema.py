@@ -227,8 +227,18 @@ _V9 = [
           for column in ("indicator", "geo", "period", "period_start", *_REQUIRED[table])))),
 ]
 
+_V10 = [
+    # Saved settings move to the journal (``_settings_into_journal`` copies them first, with their ids): a save is a
+    # small write, and the levels it produces are written behind it (monitoring/pipeline/levelling.py), each
+    # write of levels recording the settings they were levelled at (meta 'levelled_settings').
+    "DROP TABLE settings_log",
+    "DROP SEQUENCE settings_ids",
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9,
+                                    10: _V10}
+LEVELLED = "levelled_settings"  # meta key: the settings JSON the stored results were levelled at
 # The tables moved to the journal by v8, with the sequence that numbered them.
 _MOVED = {"episode_actions": "episode_action_ids", "events": "event_ids", "digest_sent": None,
           "digest_recipients": "recipients_ids"}
@@ -278,6 +288,23 @@ def _into_journal(con: duckdb.DuckDBPyConnection, target: Callable) -> None:
         j.execute("INSERT OR REPLACE INTO meta VALUES ('database_id', ?)", (database_id,))
 
 
+def _settings_into_journal(con: duckdb.DuckDBPyConnection, target: Callable) -> None:
+    """v10: copy the saved settings into the journal with their ids (by id, so a migration killed before
+    publishing and run again copies the same rows), and record what the stored results were levelled at:
+    the settings of the last scan or of the last save, whichever came later."""
+    saved = con.execute("SELECT * FROM settings_log ORDER BY id").df()
+    last = _last_values(con).get("settings_ids", 0)
+    latest = con.execute(
+        "SELECT settings FROM (SELECT settings, saved_at AS moment FROM settings_log UNION ALL "
+        "SELECT settings, finished_at AS moment FROM runs WHERE settings IS NOT NULL AND finished_at IS NOT NULL) AS s "
+        "ORDER BY moment DESC LIMIT 1").fetchall()
+    if latest and con.execute("SELECT count(*) FROM results").fetchall()[0][0]:
+        con.execute("INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": LEVELLED, "v": latest[0][0]})
+    with target() as j:
+        journal.insert_rows(j, "settings_log", saved, replace=True)
+        journal.move_ids_past(j, "settings_log", max(last, int(saved["id"].max()) if len(saved) else 0))
+
+
 def check_journal(con: duckdb.DuckDBPyConnection, target: Journal) -> None:
     """The journal beside the database is its own: a new, empty one is bound to it; one bound to another
     database, or a lost one (the database had a journal, this one is new), is a ``StoreError``."""
@@ -321,6 +348,8 @@ def migrate(con: duckdb.DuckDBPyConnection, now, target: Journal | Callable) -> 
     for version in range(before + 1, CURRENT_VERSION + 1):
         if version == 8:
             _into_journal(con, target.write if isinstance(target, Journal) else target)
+        if version == 10:
+            _settings_into_journal(con, target.write if isinstance(target, Journal) else target)
         for statement in MIGRATIONS[version]:
             con.execute(statement)
         if version == 1:

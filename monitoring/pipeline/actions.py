@@ -27,10 +27,9 @@ from indicators.periods import period_bounds
 from indicators.store import Store, deletion, episodes, events, observations, results
 from indicators.validation import LoadError, with_indicator_hint
 from monitoring.i18n import DEFAULT_LANG, t
-from monitoring.pipeline.scan import ScanReport, relevel, scan
+from monitoring.pipeline import levelling
+from monitoring.pipeline.scan import ScanReport, scan
 from monitoring.settings import MonitorSettings, load_settings, settings_from_json
-from monitoring.statistics.episodes import resolve_after_of
-from monitoring.statistics.reconciliation import reconciler
 
 Progress = Callable[[int, int, str], None]
 # One process for the dashboard's scans: a spawned worker pool costs more than it saves for a
@@ -280,19 +279,22 @@ def rescan(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, tod
 
 
 def save_settings(store: Store, catalogue: Catalogue, settings: MonitorSettings, *, who: str, reason: str,
-                  today: pd.Timestamp, reverts: int | None = None, lang: str = DEFAULT_LANG) -> int:
-    """Save settings with a reason (audit log) and re-level the stored results at them (no refit).
+                  today: pd.Timestamp, reverts: int | None = None, lang: str = DEFAULT_LANG,
+                  behind: bool = False) -> int:
+    """Save settings with a reason (audit log), then re-level the stored results at them (no refit): now,
+    or with ``behind`` in a background thread (the dashboard: ``levelling.pending`` says when it is done).
 
     Settings that change a fit (method, baseline years, ...) take effect at the next scan. A missing
     reason is a ``ValueError`` whose message is in ``lang``.
     """
     if not reason.strip():
         raise ValueError(t("th.reason_required", lang))
-    levels = relevel(store, catalogue, settings, today=today)
-    # one write: the settings, their audit entry, the levels and the episodes they make land together
-    return results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts,
-                                 levels=levels,
-                                 episodes=reconciler(levels, resolve_after_of(settings, levels["indicator"])))
+    new_id = results.save_settings(store, settings.to_json(), who=who, reason=reason, reverts=reverts)
+    if behind:
+        levelling.start(store, catalogue, today=today)
+    else:
+        levelling.catch_up(store, catalogue, today=today)
+    return new_id
 
 
 DEFAULTS = 0  # revert_settings: the shipped defaults (settings.toml), not a saved version
@@ -300,19 +302,20 @@ DEFAULTS = 0  # revert_settings: the shipped defaults (settings.toml), not a sav
 
 def revert_settings(
     store: Store, catalogue: Catalogue, entry_id: int, *, who: str, reason: str, today: pd.Timestamp,
-    lang: str = DEFAULT_LANG
+    lang: str = DEFAULT_LANG, behind: bool = False
 ) -> int:
     """Save an earlier settings version again (a new log entry pointing at the one reverted to), or the
     shipped defaults (``entry_id`` ``DEFAULTS``: an entry that reverts to nothing saved)."""
     if entry_id == DEFAULTS:
-        return save_settings(store, catalogue, load_settings(), who=who, reason=reason, today=today, lang=lang)
+        return save_settings(store, catalogue, load_settings(), who=who, reason=reason, today=today, lang=lang,
+                             behind=behind)
     log = results.settings_log(store)
     row = log[log["id"] == entry_id]
     if row.empty:
         raise ValueError(t("th.no_version", lang, id=entry_id))
     settings = settings_from_json(row["settings"].iloc[0])
     return save_settings(store, catalogue, settings, who=who, reason=reason, today=today, reverts=entry_id,
-                         lang=lang)
+                         lang=lang, behind=behind)
 
 
 def set_episode_status(store: Store, episode_id: int, status: str, *, who: str, comment: str = "",

@@ -16,7 +16,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.periods import frequency_of
 from indicators.store import Store, default_db_path, observations, open_store
-from monitoring.pipeline import actions, records, tuning, views
+from monitoring.pipeline import actions, levelling, records, tuning, views
 from monitoring.settings import MonitorSettings, saved_settings
 from monitoring.tables import Sheet
 
@@ -60,6 +60,14 @@ class Desk:
     def preparation(self, today: pd.Timestamp, who: str) -> actions.Preparation:
         """The database's first start (load the demo data if empty, then scan), run in the background."""
         return actions.Preparation(self.store, self.catalogue, self.settings, today=today, who=who)
+
+    def pending_levels(self) -> levelling.Pending | None:
+        """A threshold save whose levels are still being written (or not yet), else None."""
+        return levelling.pending(self.store)
+
+    def relevel_behind(self, today: pd.Timestamp) -> bool:
+        """Write the levels of the saved thresholds in a background thread (unless one runs already)."""
+        return levelling.start(self.store, self.catalogue, today=today)
 
     def needs_first_start(self) -> bool:
         return actions.needs_first_start(self.store)

@@ -136,9 +136,12 @@ def _same(a, b) -> bool:
 def _review_changes(stored: pd.DataFrame, frame: pd.DataFrame, reopened: dict[int, str]) -> list[ReviewChange]:
     if frame.empty or stored.empty:
         return []
-    before = {int(r["id"]): r for r in stored.to_dict("records")}
+    # only the columns compared and named (a dict of every column of every episode cost seconds at 5,000 series)
+    review = [c for c in REVIEW_COLUMNS if c in frame.columns]
+    keep = [c for c in ("id", "indicator", "geo", "start_period", "version", *REVIEW_COLUMNS) if c in stored.columns]
+    before = {int(r["id"]): r for r in stored[keep].to_dict("records")}
     changes = []
-    for row in frame[frame["id"].notna()].to_dict("records"):
+    for row in frame.loc[frame["id"].notna(), ["id", *review]].to_dict("records"):
         old = before.get(int(row["id"]))
         if old is None:
             continue

@@ -205,7 +205,11 @@ def run(seconds: float = 60, threads: int = 20, n_series: int = 12, folder: Path
         "loads": [], "scans": [], "errors": [f"writer process exited with {writer.returncode}"],
         "latency": {"load": [], "scan": []}}
     latency = {**done.latency, **process["latency"]}
+    levelling.wait(store, 600)  # the sessions' last save is re-levelled behind it
+    levelling.catch_up(store, catalogue, today=TODAY)  # the writer's last scan levelled at its own settings
     return {
+        "levels_at_saved": levelling.pending(store) is None and
+        results.levelled_settings(store) == results.latest_settings(store)[1] if done.settings else True,
         "seconds": seconds, "threads": threads, "series": n_series,
         "operations": {k: len(v) for k, v in sorted(latency.items())},
         "errors": done.errors + process["errors"],
@@ -251,6 +255,9 @@ def report(result: dict) -> str:
         f"{result['saved']['loads']} loads with {result['saved']['revisions']} revisions "
         f"({result['saved']['scans']} scans). By check: "
         + ", ".join(f"{k} {v}" for k, v in result["lost"].items()) + ".",
+        "",
+        f"Stored levels at the last saved settings once the re-levelling behind the saves is done: "
+        f"{'yes' if result['levels_at_saved'] else '**no**'}.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -136,3 +136,13 @@ def test_a_failed_background_re_levelling_is_reported_and_the_levels_kept(db, ca
     monkeypatch.setattr(levelling, "relevel", relevel)
     levelling.start(db, catalogue, today=TODAY)  # the next analyst session tries again
     assert levelling.wait(db, 60) and levelling.pending(db) is None
+
+
+def test_settings_saved_in_another_form_are_not_re_levelled_again_after_a_scan(db, catalogue):
+    from monitoring.settings import saved_settings
+
+    results.save_settings(db, '{"levels": {"alert_alpha": 0.001}}', who="bo", reason="as an older version wrote it")
+    assert levelling.catch_up(db, catalogue, today=TODAY) == 1
+    scan(db, catalogue, saved_settings(db), today=TODAY, workers=1, who="cron")  # records the settings as it writes them
+    assert levelling.pending(db) is None
+    assert levelling.catch_up(db, catalogue, today=TODAY) == 0

@@ -20,6 +20,7 @@ def test_no_errors_and_no_lost_writes(outcome):
     assert result["errors"] == []
     assert result["lost"] == {"settings": 0, "acknowledgements": 0, "episode status not the last action": 0,
                               "loads (with their revisions)": 0, "values of the last load": 0}
+    assert result["saved"]["settings"] > 0 and result["levels_at_saved"]  # the saves' levels were written
 
 
 def test_every_kind_of_operation_ran(outcome):

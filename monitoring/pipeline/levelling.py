@@ -29,7 +29,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.store import Store, results
 from monitoring.pipeline.scan import relevel
-from monitoring.settings import load_settings, settings_from_json
+from monitoring.settings import SettingsError, load_settings, settings_from_json
 from monitoring.statistics.episodes import resolve_after_of
 from monitoring.statistics.reconciliation import reconciler
 
@@ -64,15 +64,26 @@ def _lock(store: Store) -> threading.Lock:
 
 
 def saved(store: Store) -> tuple[int | None, str]:
-    """(id, JSON) of the settings in force: the last saved, else the shipped defaults (id None)."""
+    """(id, JSON) of the settings in force: the last saved, else the shipped defaults (id None); the JSON
+    as this version writes it (what a scan at those settings records)."""
     latest = results.latest_settings(store)
-    return latest if latest else (None, load_settings().to_json())
+    return (latest[0], _canonical(latest[1])) if latest else (None, load_settings().to_json())
+
+
+def _canonical(text: str | None) -> str | None:
+    """Settings JSON as this version writes it (one saved by an older version may differ in form only)."""
+    if text is None:
+        return None
+    try:
+        return settings_from_json(text).to_json()
+    except (SettingsError, ValueError):
+        return text  # unreadable: compared as it is (never equal to a readable one)
 
 
 def pending(store: Store) -> Pending | None:
     """The save whose levels are still to be written, or None when the stored levels are at the saved
     settings (or nothing is scanned yet: that needs a scan, not a re-levelling)."""
-    levelled = results.levelled_settings(store)
+    levelled = _canonical(results.levelled_settings(store))
     if levelled is None:
         return None
     settings_id, settings_json = saved(store)
@@ -96,7 +107,7 @@ def catch_up(store: Store, catalogue: Catalogue, *, today: pd.Timestamp) -> int:
     written = 0
     with _lock(store):
         for _ in range(ROUNDS):
-            levelled = results.levelled_settings(store)
+            levelled = _canonical(results.levelled_settings(store))
             _, target = saved(store)
             if levelled is None or levelled == target:
                 break

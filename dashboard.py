@@ -93,15 +93,20 @@ def relevelling_note(lang: str) -> None:
         return
     if not pending.running and pending.error is None and common.is_analyst():
         cache.desk().relevel_behind(cache.today())
+    st.session_state["_relevel_with_page"] = True
     _relevelling_fragment(lang)
 
 
 @st.fragment(run_every=RELEVEL_POLL_SECONDS)
 def _relevelling_fragment(lang: str) -> None:
+    with_page = st.session_state.pop("_relevel_with_page", False)
     pending = cache.desk().pending_levels()
     if pending is None:
+        if with_page:  # drawn with the page, whose views below read the new levels: rerunning it would drop
+            st.success(t("ui.relevel_done", lang), icon=":material/check_circle:")  # the click it is handling
+            return
         st.session_state["_relevel_done"] = True
-        st.rerun(scope="app")  # the levels are in: the whole page again, at them
+        st.rerun(scope="app")  # polled on its own: the levels are in, the whole page again, at them
     if pending.settings_id is None:
         who = t("ui.relevel_defaults", lang)
     else:

@@ -107,6 +107,7 @@ def test_rerun_scan_after_a_method_change_refits_that_indicator(demo_db):
     runs = len(results.runs(store))
     at.button(key="th_rescan").click().run()
     assert not at.exception
+    assert not texts(at, "error"), texts(at, "error")
     latest = results.runs(store, limit=1)
     assert len(results.runs(store)) == runs + 1
     assert int(latest["series_refitted"].iloc[0]) == 1  # only the passport series (XK)
@@ -172,3 +173,15 @@ def test_a_save_whose_levels_are_not_written_is_said_and_an_analyst_visit_writes
     assert levelling.wait(store, 120) and levelling.pending(store) is None
     assert results.levelled_settings(store) == strict
     assert results.read_results(store)["level"].tolist() != before
+
+
+def test_a_click_is_not_lost_when_the_re_levelling_ends_while_the_page_is_drawn(demo_db, monkeypatch):
+    store = open_store(demo_db)
+    at = app("thresholds")
+    runs = len(results.runs(store))
+    # running when the page starts, done by the time its note is drawn
+    answers = iter([levelling.Pending(None, None, None, running=True, error=None)])
+    monkeypatch.setattr(levelling, "pending", lambda s: next(answers, None))
+    at.button(key="th_rescan").click().run()
+    assert not at.exception
+    assert len(results.runs(store)) == runs + 1  # the rescan the click asked for ran

@@ -83,6 +83,7 @@ def cmd_brief(args, today: pd.Timestamp) -> int:
         return 2
     try:
         store = open_store(args.db)
+        _warn_if_levels_pending(store, args.lang)
         briefing = build_briefing(store, load_catalogue(), saved_settings(store), period=args.period,
                                   lang=args.lang, today=today.date())
         if suffix == ".pptx":
@@ -102,6 +103,19 @@ def cmd_brief(args, today: pd.Timestamp) -> int:
     return 0
 
 
+def _warn_if_levels_pending(store, lang: str) -> None:
+    """A briefing or digest from stored levels that a threshold save has not reached yet says so."""
+    from indicators.validation import printable
+    from monitoring.i18n import t
+    from monitoring.pipeline import levelling
+
+    pending = levelling.pending(store)
+    if pending is not None:
+        who = printable(pending.saved_by) if pending.saved_by else "—"
+        at = pending.saved_at.strftime("%Y-%m-%d %H:%M") if pending.saved_at else "—"
+        print(t("brief.levels_pending", lang, who=who, at=at), file=sys.stderr)
+
+
 def cmd_digest(args, today: pd.Timestamp) -> int:
     """Mail what changed since the last digest (monitoring/cycle.py)."""
     from monitoring import cycle
@@ -113,6 +127,7 @@ def cmd_digest(args, today: pd.Timestamp) -> int:
     try:
         store = open_store(args.db)
         mail = load_mail_settings(args.mail)
+        _warn_if_levels_pending(store, args.lang or "en")
         return cycle.digest(store, load_catalogue(), mail, lang=args.lang, to=args.to, dry_run=args.dry_run,
                             out=args.out)
     except (MailSettingsError, CatalogueError, StoreError) as exc:

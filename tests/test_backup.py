@@ -229,3 +229,23 @@ def test_cli_backup_restore_and_audit(db, tmp_path):
     assert (code, out) == (1, "")
     assert err == (f"error: cannot restore from {tmp_path}: it is not a backup made by `python -m indicators "
                    "backup` (no backup.json)\n")
+
+
+def test_a_backup_made_before_schema_v10_restores_with_its_settings_moved_into_the_journal(tmp_path):
+    """tests/data/backup-v9: made by the v9 code (80b3614) from tests/data/good.csv, scanned on 20 Nov,
+    thresholds saved on 21 Nov: settings in the database file, a journal without them."""
+    from monitoring.pipeline import levelling
+    from monitoring.settings import parse_settings
+
+    folder = tmp_path / "bk"
+    shutil.copytree(Path(__file__).parent / "data" / "backup-v9", folder)
+    store = Store(tmp_path / "m.duckdb")
+    restore(store, folder, who="bo")
+    assert store.schema_version() == CURRENT_VERSION
+    log = results.settings_log(store)
+    assert log[["id", "who", "reason"]].values.tolist() == [[1, "ana", "stricter, agreed 21 Nov"]]
+    assert parse_settings(json.loads(log["settings"].iloc[0])).levels.alert_alpha == 0.002
+    # the stored levels were made by that save (after the scan): at its settings, nothing to re-level
+    assert results.levelled_settings(store) == log["settings"].iloc[0] and levelling.pending(store) is None
+    assert results.save_settings(store, "{}", who="bo", reason="after the restore") == 2
+    assert read_audit(store)["id"].is_unique

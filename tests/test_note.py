@@ -107,3 +107,17 @@ def test_cli_period_chooses_the_month(tmp_path):
     assert main(["brief", "--db", str(demo_db()), "--period", "2026-07", "--out", str(out)], today=TODAY) == 0
     _, text = read(out.read_bytes())
     assert "Briefing note: migration early warning, July 2026" in text
+
+
+def test_cli_says_when_saved_thresholds_are_not_applied_yet(tmp_path, capsys):
+    from indicators.store import Store, copy_database, results
+
+    db = tmp_path / "m.duckdb"
+    copy_database(demo_db(), db)
+    out = tmp_path / "note.pdf"
+    assert main(["brief", "--db", str(db), "--out", str(out)], today=TODAY) == 0
+    assert capsys.readouterr().err == ""  # levels at the saved thresholds: nothing to say
+    results.save_settings(Store(db), '{"levels": {"alert_alpha": 0.001}}', who="Ana\x1b[31m", reason="stricter")
+    assert main(["brief", "--db", str(db), "--out", str(out)], today=TODAY) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: the thresholds saved by Ana\\x1b[31m at ") and "python -m monitoring scan" in err

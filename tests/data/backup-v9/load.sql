@@ -1,0 +1,15 @@
+COPY alerts FROM '/tmp/v9small/bk/alerts.parquet' (FORMAT 'parquet');
+COPY alert_actions FROM '/tmp/v9small/bk/alert_actions.parquet' (FORMAT 'parquet');
+COPY audit FROM '/tmp/v9small/bk/audit.parquet' (FORMAT 'parquet');
+COPY episodes FROM '/tmp/v9small/bk/episodes.parquet' (FORMAT 'parquet');
+COPY impact FROM '/tmp/v9small/bk/impact.parquet' (FORMAT 'parquet');
+COPY indicators FROM '/tmp/v9small/bk/indicators.parquet' (FORMAT 'parquet');
+COPY loads FROM '/tmp/v9small/bk/loads.parquet' (FORMAT 'parquet');
+COPY meta FROM '/tmp/v9small/bk/meta.parquet' (FORMAT 'parquet');
+COPY observations FROM '/tmp/v9small/bk/observations.parquet' (FORMAT 'parquet');
+COPY results FROM '/tmp/v9small/bk/results.parquet' (FORMAT 'parquet');
+COPY revisions FROM '/tmp/v9small/bk/revisions.parquet' (FORMAT 'parquet');
+COPY runs FROM '/tmp/v9small/bk/runs.parquet' (FORMAT 'parquet');
+COPY scores FROM '/tmp/v9small/bk/scores.parquet' (FORMAT 'parquet');
+COPY series_state FROM '/tmp/v9small/bk/series_state.parquet' (FORMAT 'parquet');
+COPY settings_log FROM '/tmp/v9small/bk/settings_log.parquet' (FORMAT 'parquet');

@@ -89,12 +89,16 @@ def relevelling_note(lang: str) -> None:
     pending = cache.desk().pending_levels()
     if pending is None:
         if st.session_state.pop("_relevel_done", False):  # this session watched it: say it is done, once
-            st.success(t("ui.relevel_done", lang), icon=":material/check_circle:")
+            _relevelled(lang)
         return
     if not pending.running and pending.error is None and common.is_analyst():
         cache.desk().relevel_behind(cache.today())
     st.session_state["_relevel_with_page"] = True
     _relevelling_fragment(lang)
+
+
+def _relevelled(lang: str) -> None:
+    st.success(t("ui.relevel_done", lang), icon=":material/check_circle:")
 
 
 @st.fragment(run_every=RELEVEL_POLL_SECONDS)
@@ -103,7 +107,7 @@ def _relevelling_fragment(lang: str) -> None:
     pending = cache.desk().pending_levels()
     if pending is None:
         if with_page:  # drawn with the page, whose views below read the new levels: rerunning it would drop
-            st.success(t("ui.relevel_done", lang), icon=":material/check_circle:")  # the click it is handling
+            _relevelled(lang)  # the click that page run is handling
             return
         st.session_state["_relevel_done"] = True
         st.rerun(scope="app")  # polled on its own: the levels are in, the whole page again, at them

@@ -29,7 +29,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.store import Store, results
 from monitoring.pipeline.scan import relevel
-from monitoring.settings import SettingsError, load_settings, settings_from_json
+from monitoring.settings import load_settings, settings_from_json
 from monitoring.statistics.episodes import resolve_after_of
 from monitoring.statistics.reconciliation import reconciler
 
@@ -76,7 +76,7 @@ def _canonical(text: str | None) -> str | None:
         return None
     try:
         return settings_from_json(text).to_json()
-    except (SettingsError, ValueError):
+    except ValueError:  # SettingsError and a JSON error both are
         return text  # unreadable: compared as it is (never equal to a readable one)
 
 

@@ -83,7 +83,7 @@ def _build_replicated(path: Path, source: Path, copies: int) -> None:
     copy_database(source, path)
     store = open_store(path)  # at the current schema
     tables = ("observations", "revisions", "scores", "results", "impact", "series_state")
-    with store.write() as con:
+    with store.write(results=True) as con:
         for table in tables:
             con.execute(f"CREATE TEMP TABLE base_{table} AS SELECT * FROM {table}")  # noqa: S608
         con.execute("CREATE TEMP TABLE base_episodes AS SELECT * EXCLUDE (id) FROM episodes")
@@ -220,24 +220,27 @@ def bare_copy(path: Path, repeat: int) -> dict:
 # --- what the file holds --------------------------------------------------------------------------
 
 
-def holdings(store: Store) -> tuple[list[dict], dict]:
-    """Rows and blocks per table, and the file's block totals (a read on a snapshot; benchmark-only SQL)."""
+def holdings(store: Store, *, results: bool = False) -> tuple[list[dict], dict]:
+    """Rows and blocks per table, and the file's block totals, of the data file (``results``: the results
+    file) (a read on a snapshot; benchmark-only SQL)."""
     with store.read() as cur:
+        catalog = cur.execute("SELECT current_database() || $s", {"s": db.RESULTS if results else ""}).fetchall()[0][0]
         size = cur.execute(
             "SELECT block_size, total_blocks, used_blocks, free_blocks FROM pragma_database_size() "
-            "WHERE database_name = current_database()"
+            "WHERE database_name = $c", {"c": catalog}
         ).fetchall()[0]
         tables = [
             r[0]
             for r in cur.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = $c ORDER BY 1", {"c": catalog}
             ).fetchall()
         ]
         rows = []
         for t in tables:
-            count = cur.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]  # noqa: S608 (catalog names)
+            count = cur.execute(f'SELECT count(*) FROM {catalog}."{t}"').fetchall()[0][0]  # noqa: S608 (catalog names)
             blocks = cur.execute(
-                "SELECT count(DISTINCT block_id) FROM pragma_storage_info($t) WHERE block_id >= 0", {"t": t}
+                "SELECT count(DISTINCT block_id) FROM pragma_storage_info($t) WHERE block_id >= 0",
+                {"t": f"{catalog}.{t}"}
             ).fetchall()[0][0]
             rows.append({"table": t, "rows": int(count), "blocks": int(blocks)})
     block, total, used, free = size
@@ -266,7 +269,8 @@ def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Pa
     catalogue = load_catalogue()
     eps = store_episodes.read_episodes(store)
     ids = eps["id"].astype(int).tolist()
-    result = {"label": label, "mb": path.stat().st_size / 2**20, "episodes": len(ids)}
+    result = {"label": label, "mb": path.stat().st_size / 2**20, "results_mb": store.results_path.stat().st_size / 2**20,
+              "episodes": len(ids)}
     result["series"] = len(observations.coverage(store))
     result["copy"] = bare_copy(path, repeat)
 
@@ -321,7 +325,9 @@ def bench_db(label: str, source: Path, repeat: int, threads: list[int], work: Pa
             n: concurrent_acks(store, ids, n, per_thread=max(2, 40 // n)) for n in threads
         }
     result["mb_after"] = path.stat().st_size / 2**20
+    result["results_mb_after"] = store.results_path.stat().st_size / 2**20
     result["tables"], result["blocks"] = holdings(store)
+    result["results_tables"], result["results_blocks"] = holdings(store, results=True)
     db.forget_snapshots()
     return result
 
@@ -384,7 +390,7 @@ def report(rows: list[dict], args, builds: dict, load_before: str, load_after: s
         "Milliseconds. p50 / p95 over the repeats (one thread). `copy` and `fsync` are the medians of the time "
         "spent inside `db.write_copy` copying the live file and fsyncing (the temporary file and the folder).",
         "",
-        "| database | MB | bare copy + fsync p50 / p95 | acknowledge p50 / p95 (copy, fsync) | save threshold "
+        "| database | MB (data + results) | bare copy + fsync of the data file p50 / p95 | acknowledge p50 / p95 (copy, fsync) | save threshold "
         "p50 / p95 (copy, fsync) | levels applied after the save p50 / p95 | of which re-level (no write) p50 "
         "| 1-row load p50 / p95 (copy, fsync) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -396,7 +402,7 @@ def report(rows: list[dict], args, builds: dict, load_before: str, load_after: s
             return f"{m['p50']:.0f} / {m['p95']:.0f} ({m['copy_p50']:.0f}, {m['fsync_p50']:.0f})"
 
         lines.append(
-            f"| {r['label']} ({r['series']} series, {r['episodes']} episodes) | {r['mb']:.1f} | "
+            f"| {r['label']} ({r['series']} series, {r['episodes']} episodes) | {r['mb']:.1f} + {r['results_mb']:.1f} | "
             f"{r['copy']['p50']:.0f} / {r['copy']['p95']:.0f} | {cell('ack')} | {cell('save')} | "
             f"{r['applied']['p50']:.0f} / {r['applied']['p95']:.0f} | {r['relevel']['p50']:.0f} | {cell('load')} |"
         )
@@ -424,22 +430,22 @@ def report(rows: list[dict], args, builds: dict, load_before: str, load_after: s
                 f"| {r['label']} | {n} | {c['n']} | {c['p50']:.0f} | {c['p95']:.0f} | {c['max']:.0f} | "
                 f"{c['per_s']:.1f} | {c['errors']} |"
             )
-    lines += ["", "## What the file holds", ""]
-    for r in rows:
-        b = r["blocks"]
+    lines += ["", "## What the files hold", ""]
+    for r, part, tables, b, size in [(r, part, r[f"{key}tables"], r[f"{key}blocks"], r[f"{key}mb_after"])
+                                      for r in rows for part, key in (("data file", ""), ("results file", "results_"))]:
         mb = b["block_size"] / 2**20
         lines += [
-            f"### {r['label']}: {r['mb_after']:.1f} MB after the writes above",
+            f"### {r['label']}, {part}: {size:.1f} MB after the writes above",
             "",
             f"{b['total']} blocks of {b['block_size'] // 1024} KiB: {b['used']} used, {b['free']} free "
-            f"({b['free'] * mb:.1f} MB free space copied by every write).",
+            f"({b['free'] * mb:.1f} MB free space copied by every write of this file).",
             "",
             "| table | rows | blocks | ≈ MB |",
             "|---|---:|---:|---:|",
         ]
-        for t in sorted(r["tables"], key=lambda t: -t["blocks"]):
+        for t in sorted(tables, key=lambda t: -t["blocks"]):
             lines.append(f"| {t['table']} | {t['rows']} | {t['blocks']} | {t['blocks'] * mb:.1f} |")
-        rest = b["used"] - sum(t["blocks"] for t in r["tables"])
+        rest = b["used"] - sum(t["blocks"] for t in tables)
         lines += [
             f"| *rest of the used blocks: primary-key indexes, catalog, metadata* | | {rest} | "
             f"{rest * mb:.1f} |",

@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _backup(args, out) -> int:
     store = Store(args.db or default_db_path())
     manifest = backup.backup(store, args.dir)
-    tables = {**manifest["tables"], **{f"journal.{t}": n for t, n in manifest.get("journal_tables", {}).items()}}
+    tables = {**manifest["tables"], **manifest.get("results_tables", {}),
+              **{f"journal.{t}": n for t, n in manifest.get("journal_tables", {}).items()}}
     rows = sum(tables.values())
     print(
         f"backed up {store.path} into {args.dir.resolve()}: {len(tables)} tables, {rows} rows",

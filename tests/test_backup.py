@@ -15,7 +15,7 @@ import pytest
 from indicators.__main__ import main
 from indicators.catalogue import load_catalogue
 from indicators.loaders import load_files
-from indicators.store import Store, StoreError, events, results
+from indicators.store import Store, StoreError, events, results, schema
 from indicators.store.audit import read_audit
 from indicators.store.backup import backup, restore
 from indicators.store.observations import dump
@@ -42,7 +42,9 @@ def test_round_trip_restores_every_table_exactly(db, tmp_path):
                                    "journal.episode_actions", "journal.reviews", "journal.settings_log", "runs",
                                    "journal.events", "loads", "audit", "journal.audit"))  # something to compare
     manifest = backup(db, tmp_path / "bk")
-    assert manifest["tables"] == {t: len(rows) for t, rows in before.items() if not t.startswith("journal.")}
+    assert {**manifest["tables"], **manifest["results_tables"]} == {
+        t: len(rows) for t, rows in before.items() if not t.startswith("journal.")}
+    assert set(manifest["results_tables"]) == {*schema.RESULT_TABLES, "results_meta"}  # the results file's own export
     assert manifest["journal_tables"] == {t[8:]: len(rows) for t, rows in before.items() if t.startswith("journal.")}
     target = Store(tmp_path / "restored.duckdb")
     report = restore(target, tmp_path / "bk", who="admin")

@@ -214,8 +214,10 @@ def test_upgrading_a_version_2_database_refits_so_the_impact_is_filled(loaded, c
     from indicators.store import open_store, schema
     from indicators.store.db import forget_snapshots
     from monitoring.pipeline.actions import needs_first_start
+    from tests.old_schema import as_single_file
 
     _scan(loaded, catalogue)
+    as_single_file(loaded)
     with loaded.write() as con:  # the database as version 2 left it: no impact table, no v4 columns
         # a per-period alert log (the scan's episodes, one alert each) instead of episodes
         con.execute("""INSERT INTO alerts (indicator, geo, period, period_start, first_run, first_seen, first_level,

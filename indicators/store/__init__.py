@@ -1,8 +1,10 @@
 """The DuckDB store: the only place in the project with SQL.
 
-``Store`` opens one database file. ``store.read()`` gives a cursor on a consistent snapshot
-(never blocked); ``store.write()`` gives a connection whose changes are published atomically
-when the block ends without error (and discarded otherwise). ``store.journal`` is the file beside
+``Store`` opens one database: its data file and, beside it, the file of what scans derive from it
+(``db.results_path``). ``store.read()`` gives a cursor on a consistent snapshot of both (never
+blocked); ``store.write()`` gives a connection whose changes are published atomically when the block
+ends without error (and discarded otherwise); it writes the data file, ``results=True`` the results
+file too, ``data=False`` only that. ``store.journal`` is the file beside
 it that holds the small writes people make between scans (reviews, events, digest records), written
 in place (``journal.py``). Domain functions live in the submodules (``observations``, ``events``,
 ``audit``, ...) and take a ``Store``.
@@ -49,39 +51,54 @@ class Store:
             yield cur
 
     @contextmanager
-    def write(self, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection whose changes are published atomically when the block succeeds (``fresh``: on an
-        empty database that replaces the current one, for a restore)."""
-        with db.write_copy(self.path, self.lock_timeout, fresh=fresh) as con:
+    def write(self, *, data: bool = True, results: bool = False,
+              fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection whose changes are published atomically when the block succeeds. It writes the data
+        file (``data``) and/or the results file (``results``); a file not written is attached read-only.
+        ``fresh``: on empty files that replace the current ones, for a restore."""
+        parts = (("data",) if data else ()) + (("results",) if results else ())
+        with db.write_copy(self.path, self.lock_timeout, parts=parts, fresh=fresh) as con:
             yield con
 
-    def version(self) -> tuple[int, int, int, int]:
-        """An identity of the current version of the database and its journal (changes with every published
-        write of either)."""
-        return (*db._file_key(self.path), self.journal.changes())
+    @property
+    def results_path(self) -> Path:
+        return db.results_path(self.path)
+
+    def version(self) -> tuple:
+        """An identity of the current version of the database's files and its journal (changes with every
+        published write of any)."""
+        return (*db.version_key(self.path), self.journal.changes())
 
     def schema_version(self) -> int:
         with self.read() as cur:
             return schema.version_of(cur)
 
     def ensure_schema(self) -> None:
-        """Create or migrate the schema of the database and its journal (a write only when needed)."""
+        """Create or migrate the schema of the database and its journal (a write only when needed), and finish
+        a write of both its files that was killed midway."""
+        db.finish_interrupted(self.path, self.lock_timeout)
         if not (self.path.exists() and self.schema_version() == schema.CURRENT_VERSION):
-            with self.write() as con:
+            with self.write(results=True) as con:
                 schema.migrate(con, self.clock(), self.journal)
         with self.read() as cur:
             schema.check_journal(cur, self.journal)
+            schema.check_results(cur, self.results_path)
 
 
 def copy_database(source: str | Path, target: str | Path) -> Path:
-    """Copy a database file and its journal to ``target`` (nothing may be writing ``source``); returns ``target``.
-    A database moved without its journal loses its reviews and events: ``ensure_schema`` then refuses it."""
+    """Copy a database (its data file, results file and journal) to ``target`` (nothing may be writing
+    ``source``); returns ``target``. A database moved without its journal loses its reviews and events, without
+    its results file its levels and episodes: ``ensure_schema`` then refuses it."""
     import shutil
 
     from indicators.store.journal import copy_file
 
     source, target = Path(source), Path(target)
     shutil.copyfile(source, target)
+    if db.results_path(source).exists():
+        shutil.copyfile(db.results_path(source), db.results_path(target))
+    else:
+        db.results_path(target).unlink(missing_ok=True)
     if journal_path(source).exists():
         copy_file(journal_path(source), journal_path(target), live=True)
     return target

@@ -1,7 +1,8 @@
 """Backups with DuckDB's EXPORT DATABASE / IMPORT DATABASE (Parquet files, a schema and a manifest).
 
 A backup reads one consistent snapshot (writers are not held up) and writes ``schema.sql``,
-``load.sql``, one Parquet file per table, ``journal.sqlite`` (a copy of the journal: reviews, events,
+``load.sql``, one Parquet file per table of the data file, the same for the results file in
+``results/`` (schema v11 on), ``journal.sqlite`` (a copy of the journal: reviews, events,
 digest records, made with SQLite's backup API) and, last, ``backup.json`` (the manifest: schema
 version, time, row count per table, a SHA-256 checksum per file). A folder without the manifest is
 not a backup (or an unfinished one); a restore refuses a folder whose files do not match their
@@ -31,11 +32,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from indicators.store import Store, StoreError, journal, schema
-from indicators.store.db import SNAPSHOT
+from indicators.store import Store, StoreError, db, journal, schema
 
 MANIFEST = "backup.json"
 JOURNAL = "journal.sqlite"
+RESULTS = "results"  # the folder of the results file's export
 KIND = "ew-monitor backup"
 _SCRIPTS = {
     "schema.sql": re.compile(r"CREATE (SEQUENCE [a-z_]+ [A-Z0-9 ]+|TABLE [a-z_]+\((?!.*\bAS\b)[^;]*\));"),
@@ -111,26 +112,35 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _counts(con) -> dict[str, int]:
+def _catalog(con, results: bool) -> str | None:
+    return db.results_catalog(con) if results else con.execute("SELECT current_database()").fetchall()[0][0]
+
+
+def _counts(con, *, results: bool = False) -> dict[str, int]:
+    """Rows per table of the data file (``results``: of the results file; empty when it has none)."""
+    catalog = _catalog(con, results)
+    if catalog is None:
+        return {}
     tables = [
         r[0]
         for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
-            "AND table_schema = 'main' ORDER BY table_name"
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = $c "
+            "AND table_schema = 'main' ORDER BY table_name", {"c": catalog}
         ).fetchall()
     ]
-    # Table names come from the catalog, never from input.
-    return {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables}  # noqa: S608
+    # Table and catalog names come from the catalog, never from input.
+    return {t: int(con.execute(f'SELECT count(*) FROM {catalog}."{t}"').fetchall()[0][0]) for t in tables}  # noqa: S608
 
 
-def _next_values(con) -> dict[str, int]:
-    """Per sequence, the next value it would hand out."""
+def _next_values(con) -> dict[str, tuple[str, int]]:
+    """Per sequence (of both files), its catalog and the next value it would hand out."""
     rows = con.execute(
-        "SELECT sequence_name, start_value, last_value, increment_by FROM duckdb_sequences() "
-        "WHERE database_name = current_database()"
+        "SELECT sequence_name, database_name, start_value, last_value, increment_by FROM duckdb_sequences() "  # noqa: S608
+        f"WHERE database_name IN {db.CATALOGS}"
     ).fetchall()
     return {
-        name: max(start, (last + step) if last is not None else start) for name, start, last, step in rows
+        name: (catalog, max(start, (last + step) if last is not None else start))
+        for name, catalog, start, last, step in rows
     }
 
 
@@ -142,11 +152,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _files(folder: Path) -> list[Path]:
+    """The files of a backup (those of its results folder too), by name relative to the folder."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and f.relative_to(folder).as_posix() != MANIFEST)
+
+
 def _check_files(folder: Path, files, not_backup: str) -> None:
     """Every file the manifest lists has its checksum, and nothing was added beside them."""
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise StoreError(f"{not_backup} ({MANIFEST} has no valid file checksums)")
-    present = {f.name for f in folder.iterdir() if f.is_file() and f.name != MANIFEST}
+    present = {f.relative_to(folder).as_posix() for f in _files(folder)}
     for name in sorted(set(files) | present):
         if name not in files:
             raise StoreError(f"cannot restore from {folder}: {name} is not part of the backup; refusing a changed backup")
@@ -165,8 +180,10 @@ def backup(store: Store, folder: str | Path, *, now=None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     with store.read() as cur:
         version = schema.version_of(cur)
-        counts = _counts(cur)
-        cur.execute(f"EXPORT DATABASE {SNAPSHOT} TO {_literal(folder)} (FORMAT parquet)")
+        counts, results_counts = _counts(cur), _counts(cur, results=True)
+        cur.execute(f"EXPORT DATABASE {_catalog(cur, False)} TO {_literal(folder)} (FORMAT parquet)")
+        if results_counts:
+            cur.execute(f"EXPORT DATABASE {db.results_catalog(cur)} TO {_literal(folder / RESULTS)} (FORMAT parquet)")
     journal_counts = _copy_journal(store, folder / JOURNAL) if version >= 8 else None
     manifest = {
         "kind": KIND,
@@ -174,8 +191,9 @@ def backup(store: Store, folder: str | Path, *, now=None) -> dict:
         "created_at": str(now or store.clock()),
         "source": str(store.path),
         "tables": counts,
+        **({"results_tables": results_counts} if results_counts else {}),
         **({"journal_tables": journal_counts} if journal_counts is not None else {}),
-        "files": {f.name: _sha256(f) for f in sorted(folder.iterdir()) if f.is_file()},
+        "files": {f.relative_to(folder).as_posix(): _sha256(f) for f in _files(folder)},
     }
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
@@ -213,11 +231,16 @@ def read_manifest(folder: str | Path) -> dict:
         or not isinstance(manifest.get("tables"), dict)
     ):
         raise StoreError(f"{not_backup} ({MANIFEST} is not a backup manifest)")
-    missing = [name for name in ("schema.sql", "load.sql") if not (folder / name).is_file()]
+    if "results_tables" in manifest and not isinstance(manifest["results_tables"], dict):
+        raise StoreError(f"{not_backup} ({MANIFEST} is not a backup manifest)")
+    scripts = ["schema.sql", "load.sql"] + ([f"{RESULTS}/schema.sql", f"{RESULTS}/load.sql"]
+                                            if "results_tables" in manifest else [])
+    missing = [name for name in scripts if not (folder / name).is_file()]
     if missing:
         raise StoreError(f"{not_backup} (no {missing[0]})")
-    # IMPORT DATABASE runs these two scripts: allow only what EXPORT DATABASE writes.
-    for name, allowed in _SCRIPTS.items():
+    # IMPORT DATABASE runs these scripts: allow only what EXPORT DATABASE writes.
+    for name in scripts:
+        allowed = _SCRIPTS[name.rsplit("/", 1)[-1]]
         for n, line in enumerate((folder / name).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip() and not allowed.fullmatch(line.strip()):
                 raise StoreError(f"{not_backup} ({name}, line {n}: a statement EXPORT DATABASE does not write)")
@@ -239,7 +262,7 @@ def _current(store: Store, j) -> tuple[dict[str, int], dict[str, int], list[tupl
         return {}, {}, [], "there was no current database"
     try:
         with store.read() as cur:
-            return _counts(cur), _next_values(cur), _audit_rows(cur, j), ""
+            return ({**_counts(cur), **_counts(cur, results=True)}, _next_values(cur), _audit_rows(cur, j), "")
     except (duckdb.Error, StoreError, sqlite3.Error) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return (
@@ -294,7 +317,7 @@ def restore(store: Store, folder: str | Path, *, who: str = "local", keep: str |
         if "journal_tables" in manifest:
             live.execute("ATTACH ? AS bk", (f"file:{folder / JOURNAL}?mode=ro",))
         try:
-            with store.write(fresh=True) as con:
+            with store.write(results=True, fresh=True) as con:
                 live.execute("BEGIN IMMEDIATE")  # no review or event lands between reading and replacing the journal
                 report = _restore(store, con, live, folder, manifest, now, who, keep)
             # The database is published; its journal follows. Killed between the two, the database names a
@@ -320,20 +343,28 @@ def _restore(store: Store, con, j, folder: Path, manifest: dict, now, who: str, 
         saved_to = Path(keep) if keep else _free(store.path.parent / f"{store.path.name}.before-restore-"
                                                                    f"{now:%Y%m%d-%H%M%S}")
         backup(store, saved_to, now=now)
+    data, results = _catalog(con, False), _catalog(con, True)
     try:
         con.execute(f"IMPORT DATABASE {_literal(folder)}")
+        if "results_tables" in manifest:  # a backup of schema v11 on; older ones are split by the migration
+            con.execute(f"USE {results}")
+            con.execute(f"IMPORT DATABASE {_literal(folder / RESULTS)}")
     except duckdb.Error as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise StoreError(
             f"cannot restore from {folder}: the backup could not be imported ({first})"
         ) from None
-    imported = _counts(con)
-    for table, rows in manifest["tables"].items():
-        if imported.get(table) != rows:
-            raise StoreError(
-                f"cannot restore from {folder}: the backup is damaged (table {table} has "
-                f"{imported.get(table, 'no')} rows; the manifest says {rows})"
-            )
+    finally:
+        db.search_both(con, data)
+    for counted, expected in ((_counts(con), manifest["tables"]),
+                              (_counts(con, results=True), manifest.get("results_tables", {}))):
+        for table, rows in expected.items():
+            if counted.get(table) != rows:
+                raise StoreError(
+                    f"cannot restore from {folder}: the backup is damaged (table {table} has "
+                    f"{counted.get(table, 'no')} rows; the manifest says {rows})"
+                )
+    imported = {**_counts(con), **_counts(con, results=True)}
     journal_rows = _refill_journal(j, folder, manifest)
     schema.migrate(con, now, lambda: contextlib.nullcontext(j))
     backed_up = {int(r[0]) for r in con.execute("SELECT id FROM audit").fetchall()}
@@ -345,11 +376,11 @@ def _restore(store: Store, con, j, folder: Path, manifest: dict, now, who: str, 
         else:
             j.execute("INSERT INTO main.audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                       [journal.sql_value(v) for v in row[:8]])
-    for name, value in _next_values(con).items():
-        start = max(value, live_next.get(name, 0))
+    for name, (catalog, value) in _next_values(con).items():
+        start = max(value, live_next.get(name, (catalog, 0))[1])
         if start != value:  # names come from the catalog; a sequence cannot be moved, only recreated
-            con.execute(f"DROP SEQUENCE {name}")
-            con.execute(f"CREATE SEQUENCE {name} START {int(start)}")
+            con.execute(f"DROP SEQUENCE {catalog}.{name}")
+            con.execute(f"CREATE SEQUENCE {catalog}.{name} START {int(start)}")
     for name, seq in live_sequences.items():
         journal.move_ids_past(j, name, seq)
     journal.move_audit_ids_past(j, max([live_next_audit, *(r[0] for r in kept)]))

@@ -11,17 +11,28 @@ sessions are threads of one process) and occasional writers in other processes (
   nothing, for free); its temporary file is removed by the next writer. Writers take turns: first
   come, first served within a process, with a short gap between two writes of one process so that
   a writer in another process is not starved (``benchmarks/stress.py``).
-* A reader attaches the live file read-only in an in-memory DuckDB instance kept per file
-  version (inode, mtime, size) and hands out a cursor per use. A replaced file gets a new
-  snapshot; the old one is closed when its last reader finishes. Readers never wait.
+* A reader attaches the live file read-only, once per file version (inode, mtime, size), to one
+  in-memory DuckDB instance kept per process (starting an instance costs ~20 ms), and hands out a
+  cursor per use. A replaced file gets a new snapshot under a new name; the old one is detached when
+  its last reader finishes. Readers never wait.
 
 ``duckdb.connect(path, read_only=True)`` is not used for readers: DuckDB caches instances by
 path, so a process would keep reading the replaced file for as long as any connection is open.
+
+The database is two files (schema v11): ``monitor.duckdb`` holds the data (indicators, observations,
+revisions, the load log, the audit of loads) and ``monitor.duckdb.results.duckdb`` what scans derive
+from it (stored parameters, levels, impact, series state, runs, episodes). A load copies only the
+first, a scan or a re-levelling only the second, so neither pays for copying the other. Readers
+attach both in one snapshot, under one search path, so a query names tables without their file; a
+writer copies the parts it writes and attaches the others read-only. A write of both (a deletion, a
+migration, a restore) publishes the results file first and then the data file; killed between the two
+``os.replace``, the next writer finishes what its fsynced intent file (``<db>.publish``) lists.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import threading
@@ -37,7 +48,17 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
-SNAPSHOT = "snap"
+SNAPSHOT = "snap"  # readers' catalogs are named snap_<hex>
+RESULTS = "_results"  # a results file is attached under the name of its data file's catalog + this
+
+
+def results_path(path: Path) -> Path:
+    """The results file of a database: ``monitor.duckdb`` -> ``monitor.duckdb.results.duckdb``."""
+    return path.with_name(path.name + ".results.duckdb")
+
+
+def _parts(path: Path) -> dict[str, Path]:
+    return {"data": path, "results": results_path(path)}
 
 
 class StoreError(RuntimeError):
@@ -55,8 +76,9 @@ def default_db_path() -> Path:
 
 @dataclass
 class _Snapshot:
-    key: tuple[int, int, int]
+    key: tuple
     con: duckdb.DuckDBPyConnection
+    alias: str  # the data file's catalog in ``con`` (its results file: alias + RESULTS)
     users: int = 0
     retired: bool = False
 
@@ -75,17 +97,80 @@ def _file_key(path: Path) -> tuple[int, int, int]:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _open_snapshot(path: Path, key: tuple[int, int, int]) -> _Snapshot:
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH $path AS {SNAPSHOT} (READ_ONLY)", {"path": str(path)})
-    return _Snapshot(key=key, con=con)
+def version_key(path: Path) -> tuple:
+    """An identity of the current version of the database's files (the data file must exist)."""
+    results = results_path(path)
+    try:
+        return (*_file_key(path), *_file_key(results))
+    except FileNotFoundError:
+        if not path.exists():
+            raise
+        return (*_file_key(path), None)
+
+
+_READER: duckdb.DuckDBPyConnection | None = None  # the readers' instance (under _POOL.lock)
+
+
+def _open_snapshot(path: Path, key: tuple) -> _Snapshot:
+    global _READER
+    if _READER is None:
+        _READER = duckdb.connect(":memory:")
+    alias = f"{SNAPSHOT}_{uuid.uuid4().hex[:12]}"
+    try:
+        _READER.execute(f"ATTACH $path AS {alias} (READ_ONLY)", {"path": str(path)})
+        if key[-1] is not None:
+            _READER.execute(f"ATTACH $path AS {alias}{RESULTS} (READ_ONLY)", {"path": str(results_path(path))})
+    except duckdb.Error:
+        _close(_Snapshot(key, _READER, alias))
+        raise
+    return _Snapshot(key=key, con=_READER, alias=alias)
+
+
+def _close(snap: _Snapshot) -> None:
+    """Detach a snapshot nobody reads any more (under _POOL.lock)."""
+    global _READER
+    try:
+        for name in (snap.alias + RESULTS, snap.alias):
+            snap.con.execute(f"DETACH DATABASE IF EXISTS {name}")
+    except duckdb.Error:  # an instance a fatal error invalidated: the next snapshot starts a new one
+        if _READER is snap.con:
+            _READER = None
+
+
+def _search_path(cur, catalog: str, with_results: bool) -> None:
+    # Catalog names are this module's own (``snap_<hex>``, ``w_<hex>``), never a file's name.
+    cur.execute(f"USE {catalog}")
+    if with_results:
+        cur.execute(f"SET search_path = '{catalog}.main,{catalog}{RESULTS}.main'")
+
+
+def search_both(cur, catalog: str) -> None:
+    """Use the data file ``catalog`` again, with its results file on the search path (after a ``USE``)."""
+    _search_path(cur, catalog, results_catalog_of(cur, catalog) is not None)
+
+
+def results_catalog_of(con, catalog: str) -> str | None:
+    rows = con.execute("SELECT database_name FROM duckdb_databases() WHERE database_name = $c",
+                       {"c": catalog + RESULTS}).fetchall()
+    return rows[0][0] if rows else None
+
+
+# In a query of information_schema: the catalogs of a connection's data file and its results file.
+CATALOGS = f"(current_database(), current_database() || '{RESULTS}')"
+
+
+def results_catalog(con) -> str | None:
+    """The name the results file is attached under in this connection (None when it has none)."""
+    rows = con.execute("SELECT database_name FROM duckdb_databases() WHERE database_name = current_database() || $s",
+                       {"s": RESULTS}).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _release(snap: _Snapshot) -> None:
     with _POOL.lock:
         snap.users -= 1
         if snap.retired and snap.users == 0:
-            snap.con.close()
+            _close(snap)
 
 
 def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -102,20 +187,20 @@ def read_snapshot(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise StoreError(f"database {path} does not exist; run `python -m indicators load` first")
     name = str(path)
     with _POOL.lock:
-        key = _file_key(path)
+        key = version_key(path)
         snap = _POOL.snapshots.get(name)
         if snap is None or snap.key != key:
             if snap is not None:
                 snap.retired = True
                 if snap.users == 0:
-                    snap.con.close()
+                    _close(snap)
             snap = _open_snapshot(path, key)
             _POOL.snapshots[name] = snap
         snap.users += 1
     try:
         cur = _cursor(snap.con)
         try:
-            cur.execute(f"USE {SNAPSHOT}")
+            _search_path(cur, snap.alias, key[-1] is not None)
             yield cur
         finally:
             cur.close()
@@ -129,7 +214,7 @@ def forget_snapshots() -> None:
         for name, snap in list(_POOL.snapshots.items()):
             snap.retired = True
             if snap.users == 0:
-                snap.con.close()
+                _close(snap)
             del _POOL.snapshots[name]
 
 
@@ -207,8 +292,9 @@ def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
 
 def _remove_stale(path: Path) -> None:
     # Under the writers' lock no other writer is active: every temporary file is left from a crash.
-    for stale in path.parent.glob(path.name + ".tmp-*"):
-        stale.unlink(missing_ok=True)
+    for part in _parts(path).values():
+        for stale in part.parent.glob(part.name + ".tmp-*"):
+            stale.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:
@@ -244,18 +330,21 @@ def _drop_writer(owner: duckdb.DuckDBPyConnection) -> None:
             _WRITER = None
 
 
-# DuckDB never gives a file's free blocks back: a file whose free blocks pass this share of it is
-# rewritten into a fresh file (``COPY FROM DATABASE``: tables, constraints and sequences) before it is
-# published, so the file stays about the size of what it holds.
+# DuckDB never gives a file's free blocks back: a file whose free blocks pass this share of it, and at least
+# COMPACT_FREE bytes, is rewritten into a fresh file (``COPY FROM DATABASE``: tables, constraints and sequences)
+# before it is published, so the file stays about the size of what it holds. (The floor: a small file, such as
+# the data file of a few MB that a 1-row load rewrites a block or two of, would otherwise be rewritten by
+# almost every write, 150 ms each at 5,000 series, to save a few MB.)
 COMPACT_ABOVE = 0.25
+COMPACT_FREE = 8 * 2**20
 
 
 def _compact(cur, name: str, tmp: Path) -> Path | None:
     """Inside a write, after its checkpoint: a compacted copy of the private file when it is mostly free
     blocks (its path, to publish instead), else None."""
-    total, free = cur.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
-                              "WHERE database_name = $n", {"n": name}).fetchall()[0]
-    if not total or free / total <= COMPACT_ABOVE:
+    total, free, block = cur.execute("SELECT total_blocks, free_blocks, block_size FROM pragma_database_size() "
+                                     "WHERE database_name = $n", {"n": name}).fetchall()[0]
+    if not total or free / total <= COMPACT_ABOVE or free * block < COMPACT_FREE:
         return None
     compact = tmp.with_name(tmp.name + "-compact")
     other = name + "_c"
@@ -268,23 +357,80 @@ def _compact(cur, name: str, tmp: Path) -> Path | None:
     return compact
 
 
+def _intent_path(path: Path) -> Path:
+    return path.with_name(path.name + ".publish")
+
+
+def _finish_publish(path: Path) -> None:
+    """Under the writers' lock: finish a write of both files that was killed between its replaces."""
+    intent = _intent_path(path)
+    try:
+        pairs = json.loads(intent.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except ValueError:  # killed while writing its intent: nothing was replaced yet
+        pairs = []
+    for final, target in pairs:
+        if Path(final).exists():
+            os.replace(final, target)
+    _fsync(path.parent)
+    intent.unlink(missing_ok=True)
+
+
+def finish_interrupted(path: Path, timeout: float) -> bool:
+    """Finish a write of both files killed between its replaces (readers until then see the new results
+    with the old data); True when there was one."""
+    if not _intent_path(path).exists():
+        return False
+    with exclusive_lock(path, timeout):
+        _finish_publish(path)
+    return True
+
+
+def _publish(path: Path, pairs: list[tuple[Path, Path]]) -> None:
+    """Replace each target by its fsynced copy; more than one: their intent is made durable first."""
+    intent = _intent_path(path) if len(pairs) > 1 else None
+    if intent is not None:
+        with intent.open("w", encoding="utf-8") as fh:
+            json.dump([[str(final), str(target)] for final, target in pairs], fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync(path.parent)
+    for final, target in pairs:
+        os.replace(final, target)
+    _fsync(path.parent)
+    if intent is not None:
+        intent.unlink()
+
+
+@dataclass
+class _Part:
+    target: Path
+    alias: str
+    tmp: Path | None  # None: the live file, attached read-only
+    final: Path | None = None  # what is published: the private copy, or its compacted rewrite
+
+
 @contextmanager
-def _attached(tmp: Path, publish: list[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
-    name = f"w_{uuid.uuid4().hex[:12]}"
-    owner = _writer()
+def _attached(parts: list[_Part], fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    # A restore (``fresh``) gets an instance of its own (IMPORT DATABASE); other writes share one per process.
+    owner = duckdb.connect(":memory:") if fresh else _writer()
     cur = owner.cursor()
-    attached = failed = False
+    attached: list[str] = []
+    failed = False
     try:
         cur.execute("SET python_enable_replacements = false")
-        cur.execute(f"ATTACH $path AS {name}", {"path": str(tmp)})
-        attached = True
-        cur.execute(f"USE {name}")
+        for part in parts:
+            mode = "" if part.tmp is not None else " (READ_ONLY)"
+            cur.execute(f"ATTACH $path AS {part.alias}{mode}", {"path": str(part.tmp or part.target)})
+            attached.append(part.alias)
+        _search_path(cur, parts[0].alias, len(parts) > 1)
         yield cur
-        cur.execute(f"CHECKPOINT {name}")
         cur.execute("USE memory")
-        compacted = _compact(cur, name, tmp)
-        if compacted is not None:
-            publish.append(compacted)
+        for part in parts:
+            if part.tmp is not None:
+                cur.execute(f"CHECKPOINT {part.alias}")
+                part.final = _compact(cur, part.alias, part.tmp) or part.tmp
     except BaseException:
         failed = True
         _drop_writer(owner)
@@ -293,51 +439,59 @@ def _attached(tmp: Path, publish: list[Path]) -> Iterator[duckdb.DuckDBPyConnect
         try:
             if attached:
                 cur.execute("USE memory")
-                cur.execute(f"DETACH {name}")
+                for alias in reversed(attached):
+                    cur.execute(f"DETACH {alias}")
         except duckdb.Error:
             _drop_writer(owner)
-            if not failed:  # not published: write_copy removes the copy
+            if not failed:  # not published: write_copy removes the copies
                 raise
         finally:
             cur.close()
+            if fresh:
+                owner.close()
 
 
 @contextmanager
-def _own_instance(tmp: Path, publish: list[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(tmp))
-    try:
-        con.execute("SET python_enable_replacements = false")
-        yield con
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+def write_copy(path: Path, timeout: float, *, parts: tuple[str, ...] = ("data",),
+               fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on private copies of the ``parts`` written ("data", "results"; the other
+    attached read-only), published atomically if the block succeeds.
 
-
-@contextmanager
-def write_copy(path: Path, timeout: float, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection on a private copy, published atomically if the block succeeds.
-
-    ``fresh`` starts from an empty database instead of a copy (a restore replaces everything).
+    ``fresh`` starts the parts written from empty databases instead of copies (a restore replaces everything).
     """
     with exclusive_lock(path, timeout):
+        _finish_publish(path)
         _remove_stale(path)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        if path.exists() and not fresh:
-            shutil.copyfile(path, tmp)
-        publish: list[Path] = []
+        token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        alias = f"w_{uuid.uuid4().hex[:12]}"
+        plan: list[_Part] = []
+        for kind, target in _parts(path).items():
+            name = alias if kind == "data" else alias + RESULTS
+            if kind in parts:
+                tmp = target.with_name(f"{target.name}.tmp-{token}")
+                if target.exists() and not fresh:
+                    shutil.copyfile(target, tmp)
+                plan.append(_Part(target, name, tmp))
+            elif target.exists():
+                plan.append(_Part(target, name, None))
+        written = [part for part in plan if part.tmp is not None]
         try:
-            with (_own_instance if fresh else _attached)(tmp, publish) as con:
+            with _attached(plan, fresh) as con:
                 yield con
-            final = publish[0] if publish else tmp
-            _fsync(final)
-            os.replace(final, path)
-            _fsync(path.parent)
+            for part in written:
+                _fsync(part.final)
+            _publish(path, [(part.final, part.target) for part in reversed(written)])  # results, then data
         except BaseException:
-            for leftover in (tmp, *publish):
-                leftover.unlink(missing_ok=True)
+            if not _intent_path(path).exists():  # else the next writer finishes publishing them
+                for part in written:
+                    for leftover in (part.tmp, part.final):
+                        if leftover is not None:
+                            leftover.unlink(missing_ok=True)
             raise
         finally:
-            for leftover in (tmp, *publish):
-                Path(str(leftover) + ".wal").unlink(missing_ok=True)
-            if publish:
-                tmp.unlink(missing_ok=True)
+            for part in written:
+                for leftover in (part.tmp, part.final):
+                    if leftover is not None:
+                        Path(str(leftover) + ".wal").unlink(missing_ok=True)
+                if part.final is not None and part.final != part.tmp:
+                    part.tmp.unlink(missing_ok=True)

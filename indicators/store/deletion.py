@@ -99,7 +99,7 @@ def delete(store: Store, indicator: str, geo: str, *, who: str, since: date | No
         return Deletion(indicator, geo, 0)
     now = store.clock()
     try:
-        with store.write() as con:
+        with store.write(results=True) as con:
             done, withdrawn = _delete(con, store, params, now, who, reason)
     except _Vanished:  # deleted meanwhile: nothing published
         return Deletion(indicator, geo, 0)

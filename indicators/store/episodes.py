@@ -23,6 +23,7 @@ import pandas as pd
 
 from indicators.periods import to_period, to_text
 from indicators.store import Store, journal
+from indicators.store.db import CATALOGS
 from indicators.store.schema import REVIEW_COLUMNS
 
 STATUSES = ("open", "acknowledged", "dismissed")
@@ -34,8 +35,8 @@ MIGRATION_RESOLVE_AFTER = 2
 
 def _columns(con, table: str) -> list[tuple[str, str]]:
     return [tuple(r) for r in con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
-        "AND table_catalog = current_database() ORDER BY ordinal_position", {"t": table}).fetchall()]
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "  # noqa: S608
+        f"AND table_catalog IN {CATALOGS} ORDER BY ordinal_position", {"t": table}).fetchall()]
 
 
 def _reviews(store: Store) -> pd.DataFrame:

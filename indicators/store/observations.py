@@ -16,7 +16,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from indicators.store import Store, audit, journal
+from indicators.store import Store, StoreError, audit, journal
+from indicators.store.db import CATALOGS
 
 _KEY = "indicator, geo, period"
 _CHANGED = "(o.value IS DISTINCT FROM i.value OR o.flag IS DISTINCT FROM i.flag)"
@@ -116,6 +117,11 @@ def _apply(
             f"$load, $now, $file FROM incoming i ANTI JOIN observations o USING ({_KEY})",
             params,
         )
+    repeated = con.execute(  # no primary key on observations (schema v11): the writer keeps them unique
+        f"SELECT count(*) FROM (SELECT 1 FROM observations o JOIN incoming i USING ({_KEY}) "  # noqa: S608
+        f"GROUP BY {_KEY} HAVING count(*) > 1)").fetchall()[0][0]
+    if repeated:
+        raise StoreError(f"cannot load {item.file}: {repeated} of its keys would be stored twice; nothing was loaded")
     con.execute(
         "INSERT INTO loads (id, file, sha256, format, loaded_at, loaded_by, synthetic, rows_new, "
         "rows_revised, "
@@ -331,7 +337,7 @@ def dump(store: Store) -> dict[str, list[tuple]]:
         tables = [
             r[0]
             for r in cur.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                f"SELECT table_name FROM information_schema.tables WHERE table_catalog IN {CATALOGS} "  # noqa: S608
                 "AND table_schema = 'main' ORDER BY table_name"
             ).fetchall()
         ]

@@ -11,6 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from indicators.store import Store, StoreError, journal
+from indicators.store.db import CATALOGS
 from indicators.store.episodes import _reviews, _write_episodes, apply_review_changes
 from indicators.store.schema import DERIVED, LEVELLED
 
@@ -25,8 +26,8 @@ Episodes = Callable | None
 
 def _table_columns(con, table: str) -> list[str]:
     rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $t "
-        "AND table_catalog = current_database() ORDER BY ordinal_position", {"t": table}).fetchall()
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $t "  # noqa: S608
+        f"AND table_catalog IN {CATALOGS} ORDER BY ordinal_position", {"t": table}).fetchall()
     return [r[0] for r in rows]
 
 
@@ -71,7 +72,7 @@ def write_scan(store: Store, *, scores: pd.DataFrame | None, refitted: Iterable[
     """Publish one scan atomically: the run, new scores and impact of refitted series, series state,
     levels and their episodes (the run records its open episodes, and its alarming series-periods)."""
     refitted = list(refitted)
-    with store.write() as con:
+    with store.write(data=False, results=True) as con:
         run_id = con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
         vintage = con.execute("SELECT max(id) FROM loads").fetchall()[0][0]
         if refitted:
@@ -136,9 +137,9 @@ def write_levels(store: Store, levels: pd.DataFrame, *, levelled: str, run_id: i
     the stored parameters are no longer at ``scores_token`` (a scan or deletion replaced them after the
     levels were computed from them)."""
     try:
-        with store.write() as con:
+        with store.write(data=False, results=True) as con:
             if unless_current is not None:
-                rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": LEVELLED}).fetchall()
+                rows = con.execute("SELECT value FROM results_meta WHERE key = $k", {"k": LEVELLED}).fetchall()
                 if rows and rows[0][0] == unless_current:
                     raise _Unchanged
             if scores_token is not None and con.execute(_SCORES_TOKEN).fetchall()[0][0] != scores_token:
@@ -159,7 +160,7 @@ def _write_levels(con, store: Store, levels: pd.DataFrame, run_id: int | None, n
     """Replace the results, levelled at the settings JSON ``levelled``; with ``episodes`` (a reconciler),
     reconcile and write the episodes in the same write and return the open ones (alert, watch) and the
     review changes to apply once published. Without, the episodes stay as they were."""
-    con.execute("INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": LEVELLED, "v": levelled})
+    con.execute("INSERT OR REPLACE INTO results_meta VALUES ($k, $v)", {"k": LEVELLED, "v": levelled})
     con.execute("DELETE FROM results")
     if len(levels):
         _insert_frame(con, "results", levels)
@@ -240,5 +241,5 @@ def levelled_settings(store: Store) -> str | None:
     """The settings JSON the stored results were levelled at (by the last scan or re-levelling), or None
     before the first scan."""
     with store.read() as cur:
-        rows = cur.execute("SELECT value FROM meta WHERE key = $k", {"k": LEVELLED}).fetchall()
+        rows = cur.execute("SELECT value FROM results_meta WHERE key = $k", {"k": LEVELLED}).fetchall()
     return rows[0][0] if rows else None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from indicators.store import journal
+from indicators.store import db, journal
 from indicators.store.db import StoreError
 from indicators.store.journal import Journal
 
@@ -235,10 +235,29 @@ _V10 = [
     "DROP SEQUENCE settings_ids",
 ]
 
+# v11: what the scan derives moves to a file of its own beside the data (``db.results_path``; ``_split_results``
+# below): a load then copies only the data, a scan or a re-levelling only the results. The tables keep their
+# definitions and rows, the sequences their next values; the levelled-at marker moves to ``results_meta``,
+# and both files record one id, so that a results file is never read with another database's data.
+RESULT_TABLES = ("scores", "results", "impact", "series_state", "runs", "episodes", "alerts", "alert_actions")
+_RESULT_SEQUENCES = ("run_ids", "episode_ids", "alert_action_ids")
+_OBSERVED = ("indicator", "geo", "period", "period_start", "load_id", "loaded_at")
+_V11 = [
+    # Observations without their primary key: its index on three text columns was nine tenths of the data
+    # file (22 of 24.5 MB at 5,000 series) and every load's checkpoint rewrote it (75 of 86 ms). A load never
+    # relied on it (it inserts only the rows not yet present, and a file repeating a key is refused before);
+    # its writer checks the keys it wrote are still one row each (observations._apply). In series order.
+    "CREATE TABLE observations_v11 AS SELECT * FROM observations ORDER BY indicator, geo, period_start, period",
+    "DROP TABLE observations",
+    "ALTER TABLE observations_v11 RENAME TO observations",
+    *(f"ALTER TABLE observations ALTER COLUMN {column} SET NOT NULL" for column in _OBSERVED),
+]
+
 # Migrations by the version they produce. Append; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9,
-                                    10: _V10}
-LEVELLED = "levelled_settings"  # meta key: the settings JSON the stored results were levelled at
+                                    10: _V10, 11: _V11}
+LEVELLED = "levelled_settings"  # results_meta key: the settings JSON the stored results were levelled at
+RESULTS_ID = "results_id"  # meta and results_meta key: the id binding a data file and its results file
 # The tables moved to the journal by v8, with the sequence that numbered them.
 _MOVED = {"episode_actions": "episode_action_ids", "events": "event_ids", "digest_sent": None,
           "digest_recipients": "recipients_ids"}
@@ -305,6 +324,56 @@ def _settings_into_journal(con: duckdb.DuckDBPyConnection, target: Callable) -> 
         journal.move_ids_past(j, "settings_log", max(last, int(saved["id"].max()) if len(saved) else 0))
 
 
+def _split_results(con: duckdb.DuckDBPyConnection) -> None:
+    """v11: move the scan's tables and sequences into the results file attached to this write (emptied first:
+    one left by a migration killed before publishing is made again from the data)."""
+    data, target = con.execute("SELECT current_database()").fetchall()[0][0], db.results_catalog(con)
+    if target is None:
+        raise StoreError("cannot migrate the database to version 11: its results file is not open for writing")
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = $c", {"c": target}).fetchall():
+        con.execute(f'DROP TABLE {target}."{name}"')
+    for (name,) in con.execute("SELECT sequence_name FROM duckdb_sequences() WHERE database_name = $c",
+                               {"c": target}).fetchall():
+        con.execute(f'DROP SEQUENCE {target}."{name}"')
+    last = _last_values(con)
+    for name in _RESULT_SEQUENCES:  # names are this module's constants, catalogs the writer's
+        if name in last:
+            con.execute(f"CREATE SEQUENCE {target}.{name} START {int(last[name]) + 1}")
+            con.execute(f"DROP SEQUENCE {data}.{name}")
+    for table in RESULT_TABLES:
+        ddl = con.execute("SELECT sql FROM duckdb_tables() WHERE database_name = $c AND table_name = $t",
+                          {"c": data, "t": table}).fetchall()[0][0]
+        prefix = f"CREATE TABLE {table}("
+        if not ddl.startswith(prefix):
+            raise StoreError(f"cannot migrate the database to version 11: unexpected definition of {table}")
+        con.execute(f"CREATE TABLE {target}.{table}(" + ddl[len(prefix):])
+        con.execute(f"INSERT INTO {target}.{table} SELECT * FROM {data}.{table}")  # noqa: S608
+        con.execute(f"DROP TABLE {data}.{table}")
+    con.execute(f"CREATE TABLE {target}.results_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute(f"INSERT INTO {target}.results_meta SELECT * FROM {data}.meta WHERE key = $k", {"k": LEVELLED})  # noqa: S608
+    con.execute(f"DELETE FROM {data}.meta WHERE key = $k", {"k": LEVELLED})  # noqa: S608
+    bond = uuid.uuid4().hex
+    con.execute(f"INSERT OR REPLACE INTO {data}.meta VALUES ($k, $v)", {"k": RESULTS_ID, "v": bond})  # noqa: S608
+    con.execute(f"INSERT INTO {target}.results_meta VALUES ($k, $v)", {"k": RESULTS_ID, "v": bond})  # noqa: S608
+
+
+def check_results(con: duckdb.DuckDBPyConnection, path) -> None:
+    """The results file beside the database is its own (from schema v11): a missing one, or one of another
+    database, is a ``StoreError``."""
+    rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": RESULTS_ID}).fetchall()
+    if not rows:
+        return
+    if db.results_catalog(con) is None:
+        raise StoreError(
+            f"the results file of this database is missing: {path} (it holds the levels, alert episodes and "
+            "scan history); put it back beside the database, or restore a backup with `python -m indicators restore`")
+    found = con.execute("SELECT value FROM results_meta WHERE key = $k", {"k": RESULTS_ID}).fetchall()
+    if not found or found[0][0] != rows[0][0]:
+        raise StoreError(
+            f"the results file {path} belongs to another database; move it away and put this database's own "
+            "results file beside it (or restore a backup with `python -m indicators restore`)")
+
+
 def check_journal(con: duckdb.DuckDBPyConnection, target: Journal) -> None:
     """The journal beside the database is its own: a new, empty one is bound to it; one bound to another
     database, or a lost one (the database had a journal, this one is new), is a ``StoreError``."""
@@ -352,6 +421,8 @@ def migrate(con: duckdb.DuckDBPyConnection, now, target: Journal | Callable) -> 
             _settings_into_journal(con, target.write if isinstance(target, Journal) else target)
         for statement in MIGRATIONS[version]:
             con.execute(statement)
+        if version == 11:
+            _split_results(con)
         if version == 1:
             for date, label in SEED_EVENTS:
                 con.execute(

@@ -146,3 +146,23 @@ def test_a_results_file_deleted_by_hand_is_not_recreated_empty_by_a_load(store, 
         load_files(store, [series_csv(tmp_path / "s.csv", shift=3)], catalogue=load_catalogue(),
                    today=dt.date(2026, 11, 26))
     assert not store.results_path.exists()
+
+
+def test_observations_have_no_key_index_and_their_writer_refuses_a_repeated_key(store):
+    import pandas as pd
+
+    from indicators.store import observations
+
+    with store.read() as cur:
+        assert not cur.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'observations' "
+                               "AND constraint_type = 'PRIMARY KEY'").fetchall()[0][0]
+        rows, keys = cur.execute("SELECT count(*), count(DISTINCT (indicator, geo, period)) FROM observations"
+                                 ).fetchall()[0]
+    assert rows == keys > 0  # two loads with a revision between them: still one row per period
+    before = dump(store)
+    twice = pd.DataFrame({"indicator": ["asylum_applications"] * 2, "geo": ["NL", "NL"], "period": ["2026-01"] * 2,
+                          "period_start": [dt.date(2026, 1, 1)] * 2, "value": [5.0, 6.0], "flag": [None, None]})
+    item = observations.Incoming("twice.csv", "0" * 64, "tidy", False, twice)  # past the loader's own check
+    with pytest.raises(StoreError, match=r"cannot load twice\.csv: 1 of its keys would be stored twice"):
+        observations.apply_load(store, [item], who="ana")
+    assert dump(store) == before

@@ -40,6 +40,7 @@ class Store:
         self.lock_timeout = lock_timeout
         self.clock = clock
         self.journal = Journal(journal_path(self.path), lock_timeout)
+        self._checked: tuple | None = None  # the files' version ensure_schema last found whole
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -77,12 +78,16 @@ class Store:
         """Create or migrate the schema of the database and its journal (a write only when needed), and finish
         a write of both its files that was killed midway."""
         db.finish_interrupted(self.path, self.lock_timeout)
+        if self.path.exists() and self._checked == db.version_key(self.path):
+            return  # checked at this version of the files already (a load or save calls this each time)
         if not (self.path.exists() and self.schema_version() == schema.CURRENT_VERSION):
             with self.write(results=True) as con:
                 schema.migrate(con, self.clock(), self.journal)
+        key = db.version_key(self.path)
         with self.read() as cur:
             schema.check_journal(cur, self.journal)
             schema.check_results(cur, self.results_path)
+        self._checked = key
 
 
 def copy_database(source: str | Path, target: str | Path) -> Path:

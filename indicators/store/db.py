@@ -137,11 +137,11 @@ def _close(snap: _Snapshot) -> None:
             _READER = None
 
 
-def _search_path(cur, catalog: str, with_results: bool) -> None:
-    # Catalog names are this module's own (``snap_<hex>``, ``w_<hex>``), never a file's name.
-    cur.execute(f"USE {catalog}")
-    if with_results:
-        cur.execute(f"SET search_path = '{catalog}.main,{catalog}{RESULTS}.main'")
+def _search_path(cur, catalog: str, with_results: bool, *, first: str = "") -> None:
+    # Catalog names are this module's own (``snap_<hex>``, ``w_<hex>``), never a file's name. One execute:
+    # each costs about 1 ms, and every read sets up its cursor.
+    both = f"; SET search_path = '{catalog}.main,{catalog}{RESULTS}.main'" if with_results else ""
+    cur.execute(f"{first}USE {catalog}{both}")
 
 
 def search_both(cur, catalog: str) -> None:
@@ -173,11 +173,8 @@ def _release(snap: _Snapshot) -> None:
             _close(snap)
 
 
-def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    cur = con.cursor()
-    # A name that is not a table must never silently scan a Python variable of the same name.
-    cur.execute("SET python_enable_replacements = false")
-    return cur
+# A name that is not a table must never silently scan a Python variable of the same name.
+NO_REPLACEMENTS = "SET python_enable_replacements = false; "
 
 
 @contextmanager
@@ -198,9 +195,9 @@ def read_snapshot(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             _POOL.snapshots[name] = snap
         snap.users += 1
     try:
-        cur = _cursor(snap.con)
+        cur = snap.con.cursor()
         try:
-            _search_path(cur, snap.alias, key[-1] is not None)
+            _search_path(cur, snap.alias, key[-1] is not None, first=NO_REPLACEMENTS)
             yield cur
         finally:
             cur.close()

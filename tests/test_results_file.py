@@ -166,3 +166,18 @@ def test_observations_have_no_key_index_and_their_writer_refuses_a_repeated_key(
     with pytest.raises(StoreError, match=r"cannot load twice\.csv: 1 of its keys would be stored twice"):
         observations.apply_load(store, [item], who="ana")
     assert dump(store) == before
+
+
+def test_a_store_trusts_its_own_writes_but_rechecks_after_another_writer(store, tmp_path):
+    catalogue = load_catalogue()
+    store.ensure_schema()
+    load_files(store, [series_csv(tmp_path / "a.csv", shift=1)], catalogue=catalogue, today=TODAY.date())
+    assert store._checked == db.version_key(store.path)  # written from a checked version: no re-check needed
+    other = Store(store.path)
+    load_files(other, [series_csv(tmp_path / "b.csv", shift=2)], catalogue=catalogue, today=TODAY.date())
+    with store.write() as con:  # from a version this Store did not check
+        con.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+    assert store._checked != db.version_key(store.path)
+    store.results_path.rename(tmp_path / "aside")  # so its next opening checks, and finds the file gone
+    with pytest.raises(StoreError, match="results file of this database is missing"):
+        store.ensure_schema()

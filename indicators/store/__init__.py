@@ -58,8 +58,11 @@ class Store:
         file (``data``) and/or the results file (``results``); a file not written is attached read-only.
         ``fresh``: on empty files that replace the current ones, for a restore."""
         parts = (("data",) if data else ()) + (("results",) if results else ())
-        with db.write_copy(self.path, self.lock_timeout, parts=parts, fresh=fresh) as con:
+        versions: list = []
+        with db.write_copy(self.path, self.lock_timeout, parts=parts, fresh=fresh, versions=versions) as con:
             yield con
+        if not fresh and versions[0] is not None and versions[0] == self._checked:
+            self._checked = versions[1]  # written from a version ensure_schema found whole: so is this one
 
     @property
     def results_path(self) -> Path:

@@ -449,16 +449,20 @@ def _attached(parts: list[_Part], fresh: bool) -> Iterator[duckdb.DuckDBPyConnec
 
 
 @contextmanager
-def write_copy(path: Path, timeout: float, *, parts: tuple[str, ...] = ("data",),
-               fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_copy(path: Path, timeout: float, *, parts: tuple[str, ...] = ("data",), fresh: bool = False,
+               versions: list | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection on private copies of the ``parts`` written ("data", "results"; the other
     attached read-only), published atomically if the block succeeds.
 
     ``fresh`` starts the parts written from empty databases instead of copies (a restore replaces everything).
+    ``versions``, given, receives the files' ``version_key`` as the write found them and as it published
+    them, both taken under the writers' lock (None for files that did not exist).
     """
     with exclusive_lock(path, timeout):
         _finish_publish(path)
         _remove_stale(path)
+        if versions is not None:
+            versions.append(version_key(path) if path.exists() else None)
         token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         alias = f"w_{uuid.uuid4().hex[:12]}"
         plan: list[_Part] = []
@@ -478,6 +482,8 @@ def write_copy(path: Path, timeout: float, *, parts: tuple[str, ...] = ("data",)
             for part in written:
                 _fsync(part.final)
             _publish(path, [(part.final, part.target) for part in reversed(written)])  # results, then data
+            if versions is not None:
+                versions.append(version_key(path))
         except BaseException:
             if not _intent_path(path).exists():  # else the next writer finishes publishing them
                 for part in written:

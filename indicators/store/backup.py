@@ -355,7 +355,8 @@ def _restore(store: Store, con, j, folder: Path, manifest: dict, now, who: str, 
             f"cannot restore from {folder}: the backup could not be imported ({first})"
         ) from None
     finally:
-        db.search_both(con, data)
+        with contextlib.suppress(duckdb.Error):  # after a fatal error the write is discarded anyway
+            db.search_both(con, data)
     for counted, expected in ((_counts(con), manifest["tables"]),
                               (_counts(con, results=True), manifest.get("results_tables", {}))):
         for table, rows in expected.items():

@@ -146,23 +146,19 @@ def _search_path(cur, catalog: str, with_results: bool, *, first: str = "") -> N
 
 def search_both(cur, catalog: str) -> None:
     """Use the data file ``catalog`` again, with its results file on the search path (after a ``USE``)."""
-    _search_path(cur, catalog, results_catalog_of(cur, catalog) is not None)
-
-
-def results_catalog_of(con, catalog: str) -> str | None:
-    rows = con.execute("SELECT database_name FROM duckdb_databases() WHERE database_name = $c",
-                       {"c": catalog + RESULTS}).fetchall()
-    return rows[0][0] if rows else None
+    _search_path(cur, catalog, results_catalog(cur, catalog) is not None)
 
 
 # In a query of information_schema: the catalogs of a connection's data file and its results file.
 CATALOGS = f"(current_database(), current_database() || '{RESULTS}')"
 
 
-def results_catalog(con) -> str | None:
-    """The name the results file is attached under in this connection (None when it has none)."""
-    rows = con.execute("SELECT database_name FROM duckdb_databases() WHERE database_name = current_database() || $s",
-                       {"s": RESULTS}).fetchall()
+def results_catalog(con, catalog: str | None = None) -> str | None:
+    """The name the results file of the data file ``catalog`` (default: the current one) is attached under in
+    this connection (None when it has none)."""
+    rows = con.execute("SELECT database_name FROM duckdb_databases() "
+                       "WHERE database_name = coalesce($c, current_database()) || $s",
+                       {"c": catalog, "s": RESULTS}).fetchall()
     return rows[0][0] if rows else None
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from indicators.store import Store, StoreError, digests, episodes, events, open_store, results, schema
 from indicators.store.audit import read_audit
-from indicators.store.db import _file_key, forget_snapshots
+from indicators.store.db import forget_snapshots, version_key
 from indicators.store.journal import journal_path
 from tests.populated import master_copy
 
@@ -22,6 +22,11 @@ def db(tmp_path_factory, tmp_path) -> Store:
     return master_copy(tmp_path_factory, tmp_path / "m.duckdb")
 
 
+def _content(store) -> bytes:
+    """Both database files, byte for byte."""
+    return store.path.read_bytes() + store.results_path.read_bytes()
+
+
 def _open_episode(store: Store) -> int:
     frame = episodes.read_episodes(store, status="open")
     return int(frame["id"].iloc[0])
@@ -29,10 +34,10 @@ def _open_episode(store: Store) -> int:
 
 def test_an_acknowledgement_writes_the_journal_and_leaves_the_database_file_as_it_was(db):
     episode_id = _open_episode(db)
-    version, content, changes = _file_key(db.path), db.path.read_bytes(), db.journal.changes()
+    version, content, changes = version_key(db.path), _content(db), db.journal.changes()
     episodes.set_episode_status(db, episode_id, status="acknowledged", who="bo", comment="known: a fair",
                                 expires=dt.date(2027, 1, 31))
-    assert _file_key(db.path) == version and db.path.read_bytes() == content  # no copy, no rewrite
+    assert version_key(db.path) == version and _content(db) == content  # no copy, no rewrite
     assert db.journal.changes() == changes + 1 and db.version()[-1] == changes + 1  # caches see the new review
     row = episodes.read_episodes(db).set_index("id").loc[episode_id]
     assert (row["status"], row["status_by"], row["comment"]) == ("acknowledged", "bo", "known: a fair")
@@ -43,13 +48,13 @@ def test_an_acknowledgement_writes_the_journal_and_leaves_the_database_file_as_i
 
 
 def test_events_and_digest_records_leave_the_database_file_as_it_was(db):
-    version = _file_key(db.path)
+    version = version_key(db.path)
     event_id = events.add_event(db, "2026-10-01", "Ferry strike", "bo", geo="IT")
     events.update_event(db, event_id, "bo", label="Ferry strike (3 days)")
     digests.save_recipients(db, '{"sq": {"all": ["a@x.org"]}}', who="bo", reason="new desk")
     digests.record_sent(db, [{"change_key": "new:x:IT:2026-10", "kind": "new"}], lang="sq", recipients=["a@x.org"],
                         subject="s")
-    assert _file_key(db.path) == version
+    assert version_key(db.path) == version
     assert events.list_events(db).set_index("id").loc[event_id, "label"] == "Ferry strike (3 days)"
     assert digests.sent_keys(db) == {("new:x:IT:2026-10", "sq", "a@x.org")}
     assert read_audit(db)["action"].tolist()[-4:] == ["event.add", "event.update", "digest_recipients",

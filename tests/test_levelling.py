@@ -11,7 +11,7 @@ import pytest
 from indicators.catalogue import load_catalogue
 from indicators.store import Store, deletion, results
 from indicators.store.audit import read_audit
-from indicators.store.db import _file_key
+from indicators.store.db import version_key
 from monitoring.pipeline import actions, levelling
 from monitoring.pipeline.scan import relevel, scan
 from monitoring.settings import MonitorSettings, parse_settings
@@ -30,17 +30,22 @@ def catalogue():
     return load_catalogue()
 
 
+def _content(store) -> bytes:
+    """Both database files, byte for byte."""
+    return store.path.read_bytes() + store.results_path.read_bytes()
+
+
 def _levels(store: Store) -> pd.DataFrame:
     return results.read_results(store)[["indicator", "geo", "period", "level", "upper", "reason"]]
 
 
 def test_a_save_writes_only_the_journal_and_says_its_levels_are_pending(db):
-    before, key = _levels(db), _file_key(db.path)
-    content = db.path.read_bytes()
+    before, key = _levels(db), version_key(db.path)
+    content = _content(db)
     assert levelling.pending(db) is None
     db.clock = lambda: dt.datetime(2026, 11, 27, 9, 30)
     new_id = results.save_settings(db, STRICT.to_json(), who="bo", reason="fewer alarms")
-    assert _file_key(db.path) == key and db.path.read_bytes() == content  # no copy of the database file
+    assert version_key(db.path) == key and _content(db) == content  # no copy of the database file
     pending = levelling.pending(db)
     assert (pending.settings_id, pending.saved_by, pending.running, pending.error) == (new_id, "bo", False, None)
     assert pending.saved_at == dt.datetime(2026, 11, 27, 9, 30)
@@ -57,8 +62,8 @@ def test_catching_up_writes_the_levels_of_the_saved_settings_once(db, catalogue)
     assert stored["level"].tolist() == expected["level"].tolist()
     assert stored["reason"].tolist() == expected["reason"].tolist()
     assert (stored["level"] == "alert").sum() < (_levels_at(db, catalogue, MonitorSettings())["level"] == "alert").sum()
-    key = _file_key(db.path)
-    assert levelling.catch_up(db, catalogue, today=TODAY) == 0 and _file_key(db.path) == key  # nothing pending
+    key = version_key(db.path)
+    assert levelling.catch_up(db, catalogue, today=TODAY) == 0 and version_key(db.path) == key  # nothing pending
 
 
 def _levels_at(store, catalogue, settings):
@@ -87,9 +92,9 @@ def test_levels_from_parameters_replaced_meanwhile_are_not_written(db, catalogue
     token = results.scores_token(db)
     levels = relevel(db, catalogue, STRICT, today=TODAY)
     deletion.delete(db, "asylum_applications", "FR", who="bo", since=dt.date(2026, 1, 1), reason="wrong rows")
-    key, before = _file_key(db.path), _levels(db)
+    key, before = version_key(db.path), _levels(db)
     assert not results.write_levels(db, levels, levelled=STRICT.to_json(), scores_token=token)
-    assert _file_key(db.path) == key
+    assert version_key(db.path) == key
     pd.testing.assert_frame_equal(_levels(db), before)
 
 
@@ -97,9 +102,9 @@ def test_a_second_re_levelling_at_the_same_settings_writes_nothing(db, catalogue
     results.save_settings(db, STRICT.to_json(), who="bo", reason="fewer alarms")
     levels = relevel(db, catalogue, STRICT, today=TODAY)  # another process computed them too
     levelling.catch_up(db, catalogue, today=TODAY)
-    key = _file_key(db.path)
+    key = version_key(db.path)
     assert not results.write_levels(db, levels, levelled=STRICT.to_json(), unless_current=STRICT.to_json())
-    assert _file_key(db.path) == key
+    assert version_key(db.path) == key
 
 
 def test_a_save_made_while_the_background_re_levelling_finishes_is_levelled_too(db, catalogue, monkeypatch):

@@ -370,14 +370,12 @@ def _finish_publish(path: Path) -> None:
     intent.unlink(missing_ok=True)
 
 
-def finish_interrupted(path: Path, timeout: float) -> bool:
+def finish_interrupted(path: Path, timeout: float) -> None:
     """Finish a write of both files killed between its replaces (readers until then see the new results
-    with the old data); True when there was one."""
-    if not _intent_path(path).exists():
-        return False
-    with exclusive_lock(path, timeout):
-        _finish_publish(path)
-    return True
+    with the old data)."""
+    if _intent_path(path).exists():
+        with exclusive_lock(path, timeout):
+            _finish_publish(path)
 
 
 def _publish(path: Path, pairs: list[tuple[Path, Path]]) -> None:

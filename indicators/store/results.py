@@ -11,8 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from indicators.store import Store, StoreError, journal
-from indicators.store.db import CATALOGS
-from indicators.store.episodes import _reviews, _write_episodes, apply_review_changes
+from indicators.store.episodes import _columns, _reviews, _write_episodes, apply_review_changes
 from indicators.store.schema import DERIVED, LEVELLED
 
 RESULT_COLUMNS = ("indicator", "geo", "period", "period_start", "observed", "expected", "lower", "upper",
@@ -25,10 +24,7 @@ Episodes = Callable | None
 
 
 def _table_columns(con, table: str) -> list[str]:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $t "  # noqa: S608
-        f"AND table_catalog IN {CATALOGS} ORDER BY ordinal_position", {"t": table}).fetchall()
-    return [r[0] for r in rows]
+    return [name for name, _ in _columns(con, table)]
 
 
 def series_state(store: Store) -> dict[tuple[str, str], tuple[str, str]]:
